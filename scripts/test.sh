@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: Python 3.11 and pip are all it needs.
+# 1. newest releases: ruff, then pytest (doctests included);
+# 2. the minimum supported releases (pandas 2.2, scikit-learn 1.6, lightgbm 4.3): pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+setup() {  # setup VENV [pip args...]
+  local venv=$1; shift
+  [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" "$@"
+}
+
+run_pytest() {  # run_pytest VENV: pytest's exit 5 (no tests collected) is a failure here too
+  local venv=$1 rc=0
+  "$venv/bin/python" -m pytest "${@:2}" || rc=$?
+  if [ "$rc" -eq 5 ]; then echo "pytest collected no tests" >&2; return 1; fi
+  return "$rc"
+}
+
+echo "== newest releases"
+setup .venv --upgrade --upgrade-strategy eager
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+run_pytest .venv src tests --doctest-modules -q
+
+echo "== minimum supported releases"
+setup .venv-min -c ci/constraints-min.txt
+run_pytest .venv-min src tests --doctest-modules -q -p no:cacheprovider

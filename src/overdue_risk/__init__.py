@@ -1,0 +1,27 @@
+"""overdue_risk: point-in-time overdue-risk features, risk scores and collection
+prioritisation for consumer-finance lenders."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .contract import Portfolio, load_portfolio, validate
+from .exceptions import DataQualityWarning, DataValidationError, OverdueRiskError, Problem
+from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
+
+try:
+    __version__ = version("overdue-risk")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DataQualityWarning",
+    "DataValidationError",
+    "Ledger",
+    "LedgerConfig",
+    "LedgerSnapshot",
+    "OverdueRiskError",
+    "Portfolio",
+    "Problem",
+    "compute_ledger",
+    "load_portfolio",
+    "validate",
+]

@@ -1,0 +1,16 @@
+"""Optional dependencies, imported lazily in one place."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from .exceptions import OverdueRiskError
+
+
+def pyplot() -> ModuleType:
+    """matplotlib.pyplot, with an install hint when it is missing."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
+        raise OverdueRiskError("Plotting needs matplotlib: pip install matplotlib") from exc
+    return plt

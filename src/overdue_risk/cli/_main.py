@@ -1,0 +1,161 @@
+"""``overdue-risk``: a thin command line over the library.
+
+Each subcommand parses its options and calls one library function. Exit codes:
+0 success, 2 bad input or usage, 1 internal error. Errors print one readable
+message; ``--verbose`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .. import __version__
+from .._io import check_output_path, write_table
+from ..contract import load_portfolio
+from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
+from ..ledger import Ledger, LedgerConfig
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits itself; we want our own exit path
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _print_frame(df: pd.DataFrame, stream) -> None:
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 80
+    ):
+        print(df.to_string(index=False), file=stream)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    portfolio = load_portfolio(args.portfolio)
+    print(f"{args.portfolio}: the portfolio meets the data contract.")
+    summary = portfolio.summary()
+    for col in ("first_date", "last_date"):
+        summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
+    _print_frame(summary, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_ledger(args: argparse.Namespace) -> int:
+    out = check_output_path(args.out)
+    as_of = [d.strip() for d in args.as_of.split(",") if d.strip()]
+    portfolio = load_portfolio(args.portfolio)
+    snapshot = Ledger(portfolio, LedgerConfig(tolerance=args.tolerance)).at(as_of)
+    write_table(snapshot.table(), out)
+    summary = snapshot.summary().reset_index()
+    summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
+    summary["share"] = summary["share"].round(4)
+    print(f"Wrote {len(snapshot.table()):,} rows to {out}")
+    _print_frame(summary, sys.stdout)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="overdue-risk",
+        description="Overdue-risk features, scores and collection worklists for lenders.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log progress and show tracebacks on errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a portfolio folder against the data contract",
+        description="Check a portfolio folder against the data contract. "
+        "Exits 0 when it is clean and 2 with the table of problems otherwise.",
+    )
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "ledger",
+        help="write overdue amount, DPD and bucket per loan",
+        description="Write the repayment ledger (overdue amount, DPD, bucket, "
+        "outstanding principal, ...) for every loan at the as-of dates.",
+    )
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        metavar="DATE[,DATE...]",
+        help="one or more ISO dates, comma separated",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file; .parquet or .csv chooses the format",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="shortfall ignored when counting DPD (default 0)",
+    )
+    p.set_defaults(func=_cmd_ledger)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    verbose = "--verbose" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_INPUT
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataQualityWarning)
+            code = args.func(args)
+        for w in caught:
+            if issubclass(w.category, DataQualityWarning):
+                print(f"warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return code
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INPUT
+    except DataValidationError as exc:
+        print(f"error: {len(exc.problems)} problem(s) with the portfolio:", file=sys.stderr)
+        _print_frame(exc.table(), sys.stderr)
+        return EXIT_INPUT
+    except OverdueRiskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        print(
+            f"internal error: {type(exc).__name__}: {exc}"
+            + ("" if verbose else " (run with --verbose for the traceback)"),
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

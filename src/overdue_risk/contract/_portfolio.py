@@ -1,0 +1,204 @@
+"""The :class:`Portfolio` container and :func:`load_portfolio`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import DataQualityWarning, DataValidationError, Problem
+from ._schema import TABLES
+
+__all__ = ["Portfolio", "load_portfolio"]
+
+_SUFFIXES = (".parquet", ".csv")
+
+
+@dataclass(frozen=True, eq=False)
+class Portfolio:
+    """A lender's portfolio: the contract tables as DataFrames.
+
+    Build one from frames with ``Portfolio(loans=..., installments=..., ...)``
+    and pass it to :func:`~overdue_risk.validate`, or read a folder with
+    :func:`~overdue_risk.load_portfolio`. Validation returns a new, normalised
+    Portfolio (``validated`` is True); the frames you passed are never changed.
+
+    Parameters
+    ----------
+    loans : DataFrame
+        Required. See ``docs/data-contract.md`` for every table's columns.
+    installments, payments, statements, collections, customers : DataFrame, optional
+        A portfolio needs ``installments`` with ``payments``, or ``statements``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from overdue_risk import Portfolio, validate
+    >>> loans = pd.DataFrame({"loan_id": [1], "customer_id": [7],
+    ...     "product_type": ["instalment"], "start_date": ["2024-01-01"],
+    ...     "principal": [300.0]})
+    >>> schedule = pd.DataFrame({"loan_id": [1, 1, 1], "installment_no": [1, 2, 3],
+    ...     "due_date": ["2024-02-01", "2024-03-01", "2024-04-01"],
+    ...     "amount_due": [105.0, 105.0, 105.0]})
+    >>> payments = pd.DataFrame({"loan_id": [1], "payment_date": ["2024-02-01"],
+    ...     "amount": [105.0]})
+    >>> p = validate(Portfolio(loans=loans, installments=schedule, payments=payments))
+    >>> p.summary()["rows"].tolist()
+    [1, 3, 1]
+    """
+
+    loans: pd.DataFrame
+    installments: pd.DataFrame | None = None
+    payments: pd.DataFrame | None = None
+    statements: pd.DataFrame | None = None
+    collections: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    validated: bool = field(default=False, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that are present, by name, in contract order."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name in TABLES and getattr(self, f.name) is not None
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Rows, columns and date range of each table present."""
+        rows = []
+        for name, df in self.tables().items():
+            date_col = TABLES[name].date_column
+            first = last = pd.NaT
+            if (
+                date_col
+                and date_col in df.columns
+                and pd.api.types.is_datetime64_any_dtype(df[date_col])
+            ):
+                first, last = df[date_col].min(), df[date_col].max()
+            rows.append(
+                {
+                    "table": name,
+                    "rows": len(df),
+                    "columns": df.shape[1],
+                    "first_date": first,
+                    "last_date": last,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={len(v):,} rows" for k, v in self.tables().items())
+        return f"Portfolio({parts}{', validated' if self.validated else ''})"
+
+
+def _read_table(path: Path, name: str) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    spec = TABLES[name]
+    # Ids are read as text so that "00123" stays "00123": ids are kept as given.
+    ids = {c.name: str for c in spec.columns if c.kind == "id"}
+    if name == "loans":
+        ids["customer_id"] = str
+    return pd.read_csv(path, dtype=ids, low_memory=False)
+
+
+def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
+    """Read a portfolio folder and (by default) validate it.
+
+    Each table is a file named after it: ``loans.csv`` or ``loans.parquet``, and
+    so on for ``installments``, ``payments``, ``statements``, ``collections`` and
+    ``customers``. CSV id columns are read as text; everything else is parsed
+    and normalised by :func:`~overdue_risk.validate`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The portfolio folder.
+    validate : bool, default True
+        Validate and normalise the tables. With False the raw frames are
+        returned, for inspection.
+
+    Returns
+    -------
+    Portfolio
+
+    Raises
+    ------
+    DataValidationError
+        When the folder is missing, a table is ambiguous or unreadable, or the
+        data break the contract.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataValidationError(
+            [
+                Problem(
+                    "portfolio",
+                    "",
+                    "missing_folder",
+                    1,
+                    (str(folder),),
+                    "The portfolio folder does not exist.",
+                )
+            ]
+        )
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        found = [folder / f"{name}{s}" for s in _SUFFIXES if (folder / f"{name}{s}").is_file()]
+        if len(found) > 1:
+            problems.append(
+                Problem(
+                    name,
+                    "",
+                    "ambiguous_table",
+                    len(found),
+                    tuple(p.name for p in found),
+                    "Give each table as one file, CSV or Parquet, not both.",
+                )
+            )
+            continue
+        if not found:
+            continue
+        try:
+            frames[name] = _read_table(found[0], name)
+        except Exception as exc:  # any reader failure is the file's fault, not ours
+            problems.append(
+                Problem(
+                    name,
+                    "",
+                    "unreadable",
+                    1,
+                    (found[0].name,),
+                    f"Could not read the file: {type(exc).__name__}: {exc}",
+                )
+            )
+    unknown = sorted(
+        p.name for p in folder.iterdir() if p.suffix in _SUFFIXES and p.stem not in TABLES
+    )
+    if unknown:
+        warnings.warn(
+            DataQualityWarning(f"Ignored files that are not contract tables: {', '.join(unknown)}"),
+            stacklevel=2,
+        )
+    if "loans" not in frames and not any(p.table == "loans" for p in problems):
+        problems.append(
+            Problem(
+                "loans",
+                "",
+                "missing_table",
+                1,
+                (),
+                "Every portfolio needs loans.csv or loans.parquet.",
+            )
+        )
+    if problems:
+        raise DataValidationError(problems)
+    portfolio = Portfolio(**frames)
+    if not validate:
+        return portfolio
+    from ._validate import validate as _validate
+
+    return _validate(portfolio)

@@ -1,0 +1,508 @@
+"""Contract validation and dtype normalisation.
+
+Validation collects every problem before raising, so a user fixes their
+extract once rather than once per error. Each table is normalised on a copy:
+dates to ``datetime64[ns]`` at day precision, amounts to float64, codes and
+text to ``category``; ids are kept as given.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataQualityWarning, DataValidationError, Problem
+from ._portfolio import Portfolio
+from ._schema import TABLES, ColumnSpec, TableSpec
+
+__all__ = ["validate"]
+
+_N_EXAMPLES = 5
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+class _Collector:
+    """Accumulates problems and warnings, with examples named by key."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def add(
+        self,
+        spec_name: str,
+        column: str,
+        rule: str,
+        count: int,
+        examples: tuple[str, ...],
+        message: str,
+    ) -> None:
+        self.problems.append(Problem(spec_name, column, rule, int(count), examples, message))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def _examples(raw: pd.DataFrame, mask: np.ndarray, key: tuple[str, ...]) -> tuple[str, ...]:
+    """Name the first offending rows by their key values and position."""
+    pos = np.flatnonzero(mask)[:_N_EXAMPLES]
+    cols = [c for c in key if c in raw.columns]
+    out = []
+    for i in pos:
+        keys = ", ".join(f"{c}={raw[c].iloc[i]}" for c in cols)
+        out.append(f"{keys} (row {i})" if keys else f"row {i}")
+    return tuple(out)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+
+
+def _parse_date(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        parsed = s
+    else:
+        parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    # Out-of-range sentinels (9999-12-31) cannot be held in ns and must be blank.
+    lo, hi = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+    parsed = parsed.where((parsed >= lo) & (parsed < hi))
+    return parsed.astype("datetime64[ns]").dt.floor("D")
+
+
+def _normalise_column(
+    spec: TableSpec, col: ColumnSpec, raw: pd.DataFrame, out: dict[str, pd.Series], c: _Collector
+) -> None:
+    s = raw[col.name]
+    name = spec.name
+    present = s.notna().to_numpy()
+
+    def fail(rule: str, mask: np.ndarray, message: str) -> None:
+        c.add(name, col.name, rule, int(mask.sum()), _examples(raw, mask, spec.key), message)
+
+    if col.kind == "id":
+        out[col.name] = s
+    elif col.kind == "date":
+        parsed = _parse_date(s)
+        bad = present & parsed.isna().to_numpy()
+        if bad.any():
+            fail(
+                "unparseable_date",
+                bad,
+                "Dates must be ISO 8601 (YYYY-MM-DD) between "
+                "1900 and 2200; leave a date blank when it does not apply.",
+            )
+        out[col.name] = parsed
+    elif col.kind in ("amount", "float", "int"):
+        if pd.api.types.is_bool_dtype(s):
+            fail("wrong_type", present, "Expected numbers, got booleans.")
+            return
+        num = s if pd.api.types.is_numeric_dtype(s) else pd.to_numeric(s, errors="coerce")
+        num = num.astype("float64")
+        values = num.to_numpy()
+        bad = present & np.isnan(values)
+        if bad.any():
+            fail("wrong_type", bad, f"Expected {'integers' if col.kind == 'int' else 'numbers'}.")
+        inf = np.isinf(values)
+        if inf.any():
+            fail("not_finite", inf, "Values must be finite.")
+        ok = np.isfinite(values)
+        if col.kind == "int":
+            frac = ok & (values != np.round(values))
+            if frac.any():
+                fail("wrong_type", frac, "Expected integers.")
+        if col.minimum is not None:
+            low = ok & ((values <= col.minimum) if col.strict else (values < col.minimum))
+            if low.any():
+                rule = {(0, True): "positive", (0, False): "non_negative"}.get(
+                    (col.minimum, col.strict), "minimum"
+                )
+                op = ">" if col.strict else ">="
+                fail(rule, low, f"Values must be {op} {col.minimum:g}.")
+        if col.maximum is not None:
+            high = ok & (values > col.maximum)
+            if high.any():
+                fail("maximum", high, f"Values must be <= {col.maximum:g}.")
+        if col.kind == "int" and not col.nullable and not np.isnan(values).any():
+            out[col.name] = num.astype("int64")
+        else:
+            out[col.name] = num
+    elif col.kind == "category":
+        text = s.astype("string").str.strip()
+        keep = present
+        if col.allowed is not None:
+            text = text.str.lower()
+            unknown = present & ~text.isin(col.allowed).fillna(False).to_numpy(dtype=bool)
+            keep = present & ~unknown
+            if unknown.any():
+                seen = sorted(set(text[unknown].astype(str)))[:_N_EXAMPLES]
+                fail(
+                    "allowed_values",
+                    unknown,
+                    f"Allowed: {', '.join(col.allowed)}; found {', '.join(repr(v) for v in seen)}.",
+                )
+            dtype = pd.CategoricalDtype(list(col.allowed))
+        else:
+            dtype = "category"
+        out[col.name] = text.astype(object).where(keep, None).astype(dtype)
+    elif col.kind == "bool":
+        if pd.api.types.is_bool_dtype(s):
+            out[col.name] = s.astype("boolean")
+        else:
+            text = s.astype("string").str.strip().str.lower()
+            truth = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
+            false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
+            bad = present & ~truth & ~false
+            if bad.any():
+                fail("wrong_type", bad, "Expected true/false, yes/no or 1/0.")
+            values = pd.array(np.where(truth, True, False), dtype="boolean")
+            values[~(truth | false)] = pd.NA
+            out[col.name] = pd.Series(values, index=s.index)
+    if not col.nullable and col.name in out:
+        missing = ~present
+        if missing.any():
+            fail("not_null", missing, "Values are required.")
+
+
+def _normalise_table(spec: TableSpec, raw: object, c: _Collector) -> pd.DataFrame | None:
+    if not isinstance(raw, pd.DataFrame):
+        c.add(
+            spec.name,
+            "",
+            "wrong_type",
+            1,
+            (type(raw).__name__,),
+            "Each table must be a pandas DataFrame.",
+        )
+        return None
+    raw = raw.reset_index(drop=True)
+    dup_cols = raw.columns[raw.columns.duplicated()]
+    if len(dup_cols):
+        c.add(
+            spec.name,
+            "",
+            "duplicate_column",
+            len(dup_cols),
+            tuple(map(str, dup_cols[:_N_EXAMPLES])),
+            "Column names must be unique.",
+        )
+        return None
+    missing = [n for n in spec.required_columns if n not in raw.columns]
+    for n in missing:
+        c.add(spec.name, n, "missing_column", 1, (), "Required column is missing.")
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.name in raw.columns:
+            _normalise_column(spec, col, raw, out, c)
+    for name in raw.columns:
+        if name in spec.column_map:
+            continue
+        s = raw[name]
+        if spec.extra_columns and (_is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)):
+            out[name] = s.astype("category")
+        else:
+            out[name] = s
+    if missing:
+        return None
+    ordered = [n for n in raw.columns if n in out]
+    return pd.DataFrame({n: out[n] for n in ordered}, index=raw.index)
+
+
+def _id_kind(s: pd.Series) -> str:
+    return "number" if pd.api.types.is_numeric_dtype(s) else "text"
+
+
+def _check_keys(spec: TableSpec, df: pd.DataFrame, c: _Collector) -> None:
+    if not spec.unique_key:
+        return
+    dup = df.duplicated(subset=list(spec.key), keep="first").to_numpy()
+    if dup.any():
+        c.add(
+            spec.name,
+            ",".join(spec.key),
+            "unique",
+            int(dup.sum()),
+            _examples(df, dup, spec.key),
+            f"({', '.join(spec.key)}) must be unique.",
+        )
+
+
+def _check_links(name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector) -> bool:
+    """Orphan loan ids; True when every loan_id joins loans."""
+    spec = TABLES[name]
+    if _id_kind(df["loan_id"]) != _id_kind(loans["loan_id"]):
+        c.add(
+            name,
+            "loan_id",
+            "id_type_mismatch",
+            len(df),
+            (),
+            f"loan_id is {_id_kind(df['loan_id'])} here but "
+            f"{_id_kind(loans['loan_id'])} in loans; use one type for ids.",
+        )
+        return False
+    orphan = (~df["loan_id"].isin(loans["loan_id"])).to_numpy() & df["loan_id"].notna().to_numpy()
+    if orphan.any():
+        c.add(
+            name,
+            "loan_id",
+            "orphan",
+            int(orphan.sum()),
+            _examples(df, orphan, spec.key),
+            "loan_id not found in loans.",
+        )
+        return False
+    return True
+
+
+def _loan_attr(df: pd.DataFrame, loans: pd.DataFrame, column: str) -> np.ndarray:
+    """``loans[column]`` for each row of ``df`` (first loan row if ids repeat)."""
+    first = loans.drop_duplicates("loan_id")
+    values = pd.Series(first[column].to_numpy(), index=first["loan_id"].to_numpy())
+    return values.reindex(df["loan_id"].to_numpy()).to_numpy()
+
+
+def _check_before_start(
+    name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector, *, as_error: bool
+) -> None:
+    spec = TABLES[name]
+    col = spec.date_column
+    early = df[col].to_numpy() < _loan_attr(df, loans, "start_date")
+    if early.any():
+        if as_error:
+            c.add(
+                name,
+                col,
+                "before_loan_start",
+                int(early.sum()),
+                _examples(df, early, spec.key),
+                f"{col} is before the loan's start_date.",
+            )
+        else:
+            c.warn(f"{name}: {int(early.sum())} rows have {col} before the loan's start_date.")
+
+
+def _check_schedule(df: pd.DataFrame, c: _Collector) -> None:
+    codes = pd.factorize(df["loan_id"])[0]
+    order = np.lexsort((df["installment_no"].to_numpy(), codes))
+    ids = df["loan_id"].to_numpy()[order]
+    due = df["due_date"].to_numpy()[order]
+    back = (codes[order][1:] == codes[order][:-1]) & (due[1:] < due[:-1])
+    if back.any():
+        bad_loans = pd.unique(ids[1:][back])
+        c.add(
+            "installments",
+            "due_date",
+            "due_dates_out_of_order",
+            len(bad_loans),
+            tuple(f"loan_id={v}" for v in bad_loans[:_N_EXAMPLES]),
+            "Due dates must not decrease as installment_no increases.",
+        )
+    if (df["amount_due"].to_numpy() == 0).any():
+        c.warn(f"installments: {int((df['amount_due'] == 0).sum())} instalments have amount_due 0.")
+
+
+def _check_allocated(pay: pd.DataFrame, inst: pd.DataFrame, c: _Collector) -> None:
+    tagged = pay["installment_no"].notna().to_numpy()
+    if not tagged.any():
+        return
+    known = pd.MultiIndex.from_frame(
+        inst[["loan_id", "installment_no"]].astype({"installment_no": "float64"})
+    )
+    keys = pd.MultiIndex.from_arrays([pay["loan_id"], pay["installment_no"].astype("float64")])
+    unknown = tagged & ~keys.isin(known)
+    if unknown.any():
+        c.add(
+            "payments",
+            "installment_no",
+            "unknown_installment",
+            int(unknown.sum()),
+            _examples(pay, unknown, ("loan_id", "payment_date", "installment_no")),
+            "Payment allocated to an instalment that is not in the schedule.",
+        )
+
+
+def _check_tables_present(tables: dict[str, pd.DataFrame], c: _Collector) -> None:
+    has = set(tables)
+    if "installments" in has and "payments" not in has:
+        c.add(
+            "payments",
+            "",
+            "missing_table",
+            1,
+            (),
+            "A schedule needs a payments table (it may be empty).",
+        )
+    if "payments" in has and "installments" not in has and "statements" not in has:
+        c.add(
+            "installments",
+            "",
+            "missing_table",
+            1,
+            (),
+            "Payments need a schedule (installments) to be allocated to.",
+        )
+    if not has & {"installments", "statements"}:
+        c.add(
+            "installments",
+            "",
+            "missing_table",
+            1,
+            (),
+            "A portfolio needs installments with payments, or statements.",
+        )
+
+
+def _cross_checks(t: dict[str, pd.DataFrame], c: _Collector) -> None:
+    loans = t["loans"]
+    bad_close = (
+        (loans["closed_date"] < loans["start_date"]).to_numpy()
+        if "closed_date" in loans
+        else np.zeros(len(loans), bool)
+    )
+    if bad_close.any():
+        c.add(
+            "loans",
+            "closed_date",
+            "date_order",
+            int(bad_close.sum()),
+            _examples(loans, bad_close, ("loan_id",)),
+            "closed_date is before start_date.",
+        )
+    linked = {
+        n: _check_links(n, t[n], loans, c)
+        for n in ("installments", "payments", "statements", "collections")
+        if n in t
+    }
+    if "customers" in t:
+        cust = t["customers"]
+        if _id_kind(cust["customer_id"]) != _id_kind(loans["customer_id"]):
+            c.add(
+                "loans",
+                "customer_id",
+                "id_type_mismatch",
+                len(loans),
+                (),
+                "customer_id has a different type in loans and customers.",
+            )
+        else:
+            orphan = (~loans["customer_id"].isin(cust["customer_id"])).to_numpy()
+            if orphan.any():
+                c.add(
+                    "loans",
+                    "customer_id",
+                    "orphan",
+                    int(orphan.sum()),
+                    _examples(loans, orphan, ("loan_id", "customer_id")),
+                    "customer_id not found in customers.",
+                )
+    if linked.get("installments"):
+        _check_schedule(t["installments"], c)
+        _check_before_start("installments", t["installments"], loans, c, as_error=False)
+    for name in ("payments", "statements", "collections"):
+        if linked.get(name):
+            _check_before_start(name, t[name], loans, c, as_error=True)
+    if linked.get("payments") and linked.get("installments") and "installment_no" in t["payments"]:
+        _check_allocated(t["payments"], t["installments"], c)
+    if "collections" in t and "promise_date" in t["collections"]:
+        col = t["collections"]
+        bad = (col["promise_date"] < col["action_date"]).to_numpy()
+        if bad.any():
+            c.add(
+                "collections",
+                "promise_date",
+                "date_order",
+                int(bad.sum()),
+                _examples(col, bad, ("loan_id", "action_date")),
+                "promise_date is before action_date.",
+            )
+    _suspicious(t, linked, c)
+
+
+def _suspicious(t: dict[str, pd.DataFrame], linked: dict[str, bool], c: _Collector) -> None:
+    """Legal but odd: reported as DataQualityWarning, never as errors."""
+    loans = t["loans"]
+    covered = pd.Index([])
+    for name in ("installments", "statements"):
+        if linked.get(name):
+            covered = covered.union(pd.Index(t[name]["loan_id"].unique()))
+    if linked.get("installments") or linked.get("statements"):
+        bare = int((~loans["loan_id"].isin(covered)).sum())
+        if bare:
+            c.warn(
+                f"loans: {bare} loans have neither a schedule nor statements; "
+                "they are never overdue."
+            )
+    if linked.get("payments"):
+        pay = t["payments"]
+        dups = int(pay.duplicated(subset=["loan_id", "payment_date", "amount"]).sum())
+        if dups:
+            c.warn(f"payments: {dups} rows repeat another payment's loan, date and amount.")
+        if "closed_date" in loans:
+            late = pay["payment_date"].to_numpy() > _loan_attr(pay, loans, "closed_date")
+            if late.any():
+                c.warn(f"payments: {int(late.sum())} payments are dated after the loan closed.")
+
+
+def validate(portfolio: Portfolio) -> Portfolio:
+    """Check a portfolio against the data contract and normalise its dtypes.
+
+    Every problem is collected before anything is raised, so one run lists all
+    of them. Suspicious but legal data (duplicate-looking payments, loans with
+    no repayment data, payments after closing) emits one
+    :class:`~overdue_risk.DataQualityWarning` per finding.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Raw or already validated tables; the caller's frames are not modified.
+
+    Returns
+    -------
+    Portfolio
+        A new portfolio with normalised dtypes and ``validated=True``.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every broken rule: table, column, rule, count and first keys.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from overdue_risk import Portfolio, validate, DataValidationError
+    >>> loans = pd.DataFrame({"loan_id": [1, 1], "customer_id": [7, 7],
+    ...     "product_type": ["instalment", "card"], "start_date": ["2024-01-01", "x"],
+    ...     "principal": [300.0, -5.0]})
+    >>> try:
+    ...     validate(Portfolio(loans=loans, statements=pd.DataFrame(
+    ...         {"loan_id": [], "statement_date": [], "balance": []})))
+    ... except DataValidationError as err:
+    ...     print(sorted(err.table()["rule"]))
+    ['allowed_values', 'positive', 'unique', 'unparseable_date']
+    """
+    if portfolio.validated:
+        return portfolio
+    c = _Collector()
+    tables: dict[str, pd.DataFrame] = {}
+    for name, raw in portfolio.tables().items():
+        df = _normalise_table(TABLES[name], raw, c)
+        if df is not None:
+            tables[name] = df
+    raw_tables = portfolio.tables()
+    if "loans" not in raw_tables:
+        c.add("loans", "", "missing_table", 1, (), "Every portfolio needs a loans table.")
+    _check_tables_present(raw_tables, c)
+    for name, df in tables.items():
+        _check_keys(TABLES[name], df, c)
+    if "loans" in tables:
+        _cross_checks(tables, c)
+    if c.problems:
+        raise DataValidationError(c.problems)
+    for message in c.warnings:
+        warnings.warn(DataQualityWarning(message), stacklevel=2)
+    return Portfolio(**tables, validated=True)
