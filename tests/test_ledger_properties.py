@@ -1,0 +1,191 @@
+"""Property tests: the vectorised ledger against a plain reference, and its invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from overdue_risk import Ledger, LedgerConfig, Portfolio
+
+pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
+
+EPOCH = pd.Timestamp("2024-01-01")
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def day(n: int) -> pd.Timestamp:
+    return EPOCH + pd.Timedelta(days=int(n))
+
+
+@st.composite
+def loan_records(draw, loan_id: int):
+    start = draw(st.integers(0, 60))
+    n_inst = draw(st.integers(0, 5))
+    gaps = draw(st.lists(st.integers(0, 40), min_size=n_inst, max_size=n_inst))
+    first = start + draw(st.integers(1, 40))
+    dues = list(np.cumsum([first, *gaps[1:]])) if n_inst else []
+    cents = draw(st.lists(st.integers(1, 50_000), min_size=n_inst, max_size=n_inst))
+    n_pay = draw(st.integers(0, 6))
+    pays = []
+    for _ in range(n_pay):
+        tag = draw(st.one_of(st.none(), st.integers(1, n_inst))) if n_inst else None
+        pays.append((start + draw(st.integers(0, 300)), draw(st.integers(1, 60_000)), tag))
+    closed = draw(st.one_of(st.none(), st.integers(start, start + 300)))
+    return {"id": loan_id, "start": start, "dues": dues, "cents": cents, "pays": pays,
+            "closed": closed}
+
+
+@st.composite
+def portfolios(draw):
+    n = draw(st.integers(1, 4))
+    return [draw(loan_records(i)) for i in range(n)]
+
+
+def to_portfolio(records) -> Portfolio:
+    loans = pd.DataFrame({
+        "loan_id": [r["id"] for r in records],
+        "customer_id": [r["id"] % 2 for r in records],
+        "product_type": "instalment",
+        "start_date": [day(r["start"]) for r in records],
+        "principal": [1000.0] * len(records),
+        "closed_date": [day(r["closed"]) if r["closed"] is not None else pd.NaT
+                        for r in records],
+    })
+    inst = pd.DataFrame(
+        [{"loan_id": r["id"], "installment_no": k + 1, "due_date": day(d),
+          "amount_due": c / 100} for r in records
+         for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))],
+        columns=["loan_id", "installment_no", "due_date", "amount_due"])
+    pay = pd.DataFrame(
+        [{"loan_id": r["id"], "payment_date": day(d), "amount": c / 100,
+          "installment_no": np.nan if tag is None else float(tag)}
+         for r in records for d, c, tag in r["pays"]],
+        columns=["loan_id", "payment_date", "amount", "installment_no"])
+    return Portfolio(loans=loans, installments=inst, payments=pay)
+
+
+def reference(records, t: int, tol_cents: int) -> dict[int, dict]:
+    """The ledger by its definition, one loan and one instalment at a time."""
+    out = {}
+    for r in records:
+        if t < r["start"]:
+            continue
+        closed = r["closed"]
+        sched = [(d, k + 1, c) for k, (d, c) in enumerate(zip(r["dues"], r["cents"],
+                                                             strict=True))
+                 if closed is None or d <= closed]
+        sched.sort()
+        live = {no for _, no, _ in sched}
+        paid = sum(c for d, c, _ in r["pays"] if d <= t)
+        tagged = {}
+        for d, c, tag in r["pays"]:
+            if d <= t and tag in live:
+                tagged[tag] = tagged.get(tag, 0) + c
+        applied = {no: min(tagged.get(no, 0), c) for _, no, c in sched}
+        pool = paid - sum(applied.values())
+        due = sum(c for d, _, c in sched if d <= t)
+        dpd, cum_remaining = 0, 0
+        for d, no, c in sched:
+            cum_remaining += c - applied[no]
+            if cum_remaining - pool > tol_cents:  # unpaid up to here exceeds tolerance
+                dpd = max(t - d, 0)
+                break
+        pay_days = [d for d, _, _ in r["pays"] if d <= t]
+        later = [d for d, _, _ in sched if d > t]
+        out[r["id"]] = {
+            "amount_due_to_date": due / 100,
+            "amount_paid_to_date": paid / 100,
+            "overdue_amount": max(due - paid, 0) / 100,
+            "paid_ahead": max(paid - due, 0) / 100,
+            "dpd": dpd,
+            "n_installments_due": sum(d <= t for d, _, _ in sched),
+            "next_due_date": day(min(later)) if later else pd.NaT,
+            "last_payment_date": day(max(pay_days)) if pay_days else pd.NaT,
+            "is_closed": closed is not None and t >= closed,
+        }
+    return out
+
+
+@SETTINGS
+@given(records=portfolios(), t=st.integers(0, 420), tol=st.sampled_from([0, 3, 500]))
+def test_matches_reference(records, t, tol):
+    got = Ledger(to_portfolio(records), LedgerConfig(tolerance=tol / 100)).at(day(t)).table()
+    want = reference(records, t, tol)
+    assert sorted(got.index.get_level_values("loan_id")) == sorted(want)
+    for loan_id, expected in want.items():
+        actual = got.loc[(loan_id, day(t))]
+        for column, value in expected.items():
+            if isinstance(value, float):
+                assert actual[column] == pytest.approx(value, abs=1e-9), column
+            elif value is pd.NaT:
+                assert pd.isna(actual[column]), column
+            else:
+                assert actual[column] == value, column
+
+
+def _shuffled(p: Portfolio, seed: int) -> Portfolio:
+    rng = np.random.default_rng(seed)
+    return Portfolio(**{name: df.iloc[rng.permutation(len(df))]
+                        for name, df in p.tables().items()})
+
+
+@SETTINGS
+@given(records=portfolios(), seed=st.integers(0, 2**32 - 1),
+       dates=st.lists(st.integers(0, 420), min_size=1, max_size=4))
+def test_row_order_changes_nothing(records, seed, dates):
+    p = to_portfolio(records)
+    as_of = [day(d) for d in dates]
+    a = Ledger(p).at(as_of).table()
+    b = Ledger(_shuffled(p, seed)).at(as_of).table().sort_index()
+    pd.testing.assert_frame_equal(a.sort_index(), b)
+
+
+@SETTINGS
+@given(records=portfolios(), extra=portfolios(), t=st.integers(0, 420))
+def test_records_after_as_of_change_nothing(records, extra, t):
+    base = to_portfolio(records)
+    before = Ledger(base).at(day(t)).table()
+    # Payments dated after t on existing loans, and whole loans starting after t.
+    late = to_portfolio([{**r, "id": r["id"] + 100, "start": t + 1 + r["start"],
+                          "dues": [d + t + 1 for d in r["dues"]],
+                          "pays": [(d + t + 1, c, g) for d, c, g in r["pays"]],
+                          "closed": None} for r in extra])
+    more_pay = pd.DataFrame({"loan_id": [r["id"] for r in records],
+                             "payment_date": [day(max(t + 1, r["start"])) for r in records],
+                             "amount": 12.34,
+                             "installment_no": np.nan})
+    grown = Portfolio(
+        loans=pd.concat([base.loans, late.loans], ignore_index=True),
+        installments=pd.concat([base.installments, late.installments], ignore_index=True),
+        payments=pd.concat([base.payments, more_pay, late.payments], ignore_index=True),
+    )
+    after = Ledger(grown).at(day(t)).table()
+    pd.testing.assert_frame_equal(before, after)
+
+
+@SETTINGS
+@given(records=portfolios(), dates=st.lists(st.integers(0, 420), min_size=2, max_size=5,
+                                            unique=True))
+def test_many_dates_equal_one_at_a_time(records, dates):
+    ledger = Ledger(to_portfolio(records))
+    together = ledger.at([day(d) for d in dates]).table()
+    apart = pd.concat([ledger.at(day(d)).table() for d in dates]).sort_index()
+    pd.testing.assert_frame_equal(together.sort_index(), apart)
+
+
+@SETTINGS
+@given(records=portfolios(), t=st.integers(0, 420))
+def test_invariants(records, t):
+    table = Ledger(to_portfolio(records)).at(day(t)).table()
+    assert (table["dpd"] >= 0).all()
+    assert (table["overdue_amount"] >= 0).all() and (table["paid_ahead"] >= 0).all()
+    # Overdue and paid-ahead are the two sides of one balance.
+    net = table["amount_due_to_date"] - table["amount_paid_to_date"]
+    np.testing.assert_allclose(table["overdue_amount"] - table["paid_ahead"], net, atol=1e-9)
+    assert ((table["dpd"] > 0) <= (table["overdue_amount"] > 0)).all()
+    assert (table["n_installments_paid"] <= table["n_installments"]).all()
+    assert table["outstanding_principal"].between(0, 1000).all()
