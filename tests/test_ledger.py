@@ -10,23 +10,56 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from overdue_risk import DataQualityWarning, Ledger, LedgerConfig, OverdueRiskError, Portfolio, compute_ledger
+from overdue_risk import (
+    DataQualityWarning,
+    Ledger,
+    LedgerConfig,
+    OverdueRiskError,
+    Portfolio,
+    compute_ledger,
+)
 
 DUE = ["2024-02-01", "2024-03-01", "2024-04-01"]
 
 
-def make(payments=(), *, amounts=(100.0, 100.0, 100.0), due=DUE, principal=270.0,
-         closed=None, tagged=None, principal_due=None, start="2024-01-01"):
-    loans = pd.DataFrame({"loan_id": ["A"], "customer_id": ["c"],
-                          "product_type": ["instalment"], "start_date": [start],
-                          "principal": [principal], "closed_date": [closed]})
-    inst = pd.DataFrame({"loan_id": "A", "installment_no": range(1, len(due) + 1),
-                         "due_date": list(due), "amount_due": list(amounts)})
+def make(
+    payments=(),
+    *,
+    amounts=(100.0, 100.0, 100.0),
+    due=DUE,
+    principal=270.0,
+    closed=None,
+    tagged=None,
+    principal_due=None,
+    start="2024-01-01",
+):
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["A"],
+            "customer_id": ["c"],
+            "product_type": ["instalment"],
+            "start_date": [start],
+            "principal": [principal],
+            "closed_date": [closed],
+        }
+    )
+    inst = pd.DataFrame(
+        {
+            "loan_id": "A",
+            "installment_no": range(1, len(due) + 1),
+            "due_date": list(due),
+            "amount_due": list(amounts),
+        }
+    )
     if principal_due is not None:
         inst["principal_due"] = principal_due
-    pay = pd.DataFrame({"loan_id": pd.Series(["A"] * len(payments), dtype=object),
-                        "payment_date": [d for d, _ in payments],
-                        "amount": [a for _, a in payments]})
+    pay = pd.DataFrame(
+        {
+            "loan_id": pd.Series(["A"] * len(payments), dtype=object),
+            "payment_date": [d for d, _ in payments],
+            "amount": [a for _, a in payments],
+        }
+    )
     if tagged is not None:
         pay["installment_no"] = tagged
     return Portfolio(loans=loans, installments=inst, payments=pay)
@@ -92,15 +125,15 @@ def test_prepayment_in_full():
 
 
 def test_payment_after_the_schedule_has_ended():
-    p = make([("2024-02-01", 100), ("2024-03-01", 100), ("2024-04-01", 100),
-              ("2024-05-20", 40)])
+    p = make([("2024-02-01", 100), ("2024-03-01", 100), ("2024-04-01", 100), ("2024-05-20", 40)])
     r = row(p, "2024-06-01")
     assert (r.overdue_amount, r.paid_ahead, r.dpd) == (0, 40, 0)
     assert pd.isna(r.next_due_date)
 
 
 @pytest.mark.parametrize(
-    ("tolerance", "dpd"), [(0.0, 14), (0.05, 14), (0.06, 0), (1.0, 0)],
+    ("tolerance", "dpd"),
+    [(0.0, 14), (0.05, 14), (0.06, 0), (1.0, 0)],
 )
 def test_tolerance_ignores_small_shortfalls_only(tolerance, dpd):
     p = make([("2024-02-01", 99.97), ("2024-03-01", 99.97)])
@@ -175,15 +208,32 @@ def test_custom_bucket_edges():
     snap = Ledger(p, cfg).at(["2024-02-02", "2024-03-03", "2024-09-01"])
     assert list(snap.table()["bucket"].astype(str)) == ["1-30", "31-60", "181+"]
     assert list(snap.table()["bucket"].cat.categories) == [
-        "current", "1-30", "31-60", "61-90", "91-180", "181+"]
+        "current",
+        "1-30",
+        "31-60",
+        "61-90",
+        "91-180",
+        "181+",
+    ]
 
 
 def _statement_portfolio(dpd=None, min_due=None, paid=None):
-    loans = pd.DataFrame({"loan_id": [9], "customer_id": [1], "product_type": ["revolving"],
-                          "start_date": ["2024-01-01"], "principal": [1000.0]})
-    st = pd.DataFrame({"loan_id": 9, "statement_date": ["2024-01-31", "2024-02-29",
-                                                        "2024-03-31", "2024-04-30"],
-                       "balance": [100.0, 200.0, 300.0, 250.0]})
+    loans = pd.DataFrame(
+        {
+            "loan_id": [9],
+            "customer_id": [1],
+            "product_type": ["revolving"],
+            "start_date": ["2024-01-01"],
+            "principal": [1000.0],
+        }
+    )
+    st = pd.DataFrame(
+        {
+            "loan_id": 9,
+            "statement_date": ["2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30"],
+            "balance": [100.0, 200.0, 300.0, 250.0],
+        }
+    )
     for name, values in (("dpd", dpd), ("min_due", min_due), ("amount_paid", paid)):
         if values is not None:
             st[name] = values
@@ -215,8 +265,10 @@ def test_many_dates_and_summary():
     p = make([("2024-02-01", 100)])
     snap = compute_ledger(p, ["2024-04-15", "2024-02-15", "2024-02-15"])
     t = snap.table()
-    assert list(t.index.get_level_values("as_of")) == [pd.Timestamp("2024-02-15"),
-                                                        pd.Timestamp("2024-04-15")]
+    assert list(t.index.get_level_values("as_of")) == [
+        pd.Timestamp("2024-02-15"),
+        pd.Timestamp("2024-04-15"),
+    ]
     s = snap.summary()
     assert s.loc[(pd.Timestamp("2024-04-15"), "30-59"), "loans"] == 1
     assert s.groupby(level=0)["share"].sum().tolist() == [1.0, 1.0]
@@ -224,9 +276,13 @@ def test_many_dates_and_summary():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"tolerance": -1}, "tolerance"), ({"tolerance": float("nan")}, "tolerance"),
-     ({"bucket_edges": (30, 1)}, "bucket_edges"), ({"bucket_edges": (0, 30)}, "bucket_edges"),
-     ({"decimals": 7}, "decimals")],
+    [
+        ({"tolerance": -1}, "tolerance"),
+        ({"tolerance": float("nan")}, "tolerance"),
+        ({"bucket_edges": (30, 1)}, "bucket_edges"),
+        ({"bucket_edges": (0, 30)}, "bucket_edges"),
+        ({"decimals": 7}, "decimals"),
+    ],
 )
 def test_config_is_validated(kwargs, match):
     with pytest.raises(OverdueRiskError, match=match):

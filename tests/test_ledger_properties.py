@@ -13,8 +13,7 @@ from overdue_risk import Ledger, LedgerConfig, Portfolio
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
 
 EPOCH = pd.Timestamp("2024-01-01")
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def day(n: int) -> pd.Timestamp:
@@ -35,8 +34,14 @@ def loan_records(draw, loan_id: int):
         tag = draw(st.one_of(st.none(), st.integers(1, n_inst))) if n_inst else None
         pays.append((start + draw(st.integers(0, 300)), draw(st.integers(1, 60_000)), tag))
     closed = draw(st.one_of(st.none(), st.integers(start, start + 300)))
-    return {"id": loan_id, "start": start, "dues": dues, "cents": cents, "pays": pays,
-            "closed": closed}
+    return {
+        "id": loan_id,
+        "start": start,
+        "dues": dues,
+        "cents": cents,
+        "pays": pays,
+        "closed": closed,
+    }
 
 
 @st.composite
@@ -46,25 +51,39 @@ def portfolios(draw):
 
 
 def to_portfolio(records) -> Portfolio:
-    loans = pd.DataFrame({
-        "loan_id": [r["id"] for r in records],
-        "customer_id": [r["id"] % 2 for r in records],
-        "product_type": "instalment",
-        "start_date": [day(r["start"]) for r in records],
-        "principal": [1000.0] * len(records),
-        "closed_date": [day(r["closed"]) if r["closed"] is not None else pd.NaT
-                        for r in records],
-    })
+    loans = pd.DataFrame(
+        {
+            "loan_id": [r["id"] for r in records],
+            "customer_id": [r["id"] % 2 for r in records],
+            "product_type": "instalment",
+            "start_date": [day(r["start"]) for r in records],
+            "principal": [1000.0] * len(records),
+            "closed_date": [
+                day(r["closed"]) if r["closed"] is not None else pd.NaT for r in records
+            ],
+        }
+    )
     inst = pd.DataFrame(
-        [{"loan_id": r["id"], "installment_no": k + 1, "due_date": day(d),
-          "amount_due": c / 100} for r in records
-         for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))],
-        columns=["loan_id", "installment_no", "due_date", "amount_due"])
+        [
+            {"loan_id": r["id"], "installment_no": k + 1, "due_date": day(d), "amount_due": c / 100}
+            for r in records
+            for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))
+        ],
+        columns=["loan_id", "installment_no", "due_date", "amount_due"],
+    )
     pay = pd.DataFrame(
-        [{"loan_id": r["id"], "payment_date": day(d), "amount": c / 100,
-          "installment_no": np.nan if tag is None else float(tag)}
-         for r in records for d, c, tag in r["pays"]],
-        columns=["loan_id", "payment_date", "amount", "installment_no"])
+        [
+            {
+                "loan_id": r["id"],
+                "payment_date": day(d),
+                "amount": c / 100,
+                "installment_no": np.nan if tag is None else float(tag),
+            }
+            for r in records
+            for d, c, tag in r["pays"]
+        ],
+        columns=["loan_id", "payment_date", "amount", "installment_no"],
+    )
     return Portfolio(loans=loans, installments=inst, payments=pay)
 
 
@@ -75,9 +94,11 @@ def reference(records, t: int, tol_cents: int) -> dict[int, dict]:
         if t < r["start"]:
             continue
         closed = r["closed"]
-        sched = [(d, k + 1, c) for k, (d, c) in enumerate(zip(r["dues"], r["cents"],
-                                                             strict=True))
-                 if closed is None or d <= closed]
+        sched = [
+            (d, k + 1, c)
+            for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))
+            if closed is None or d <= closed
+        ]
         sched.sort()
         live = {no for _, no, _ in sched}
         paid = sum(c for d, c, _ in r["pays"] if d <= t)
@@ -129,13 +150,15 @@ def test_matches_reference(records, t, tol):
 
 def _shuffled(p: Portfolio, seed: int) -> Portfolio:
     rng = np.random.default_rng(seed)
-    return Portfolio(**{name: df.iloc[rng.permutation(len(df))]
-                        for name, df in p.tables().items()})
+    return Portfolio(**{name: df.iloc[rng.permutation(len(df))] for name, df in p.tables().items()})
 
 
 @SETTINGS
-@given(records=portfolios(), seed=st.integers(0, 2**32 - 1),
-       dates=st.lists(st.integers(0, 420), min_size=1, max_size=4))
+@given(
+    records=portfolios(),
+    seed=st.integers(0, 2**32 - 1),
+    dates=st.lists(st.integers(0, 420), min_size=1, max_size=4),
+)
 def test_row_order_changes_nothing(records, seed, dates):
     p = to_portfolio(records)
     as_of = [day(d) for d in dates]
@@ -150,14 +173,27 @@ def test_records_after_as_of_change_nothing(records, extra, t):
     base = to_portfolio(records)
     before = Ledger(base).at(day(t)).table()
     # Payments dated after t on existing loans, and whole loans starting after t.
-    late = to_portfolio([{**r, "id": r["id"] + 100, "start": t + 1 + r["start"],
-                          "dues": [d + t + 1 for d in r["dues"]],
-                          "pays": [(d + t + 1, c, g) for d, c, g in r["pays"]],
-                          "closed": None} for r in extra])
-    more_pay = pd.DataFrame({"loan_id": [r["id"] for r in records],
-                             "payment_date": [day(max(t + 1, r["start"])) for r in records],
-                             "amount": 12.34,
-                             "installment_no": np.nan})
+    late = to_portfolio(
+        [
+            {
+                **r,
+                "id": r["id"] + 100,
+                "start": t + 1 + r["start"],
+                "dues": [d + t + 1 for d in r["dues"]],
+                "pays": [(d + t + 1, c, g) for d, c, g in r["pays"]],
+                "closed": None,
+            }
+            for r in extra
+        ]
+    )
+    more_pay = pd.DataFrame(
+        {
+            "loan_id": [r["id"] for r in records],
+            "payment_date": [day(max(t + 1, r["start"])) for r in records],
+            "amount": 12.34,
+            "installment_no": np.nan,
+        }
+    )
     grown = Portfolio(
         loans=pd.concat([base.loans, late.loans], ignore_index=True),
         installments=pd.concat([base.installments, late.installments], ignore_index=True),
@@ -168,8 +204,9 @@ def test_records_after_as_of_change_nothing(records, extra, t):
 
 
 @SETTINGS
-@given(records=portfolios(), dates=st.lists(st.integers(0, 420), min_size=2, max_size=5,
-                                            unique=True))
+@given(
+    records=portfolios(), dates=st.lists(st.integers(0, 420), min_size=2, max_size=5, unique=True)
+)
 def test_many_dates_equal_one_at_a_time(records, dates):
     ledger = Ledger(to_portfolio(records))
     together = ledger.at([day(d) for d in dates]).table()
