@@ -298,3 +298,10 @@ def test_bad_as_of_is_a_clear_error(as_of):
 def test_ledger_rejects_non_portfolio():
     with pytest.raises(OverdueRiskError, match="Portfolio"):
         Ledger(pd.DataFrame())
+
+
+def test_allocation_to_an_instalment_cancelled_by_closing_falls_back_to_fifo():
+    p = make([("2024-02-01", 100), ("2024-03-20", 50)], closed="2024-01-20", tagged=[None, 3])
+    with pytest.warns(DataQualityWarning, match="after the loan closed"):
+        r = row(p, "2024-04-15")
+    assert r.n_installments == 0 and r.dpd == 0 and r.paid_ahead == 150

@@ -263,7 +263,7 @@ class Ledger:
         want = (code << 20) | no
         hit = np.searchsorted(sched_key[order], want)
         hit = np.minimum(hit, max(len(s) - 1, 0))
-        found = (len(s) > 0) & (sched_key[order][hit] == want) if len(s) else np.zeros(0, bool)
+        found = sched_key[order][hit] == want if len(s) else np.zeros(code.size, bool)
         # A payment naming a cancelled instalment falls back to FIFO.
         code, day, cents, pos = code[found], day[found], cents[found], order[hit[found]]
         if not code.size:
