@@ -99,9 +99,14 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
     spec = TABLES[name]
     # Ids are read as text so that "00123" stays "00123": ids are kept as given.
     ids = {c.name: str for c in spec.columns if c.kind == "id"}
-    if name == "loans":
-        ids["customer_id"] = str
-    return pd.read_csv(path, dtype=ids, low_memory=False)
+    df = pd.read_csv(path, dtype=ids, low_memory=False)
+    # read_csv renames a repeated header ("amount", "amount.1"); restore the
+    # names as written so that validation reports the duplicate column.
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = header.iloc[0].tolist()
+    if len(names) == df.shape[1] and len(set(names)) < len(names):
+        df.columns = names
+    return df
 
 
 def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
