@@ -23,10 +23,7 @@ AS_OF = "2024-06-30,2024-12-31"
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of one command, as the console script sees them."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's --help and --version exit by themselves
-        code = 0 if exc.code is None else exc.code
+    code = main(argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -246,6 +243,16 @@ def test_internal_error_with_verbose_prints_the_traceback(sample_dir, monkeypatc
     assert err.startswith("Traceback (most recent call last):")
     assert "in _boom" in err
     assert err.rstrip().endswith("internal error: RuntimeError: boom")
+
+
+def test_verbose_is_accepted_after_the_subcommand(sample_dir, monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli_main, "load_portfolio", boom)
+    code, _, err = run(["validate", str(sample_dir), "--verbose"], capsys)
+    assert code == 1
+    assert "Traceback (most recent call last)" in err
 
 
 def test_failed_ledger_leaves_an_existing_output_untouched(sample_dir, tmp_path, capsys):

@@ -289,7 +289,9 @@ def test_config_is_validated(kwargs, match):
         LedgerConfig(**kwargs)
 
 
-@pytest.mark.parametrize("as_of", ["31/12/2024", [], ["2024-01-01", None]])
+@pytest.mark.parametrize(
+    "as_of", ["31/12/2024", "2024-13-01", [], ["2024-01-01", None], "2300-01-01"]
+)
 def test_bad_as_of_is_a_clear_error(as_of):
     with pytest.raises(OverdueRiskError, match="as_of"):
         Ledger(make([])).at(as_of)

@@ -74,10 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="log progress and show tracebacks on errors"
     )
+    # --verbose is accepted before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser(
         "validate",
+        parents=[common],
         help="check a portfolio folder against the data contract",
         description="Check a portfolio folder against the data contract. "
         "Exits 0 when it is clean and 2 with the table of problems otherwise.",
@@ -87,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "ledger",
+        parents=[common],
         help="write overdue amount, DPD and bucket per loan",
         description="Write the repayment ledger (overdue amount, DPD, bucket, "
         "outstanding principal, ...) for every loan at the as-of dates.",
@@ -136,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return code
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT
