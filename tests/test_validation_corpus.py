@@ -512,6 +512,13 @@ COMBINED = {
         "orphan_collection_loan",
         "payment_before_loan_start",
     ),
+    # A file that cannot be read does not hide the problems in the other tables.
+    "file_and_data": (
+        "unreadable_parquet",
+        "ambiguous_table_csv_and_parquet",
+        "negative_amount_due",
+        "duplicate_loan_id",
+    ),
 }
 
 

@@ -199,11 +199,18 @@ def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
                 "Every portfolio needs loans.csv or loans.parquet.",
             )
         )
+    from ._validate import validate as _validate
+
+    if problems and validate and "loans" in frames:
+        # Validate what could be read as well, so that one run reports everything.
+        broken = {p.table for p in problems}
+        try:
+            _validate(Portfolio(**frames))
+        except DataValidationError as exc:
+            problems += [
+                p for p in exc.problems if not (p.rule == "missing_table" and p.table in broken)
+            ]
     if problems:
         raise DataValidationError(problems)
     portfolio = Portfolio(**frames)
-    if not validate:
-        return portfolio
-    from ._validate import validate as _validate
-
-    return _validate(portfolio)
+    return _validate(portfolio) if validate else portfolio
