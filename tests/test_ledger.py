@@ -156,6 +156,14 @@ def test_lender_allocation_overrides_fifo():
     assert fifo.overdue_amount == tagged.overdue_amount == 100
 
 
+def test_allocation_to_a_future_instalment_leaves_the_due_one_overdue():
+    early = [("2024-02-10", 100)]
+    fifo = row(make(early), "2024-02-15")
+    tagged = row(make(early, tagged=[2]), "2024-02-15")
+    assert (fifo.overdue_amount, fifo.paid_ahead, fifo.dpd) == (0, 0, 0)
+    assert (tagged.overdue_amount, tagged.paid_ahead, tagged.dpd) == (100, 100, 14)
+
+
 def test_allocated_excess_goes_to_the_oldest_unpaid():
     r = row(make([("2024-03-01", 150)], tagged=[2]), "2024-03-10")
     assert r.dpd == 38 and r.overdue_amount == 50
@@ -174,6 +182,16 @@ def test_closing_cancels_later_instalments():
     before, after = row(p, "2024-03-14"), row(p, "2024-06-30")
     assert not before.is_closed and after.is_closed
     assert after.amount_due_to_date == 200 and after.dpd == 0 and after.n_installments == 2
+
+
+def test_a_loan_closed_in_arrears_is_frozen_at_its_closed_date():
+    p = make([("2024-02-01", 50), ("2024-05-01", 70)], closed="2024-03-15")
+    with pytest.warns(DataQualityWarning, match="after the loan closed"):
+        r = row(p, "2024-06-30")
+    assert r.is_closed and r.dpd == 43 and r.bucket == "30-59"  # 2024-02-01 to 03-15
+    assert (r.amount_due_to_date, r.amount_paid_to_date, r.overdue_amount) == (200, 50, 150)
+    assert r.last_payment_date == pd.Timestamp("2024-02-01")
+    assert r.days_since_last_payment == 150  # to the as-of date itself
 
 
 def test_outstanding_principal_pro_rata_and_explicit():
@@ -303,7 +321,7 @@ def test_ledger_rejects_non_portfolio():
 
 
 def test_allocation_to_an_instalment_cancelled_by_closing_falls_back_to_fifo():
-    p = make([("2024-02-01", 100), ("2024-03-20", 50)], closed="2024-01-20", tagged=[None, 3])
-    with pytest.warns(DataQualityWarning, match="after the loan closed"):
-        r = row(p, "2024-04-15")
-    assert r.n_installments == 0 and r.dpd == 0 and r.paid_ahead == 150
+    # Instalment 3 (due 04-01) is cancelled by closing on 03-25: its payment goes FIFO.
+    p = make([("2024-02-01", 100), ("2024-03-20", 50)], closed="2024-03-25", tagged=[None, 3])
+    r = row(p, "2024-04-15")
+    assert r.n_installments == 2 and r.overdue_amount == 50 and r.dpd == 24

@@ -94,6 +94,7 @@ def reference(records, t: int, tol_cents: int) -> dict[int, dict]:
         if t < r["start"]:
             continue
         closed = r["closed"]
+        as_of, t = t, t if closed is None else min(t, closed)  # frozen once closed
         sched = [
             (d, k + 1, c)
             for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))
@@ -109,25 +110,29 @@ def reference(records, t: int, tol_cents: int) -> dict[int, dict]:
         applied = {no: min(tagged.get(no, 0), c) for _, no, c in sched}
         pool = paid - sum(applied.values())
         due = sum(c for d, _, c in sched if d <= t)
-        dpd, cum_remaining = 0, 0
+        dpd, cum_remaining, overdue = None, 0, 0
         for d, no, c in sched:
             cum_remaining += c - applied[no]
-            if cum_remaining - pool > tol_cents:  # unpaid up to here exceeds tolerance
+            unpaid = max(cum_remaining - pool, 0)  # unpaid on instalments up to this one
+            if d <= t:
+                overdue = unpaid
+            if dpd is None and unpaid > tol_cents:  # the oldest beyond tolerance
                 dpd = max(t - d, 0)
-                break
+        dpd = dpd or 0
         pay_days = [d for d, _, _ in r["pays"] if d <= t]
         later = [d for d, _, _ in sched if d > t]
         out[r["id"]] = {
             "amount_due_to_date": due / 100,
             "amount_paid_to_date": paid / 100,
-            "overdue_amount": max(due - paid, 0) / 100,
-            "paid_ahead": max(paid - due, 0) / 100,
+            "overdue_amount": overdue / 100,
+            "paid_ahead": (paid - (due - overdue)) / 100,
             "dpd": dpd,
             "n_installments_due": sum(d <= t for d, _, _ in sched),
             "next_due_date": day(min(later)) if later else pd.NaT,
             "last_payment_date": day(max(pay_days)) if pay_days else pd.NaT,
-            "is_closed": closed is not None and t >= closed,
+            "is_closed": closed is not None and as_of >= closed,
         }
+        t = as_of
     return out
 
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._sorting import duplicated, lexsort2, presorted
 from ..exceptions import DataQualityWarning, DataValidationError, Problem
 from ._portfolio import Portfolio
 from ._schema import TABLES, ColumnSpec, TableSpec
@@ -222,7 +223,7 @@ def _id_kind(s: pd.Series) -> str:
 def _check_keys(spec: TableSpec, df: pd.DataFrame, c: _Collector) -> None:
     if not spec.unique_key:
         return
-    dup = df.duplicated(subset=list(spec.key), keep="first").to_numpy()
+    dup = duplicated(df, spec.key)
     if dup.any():
         c.add(
             spec.name,
@@ -267,8 +268,17 @@ def _check_links(name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector
 def _loan_attr(df: pd.DataFrame, loans: pd.DataFrame, column: str) -> np.ndarray:
     """``loans[column]`` for each row of ``df`` (first loan row if ids repeat)."""
     first = loans.drop_duplicates("loan_id")
-    values = pd.Series(first[column].to_numpy(), index=first["loan_id"].to_numpy())
-    return values.reindex(df["loan_id"].to_numpy()).to_numpy()
+    ids = df["loan_id"].to_numpy()
+    index = pd.Index(first["loan_id"])
+    # Rows usually come grouped by loan: then look each run of equal ids up once.
+    head = np.ones(len(ids), bool)
+    head[1:] = ids[1:] != ids[:-1]
+    starts = np.flatnonzero(head)
+    if 2 * starts.size < len(ids):
+        pos = np.repeat(index.get_indexer(ids[starts]), np.diff(starts, append=len(ids)))
+    else:
+        pos = index.get_indexer(ids)
+    return pd.api.extensions.take(first[column].to_numpy(), pos, allow_fill=True)
 
 
 def _check_before_start(
@@ -292,11 +302,15 @@ def _check_before_start(
 
 
 def _check_schedule(df: pd.DataFrame, c: _Collector) -> None:
-    codes = pd.factorize(df["loan_id"])[0]
-    order = np.lexsort((df["installment_no"].to_numpy(), codes))
-    ids = df["loan_id"].to_numpy()[order]
+    ids = df["loan_id"].to_numpy()
+    if presorted(df, ("loan_id", "installment_no"))[0] == 2:
+        codes, order = ids, slice(None)  # already in (loan, instalment) order
+    else:
+        codes = pd.factorize(df["loan_id"])[0]
+        order = lexsort2(codes, df["installment_no"].to_numpy())
+    ids, codes = ids[order], codes[order]
     due = df["due_date"].to_numpy()[order]
-    back = (codes[order][1:] == codes[order][:-1]) & (due[1:] < due[:-1])
+    back = (codes[1:] == codes[:-1]) & (due[1:] < due[:-1])
     if back.any():
         bad_loans = pd.unique(ids[1:][back])
         c.add(
@@ -438,7 +452,7 @@ def _suspicious(t: dict[str, pd.DataFrame], linked: dict[str, bool], c: _Collect
             )
     if linked.get("payments"):
         pay = t["payments"]
-        dups = int(pay.duplicated(subset=["loan_id", "payment_date", "amount"]).sum())
+        dups = int(duplicated(pay, ("loan_id", "payment_date", "amount")).sum())
         if dups:
             c.warn(f"payments: {dups} rows repeat another payment's loan, date and amount.")
         if "closed_date" in loans:

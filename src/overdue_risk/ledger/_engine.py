@@ -12,6 +12,11 @@ decreases, the oldest unpaid instalment is a binary search. Offsetting each
 loan's cumulative sums by the sum over all earlier loans makes one global,
 sorted array serve every loan at once. Money is held in integer minor units
 so that "paid exactly in full" is exact.
+
+Queries are answered a block of loans at a time (about ``_CHUNK`` rows) and
+written into the preallocated columns of the result: the temporaries stay
+small and cache-resident, and a block's searches only look at its own loans'
+records.
 """
 
 from __future__ import annotations
@@ -22,17 +27,18 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from .._sorting import sort_in_place
 from ..contract import Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ._config import LedgerConfig
 
 __all__ = ["Ledger", "LedgerSnapshot", "compute_ledger", "parse_as_of"]
 
-_OFF = 1 << 17  # days since 1970 plus this are positive for every allowed date
-_NO_BITS = 16
-_SHIFT = 18 + _NO_BITS  # loan code sits above 18 bits of day and 16 of instalment no
-_MAX_CODE = (1 << (63 - _SHIFT)) - 1
+_NO_BITS = 16  # instalment numbers are clipped to 16 bits in the sort key
+_MAX_CODE = (1 << 29) - 1  # loan code, day offset and instalment no fit in 63 bits
 _NAT = np.iinfo(np.int64).min
+_NS_PER_DAY = 86_400 * 10**9
+_CHUNK = 1 << 14  # query rows answered at a time: their temporaries stay in L2 cache
 
 AsOf = str | date | datetime | pd.Timestamp | np.datetime64 | Iterable
 
@@ -45,38 +51,47 @@ def parse_as_of(as_of: AsOf) -> np.ndarray:
     values = [as_of] if isinstance(as_of, str | date | datetime | np.datetime64) else list(as_of)
     if not values:
         raise OverdueRiskError("as_of must name at least one date.")
-    try:
-        parsed = pd.to_datetime(pd.Series(values), format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise OverdueRiskError(f"as_of must be dates in ISO 8601 (YYYY-MM-DD); {exc}") from None
+    series = pd.Series(values, dtype=object)
+    parsed = pd.to_datetime(series, format="ISO8601", errors="coerce")
+    bad = series[parsed.isna() & series.notna()]
+    if len(bad):
+        shown = ", ".join(repr(v) for v in bad.head(3))
+        raise OverdueRiskError(f"as_of must be dates in ISO 8601 (YYYY-MM-DD); got {shown}.")
     if parsed.isna().any():
         raise OverdueRiskError("as_of must not contain missing dates.")
+    outside = parsed[(parsed < "1900-01-01") | (parsed >= "2200-01-01")]
+    if len(outside):  # the range the data contract allows for every date
+        raise OverdueRiskError(f"as_of must be between 1900 and 2200; got {outside.iloc[0]}.")
     return np.unique(_days(parsed.to_numpy()))
 
 
 def _days(values: np.ndarray) -> np.ndarray:
-    """datetime64 -> int64 days since 1970 (NaT -> _NAT)."""
-    return np.asarray(values).astype("datetime64[D]").astype(np.int64)
+    """datetime64 -> int64 days since 1970, rounded down (NaT -> _NAT)."""
+    values = np.asarray(values)
+    if values.dtype != "datetime64[ns]":
+        return values.astype("datetime64[D]").astype(np.int64)
+    ns = values.view(np.int64)
+    days = ns // _NS_PER_DAY  # one pass instead of two casts
+    nat = ns == _NAT
+    if nat.any():
+        days[nat] = _NAT
+    return days
 
 
 def _to_datetime(days: np.ndarray) -> np.ndarray:
-    out = days.astype("datetime64[D]").astype("datetime64[ns]")
-    out[days == _NAT] = np.datetime64("NaT")
+    """int64 days since 1970 (_NAT: missing) -> datetime64[ns]."""
+    ns = days * _NS_PER_DAY
+    ns[days == _NAT] = _NAT
+    return ns.view("datetime64[ns]")
+
+
+def _cum0(values: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """``[0, v0, v0 + v1, ...]``, in ``dtype`` (default: that of ``values``)."""
+    out = np.empty(values.size + 1, dtype=dtype or values.dtype)
+    out[0] = 0
+    out[1:] = values
+    np.cumsum(out[1:], out=out[1:])
     return out
-
-
-def _key(code: np.ndarray, day: np.ndarray, no: np.ndarray | None = None) -> np.ndarray:
-    key = (code.astype(np.int64) << _SHIFT) | ((day + _OFF) << _NO_BITS)
-    if no is not None:
-        key |= np.minimum(no, (1 << _NO_BITS) - 1).astype(np.int64)
-    return key
-
-
-def _sort(key: np.ndarray) -> np.ndarray | None:
-    """A stable order for ``key``, or None when it is sorted already."""
-    if key.size < 2 or bool(np.all(key[1:] >= key[:-1])):
-        return None
-    return np.argsort(key, kind="stable")
 
 
 def _segments(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +100,28 @@ def _segments(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return end - counts, end
 
 
+def _code_dtype(n: int) -> type:
+    """The integer type pandas uses for the codes of ``n`` categories."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices ``start, ..., start + length - 1`` of every range, concatenated."""
+    skip = np.cumsum(lengths) - lengths
+    return np.repeat(starts - skip, lengths) + np.arange(lengths.sum())
+
+
 class _Table:
-    """One event table sorted by (loan, day[, no]) with its per-loan segments."""
+    """One event table sorted by (loan, day[, no]) with its per-loan segments.
+
+    The sort key packs the loan code, the day as an offset from the table's
+    first day and, for the schedule, the instalment number into one int64.
+    Only the key is kept: the loan and day of any record are read back from it.
+    ``code`` and ``day`` must be int64 arrays the caller does not need again.
+    """
 
     def __init__(
         self,
@@ -96,28 +131,72 @@ class _Table:
         no: np.ndarray | None = None,
         **columns: np.ndarray,
     ):
-        key = _key(code, day, no)
-        order = _sort(key)
-        take = (lambda a: a) if order is None else (lambda a: a[order])
-        self.key = take(key)
-        self.code = take(code)
-        self.day = take(day)
-        self.cols = {k: take(v) for k, v in columns.items()}
-        self.start, self.end = _segments(self.code, n_loans)
+        n = code.size
+        self.day0 = int(day.min()) if n else 0
+        day_bits = (int(day.max()) - self.day0 + 1).bit_length() if n else 1
+        no_bits = 0
+        if no is not None and n:
+            top = int(no.max())
+            no_bits = min(max(top, 1).bit_length(), _NO_BITS)
+            if top >= 1 << no_bits:
+                no = np.minimum(no, (1 << no_bits) - 1)
+        self._day_shift = no_bits
+        self._day_mask = (1 << day_bits) - 1  # also holds (last day + 1) - day0
+        self._code_shift = no_bits + day_bits
+        counts = np.bincount(code, minlength=n_loans)
+        # The key is built in the memory of ``code`` and ``day``: both are consumed.
+        key = np.left_shift(code, self._code_shift, out=code)
+        day -= self.day0
+        day <<= no_bits
+        key |= day
+        if no_bits:
+            key |= no
+        order = sort_in_place(key, self._code_shift + max(n_loans - 1, 0).bit_length())
+        self.key = key
+        self.cols = {k: v if order is None else v[order] for k, v in columns.items()}
+        self._set_segments(counts)
+
+    def _set_segments(self, counts: np.ndarray) -> None:
+        self.end = np.cumsum(counts)
+        self.start = self.end - counts
 
     def __len__(self) -> int:
         return self.key.size
 
-    def upto(self, qcode: np.ndarray, qday: np.ndarray) -> np.ndarray:
-        """Index one past the last record of each query's loan dated <= its day."""
-        return np.searchsorted(self.key, _key(qcode, qday + 1), side="left")
+    def codes(self) -> np.ndarray:
+        """The loan code of every record."""
+        return self.key >> self._code_shift
 
+    def day_at(self, i: np.ndarray) -> np.ndarray:
+        """The day of records ``i``."""
+        return ((self.key[i] >> self._day_shift) & self._day_mask) + self.day0
 
-def _cum0(values: np.ndarray) -> np.ndarray:
-    out = np.empty(values.size + 1, dtype=values.dtype)
-    out[0] = 0
-    np.cumsum(values, out=out[1:])
-    return out
+    def upto(self, qcode: np.ndarray, qday: np.ndarray, loans: slice) -> np.ndarray:
+        """Index one past the last record of each query's loan dated <= its day.
+
+        ``loans`` bounds the queries' loan codes; only their records are searched.
+        """
+        lo, hi = self.start[loans.start], self.end[loans.stop - 1]
+        offset = np.clip(qday + (1 - self.day0), 0, self._day_mask)
+        q = (qcode << self._code_shift) | (offset << self._day_shift)
+        return np.searchsorted(self.key[lo:hi], q, side="left") + lo
+
+    def drop_after(self, last_day: np.ndarray) -> None:
+        """Drop each loan's records dated after ``last_day`` (int64 max: keep all)."""
+        loans = np.flatnonzero(last_day != np.iinfo(np.int64).max)
+        if not loans.size or not len(self):
+            return
+        cut = self.upto(loans, last_day[loans], slice(0, len(self.end)))
+        n_drop = self.end[loans] - cut
+        if not n_drop.any():
+            return
+        keep = np.ones(len(self), bool)
+        keep[_ranges(cut, n_drop)] = False
+        self.key = self.key[keep]
+        self.cols = {k: v[keep] for k, v in self.cols.items()}
+        counts = self.end - self.start
+        counts[loans] -= n_drop
+        self._set_segments(counts)
 
 
 class Ledger:
@@ -183,19 +262,44 @@ class Ledger:
         )
         self._closed = np.where(closed == _NAT, np.iinfo(np.int64).max, closed)
         self._principal = loans["principal"].to_numpy(dtype=np.float64)
-        self._build_schedule(p.installments)
+        pay = p.payments
+        allocated = (
+            pay is not None
+            and "installment_no" in pay
+            and bool(pay["installment_no"].notna().any())
+        )
+        self._build_schedule(p.installments, keep_no=allocated)
         self._build_payments(p.payments)
+        self._tagged = self._build_tagged(pay) if allocated else None
         self._build_statements(p.statements)
 
     # -- preparation ---------------------------------------------------------
 
-    def _codes(self, ids: pd.Series) -> np.ndarray:
-        return self._index.get_indexer(ids).astype(np.int64)
+    def _codes(self, ids: pd.Series | np.ndarray) -> np.ndarray:
+        """Position in ``loans`` of each id (-1 if unknown)."""
+        values = np.asarray(ids) if isinstance(ids.dtype, np.dtype) else ids
+        if not isinstance(values, np.ndarray):
+            # Extension arrays (e.g. Arrow strings) factorise much faster than they
+            # are looked up: look up each distinct id once.
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+            return self._index.get_indexer(uniques).astype(np.int64, copy=False)[codes]
+        if values.dtype.kind in "iuf" and values.size > 1:
+            # Rows usually come grouped by loan: look each run of equal ids up once.
+            head = np.empty(values.size, bool)
+            head[0] = True
+            np.not_equal(values[1:], values[:-1], out=head[1:])
+            first = np.flatnonzero(head)
+            if 2 * first.size < values.size:
+                codes = self._index.get_indexer(values[first]).astype(np.int64, copy=False)
+                return np.repeat(codes, np.diff(first, append=values.size))
+        return self._index.get_indexer(values).astype(np.int64, copy=False)
 
-    def _cents(self, values: pd.Series) -> np.ndarray:
-        return np.rint(values.to_numpy(dtype=np.float64) * self._scale).astype(np.int64)
+    def _cents(self, values: pd.Series | np.ndarray) -> np.ndarray:
+        """Amounts in whole minor units, as float64 (exact below 2**53)."""
+        cents = np.multiply(values, self._scale, dtype=np.float64)
+        return np.rint(cents, out=cents)
 
-    def _build_schedule(self, inst: pd.DataFrame | None) -> None:
+    def _build_schedule(self, inst: pd.DataFrame | None, keep_no: bool) -> None:
         n = self.n_loans
         if inst is None:
             inst = pd.DataFrame(
@@ -206,29 +310,32 @@ class Ledger:
                     "amount_due": [],
                 }
             )
-        code = self._codes(inst["loan_id"])
-        day = _days(inst["due_date"].to_numpy())
-        live = day <= self._closed[code]  # instalments after closing are cancelled
         no = inst["installment_no"].to_numpy(dtype=np.int64)
-        cents = self._cents(inst["amount_due"])
-        cols = {"cents": cents, "inst_no": no}
+        cols = {"amount": inst["amount_due"].to_numpy(dtype=np.float64)}
         if "principal_due" in inst:
             cols["principal"] = inst["principal_due"].to_numpy(dtype=np.float64)
-        if not live.all():
-            code, day, no = code[live], day[live], no[live]
-            cols = {k: v[live] for k, v in cols.items()}
-        s = _Table(code, day, n, no, **cols)
+        if keep_no:
+            cols["inst_no"] = no
+        s = _Table(self._codes(inst["loan_id"]), _days(inst["due_date"].to_numpy()), n, no, **cols)
+        s.drop_after(self._closed)  # instalments due after closing are cancelled
         self._sched = s
-        self._d_cum = _cum0(s.cols["cents"])
-        total = self._d_cum[s.end] - self._d_cum[s.start]
+        cents = self._cents(s.cols.pop("amount"))
+        self._d_cum = _cum0(cents, np.int64)
         if "principal" in s.cols:
-            pr = s.cols["principal"] * self._scale
+            pr = s.cols.pop("principal") * self._scale
         else:  # principal spread over the schedule in proportion to the amounts due
+            total = self._d_cum[s.end] - self._d_cum[s.start]
             share = np.divide(
                 self._principal * self._scale, total, out=np.zeros(n), where=total > 0
             )
-            pr = s.cols["cents"] * share[s.code]
+            pr = np.repeat(share, s.end - s.start)  # rows are grouped by loan
+            pr *= cents
+        del cents
         self._p_cum = _cum0(pr)
+
+    def _inst_cents(self, i: np.ndarray) -> np.ndarray:
+        """The amount due of schedule rows ``i``, in minor units."""
+        return self._d_cum[i + 1] - self._d_cum[i]
 
     def _build_payments(self, pay: pd.DataFrame | None) -> None:
         n = self.n_loans
@@ -240,25 +347,22 @@ class Ledger:
                     "amount": [],
                 }
             )
+        amount = pay["amount"].to_numpy(dtype=np.float64)
         code = self._codes(pay["loan_id"])
-        day = _days(pay["payment_date"].to_numpy())
-        cents = self._cents(pay["amount"])
-        self._pay = _Table(code, day, n, cents=cents)
-        self._pay_cum = _cum0(self._pay.cols["cents"])
-        self._tagged = None
-        if "installment_no" in pay and pay["installment_no"].notna().any():
-            self._build_tagged(pay, code, day, cents)
+        self._pay = _Table(code, _days(pay["payment_date"].to_numpy()), n, amount=amount)
+        self._pay_cum = _cum0(self._cents(self._pay.cols.pop("amount")), np.int64)
 
-    def _build_tagged(
-        self, pay: pd.DataFrame, code: np.ndarray, day: np.ndarray, cents: np.ndarray
-    ) -> None:
+    def _build_tagged(self, pay: pd.DataFrame) -> dict[str, np.ndarray] | None:
         """Index lender-allocated payments against the schedule rows they name."""
         s = self._sched
         no = pay["installment_no"].to_numpy(dtype=np.float64)
         tag = ~np.isnan(no)
-        code, day, cents = code[tag], day[tag], cents[tag]
+        code = self._codes(pay["loan_id"].to_numpy()[tag])
+        day = _days(pay["payment_date"].to_numpy()[tag])
+        cents = self._cents(pay["amount"].to_numpy(dtype=np.float64)[tag]).astype(np.int64)
         no = no[tag].astype(np.int64)
-        sched_key = (s.code << 20) | s.cols["inst_no"]
+        s_code = s.codes()
+        sched_key = (s_code << 20) | s.cols.pop("inst_no")
         order = np.argsort(sched_key, kind="stable")
         want = (code << 20) | no
         hit = np.searchsorted(sched_key[order], want)
@@ -267,15 +371,18 @@ class Ledger:
         # A payment naming a cancelled instalment falls back to FIFO.
         code, day, cents, pos = code[found], day[found], cents[found], order[hit[found]]
         if not code.size:
-            return
+            return None
         loans = np.unique(code)
-        in_loans = np.isin(s.code, loans)
+        in_loans = np.isin(s_code, loans)
         sub_pos = np.flatnonzero(in_loans)
-        self._tagged = {
+        is_tagged = np.zeros(self.n_loans, bool)
+        is_tagged[loans] = True
+        return {
             "loans": loans,
+            "is_tagged": is_tagged,
             "sub_pos": sub_pos,
-            "sub_code": s.code[sub_pos],
-            "sub_cents": s.cols["cents"][sub_pos],
+            "sub_code": s_code[sub_pos],
+            "sub_cents": self._inst_cents(sub_pos),
             "idx": np.searchsorted(sub_pos, pos),
             "day": day,
             "cents": cents,
@@ -341,73 +448,112 @@ class Ledger:
         """
         days = parse_as_of(as_of)
         n, t_count = self.n_loans, days.size
-        qcode = np.repeat(np.arange(n, dtype=np.int64), t_count)
-        qday = np.tile(days, n)
-        started = qday >= self._start[qcode]
-        qcode, qday = qcode[started], qday[started]
-        cols = self._schedule_state(qcode, qday)
-        if self._tagged is not None:
-            self._apply_tagged(qcode, qday, cols)
-        if self._stmt is not None:
-            self._apply_statements(qcode, qday, cols)
-        return LedgerSnapshot(self._frame(qcode, qday, cols), self.config)
+        # A loan has a row at every date on or after its start: from date first[c] on.
+        first = np.searchsorted(days, self._start, side="left")
+        row0 = _cum0(t_count - first)  # the loans' first rows in the result
+        out = {name: np.empty(row0[-1], dtype) for name, dtype in _COLUMNS.items()}
+        out["bucket"] = np.empty(row0[-1], _code_dtype(len(self.config.bucket_labels)))
+        out["as_of"] = np.empty(row0[-1], np.min_scalar_type(-t_count))  # position in days
+        tagged = []  # rows of loans with allocated payments, finished after the loop
+        step = max(_CHUNK // t_count, 1)
+        for a in range(0, n, step):
+            loans = slice(a, min(a + step, n))
+            qcode = np.repeat(np.arange(loans.start, loans.stop), t_count)
+            qdate = np.tile(np.arange(t_count), loans.stop - loans.start)
+            started = qdate >= first[qcode]
+            qcode, qdate = qcode[started], qdate[started]
+            qday = days[qdate]
+            # A closed loan's state is frozen at its closed_date.
+            qeff = np.minimum(qday, self._closed[qcode])
+            cols = self._schedule_state(qcode, qeff, loans)
+            if self._stmt is not None:
+                self._apply_statements(qcode, qeff, cols, loans)
+            rows = slice(row0[loans.start], row0[loans.stop])
+            self._fill(out, rows, qcode, qday, cols)
+            out["as_of"][rows] = qdate
+            if self._tagged is not None:
+                hit = self._tagged["is_tagged"][qcode]
+                part = {k: v[hit] for k, v in cols.items()}
+                tagged.append(
+                    (np.flatnonzero(hit) + rows.start, qcode[hit], qday[hit], qeff[hit], part)
+                )
+        if tagged:
+            rows, qcode, qday, qeff, parts = (
+                np.concatenate(x) if i < 4 else x for i, x in enumerate(zip(*tagged, strict=True))
+            )
+            cols = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+            self._apply_tagged(qcode, qeff, cols)
+            self._fill(out, rows, qcode, qday, cols)
+        return LedgerSnapshot(self._frame(out, days, first), self.config)
 
-    def _schedule_state(self, qcode: np.ndarray, qday: np.ndarray) -> dict[str, np.ndarray]:
+    def _schedule_state(
+        self, qcode: np.ndarray, qday: np.ndarray, loans: slice
+    ) -> dict[str, np.ndarray]:
         s, pay, scale = self._sched, self._pay, self._scale
-        ip = pay.upto(qcode, qday)
+        ip = pay.upto(qcode, qday, loans)
         p_first = pay.start[qcode]
         paid = self._pay_cum[ip] - self._pay_cum[p_first]
-        n_pay = ip - p_first
-        last_pay = np.where(n_pay > 0, pay.day[np.maximum(ip - 1, 0)] if len(pay) else 0, _NAT)
+        last_pay = np.where(
+            ip > p_first, pay.day_at(np.maximum(ip - 1, 0)) if len(pay) else 0, _NAT
+        )
 
-        idue = s.upto(qcode, qday)
+        idue = s.upto(qcode, qday, loans)
         d_first, d_end = s.start[qcode], s.end[qcode]
+        n_inst = d_end - d_first
+        has_sched = n_inst > 0
         base = self._d_cum[d_first]
         due = self._d_cum[idue] - base
         n_sched = len(s)
-        safe = np.minimum(idue, max(n_sched - 1, 0))
-        next_due = np.where(idue < d_end, s.day[safe] if n_sched else 0, _NAT)
+        last_row = max(n_sched - 1, 0)
+        next_due = np.where(
+            idue < d_end, s.day_at(np.minimum(idue, last_row)) if n_sched else 0, _NAT
+        )
 
-        k = np.searchsorted(self._d_cum[1:], base + paid + self._tol, side="right")
+        k = self._fifo_position(base + paid + self._tol, loans)
         dpd = self._dpd_from(k, d_end, qday)
 
         # Principal repaid: FIFO position of the amount paid, without tolerance.
-        k0 = np.searchsorted(self._d_cum[1:], base + paid, side="right")
+        k0 = k if self._tol == 0 else self._fifo_position(base + paid, loans)
         inside = k0 < d_end
-        k0s = np.minimum(k0, max(n_sched - 1, 0))
         if n_sched:
-            part_c = np.where(inside, base + paid - self._d_cum[k0s], 0)
-            inst_c = s.cols["cents"][k0s]
-            inst_p = self._p_cum[k0s + 1] - self._p_cum[k0s]
+            at = np.minimum(k0, last_row)  # the instalment being paid
+            after = at + 1
+            part_c = np.where(inside, base + paid - self._d_cum[at], 0)
+            inst_c = self._d_cum[after] - self._d_cum[at]
+            p_at, p_first_inst = self._p_cum[at], self._p_cum[d_first]
+            inst_p = self._p_cum[after] - p_at
             frac = np.divide(part_c, inst_c, out=np.zeros(qcode.size), where=inside & (inst_c > 0))
             repaid = np.where(
-                inside,
-                self._p_cum[k0s] - self._p_cum[d_first] + frac * inst_p,
-                self._p_cum[d_end] - self._p_cum[d_first],
+                inside, p_at - p_first_inst + frac * inst_p, self._p_cum[d_end] - p_first_inst
             )
         else:
             repaid = np.zeros(qcode.size)
-        principal = self._principal[qcode]
-        has_sched = d_end > d_first
-        outstanding = np.where(
-            has_sched,
-            np.maximum(principal - repaid / scale, 0.0),
-            np.maximum(principal - paid / scale, 0.0),
-        )
+        paid_amount = paid / scale
+        repaid_amount = np.where(has_sched, repaid / scale, paid_amount)
+        short = due - paid
         return {
             "amount_due_to_date": due / scale,
-            "amount_paid_to_date": paid / scale,
-            "overdue_amount": np.maximum(due - paid, 0) / scale,
-            "paid_ahead": np.maximum(paid - due, 0) / scale,
+            "amount_paid_to_date": paid_amount,
+            "overdue_amount": np.maximum(short, 0) / scale,
+            "paid_ahead": np.maximum(-short, 0) / scale,
             "dpd": dpd,
-            "outstanding_principal": outstanding,
+            "outstanding_principal": np.maximum(self._principal[qcode] - repaid_amount, 0.0),
             "next_due_date": next_due,
             "last_payment_date": last_pay,
-            "n_installments": d_end - d_first,
+            "n_installments": n_inst,
             "n_installments_due": idue - d_first,
             "n_installments_paid": np.minimum(k0, d_end) - d_first,
-            "source": np.where(has_sched, 1, 0).astype(np.int8),
+            "source": has_sched.astype(np.int8),
         }
+
+    def _fifo_position(self, amount: np.ndarray, loans: slice) -> np.ndarray:
+        """Global index of the first schedule row whose cumulative due exceeds ``amount``.
+
+        Only the rows of ``loans`` are searched: a position past a loan's last
+        row means "all paid" whichever it is.
+        """
+        lo, hi = self._sched.start[loans.start], self._sched.end[loans.stop - 1]
+        return np.searchsorted(self._d_cum[lo + 1 : hi + 1], amount, side="right") + lo
 
     def _dpd_from(self, k: np.ndarray, d_end: np.ndarray, qday: np.ndarray) -> np.ndarray:
         """DPD given the global index of each query's oldest unpaid instalment."""
@@ -415,7 +561,7 @@ class Ledger:
         open_ = k < d_end
         if not len(s):
             return np.zeros(qday.size, np.int64)
-        oldest = s.day[np.minimum(k, len(s) - 1)]
+        oldest = s.day_at(np.minimum(k, len(s) - 1))
         return np.where(open_ & (oldest <= qday), qday - oldest, 0)
 
     def _apply_tagged(
@@ -425,7 +571,8 @@ class Ledger:
 
         Instalment k is open when ``C_k + A_k > P + tolerance``, with ``A_k`` the
         allocated amounts applied to instalments after k; that sum never
-        decreases in k, so a binary search still finds the oldest open one.
+        decreases in k, so a binary search still finds the oldest open one, and
+        ``C_k + A_k - P`` at the last instalment due is the amount overdue.
         """
         tg, s = self._tagged, self._sched
         rows = np.flatnonzero(np.isin(qcode, tg["loans"]))
@@ -452,12 +599,21 @@ class Ledger:
             )
             k = np.where(in_loan, tg["sub_pos"][np.minimum(ks, sub_code.size - 1)], len(s))
             cols["dpd"][r] = self._dpd_from(k, s.end[qcode[r]], qday[r])
+            # Overdue is what is unpaid on the instalments due so far: a payment the
+            # lender allocated to a later instalment does not settle an earlier one.
+            n_due = cols["n_installments_due"][r].astype(np.int64)
+            last_due = np.searchsorted(tg["sub_pos"], s.start[qcode[r]] + n_due - 1)
+            unpaid = gm[np.minimum(last_due, sub_code.size - 1)] - base[at_t] - paid_c[at_t]
+            overdue = np.where(n_due > 0, np.maximum(unpaid, 0), 0)
+            due_c = np.rint(cols["amount_due_to_date"][r] * self._scale).astype(np.int64)
+            cols["overdue_amount"][r] = overdue / self._scale
+            cols["paid_ahead"][r] = (paid_c[at_t] - (due_c - overdue)) / self._scale
 
     def _apply_statements(
-        self, qcode: np.ndarray, qday: np.ndarray, cols: dict[str, np.ndarray]
+        self, qcode: np.ndarray, qday: np.ndarray, cols: dict[str, np.ndarray], loans: slice
     ) -> None:
         t = self._stmt
-        i = t.upto(qcode, qday)
+        i = t.upto(qcode, qday, loans)
         has = i > t.start[qcode]
         rows = np.flatnonzero(has)
         if not rows.size:
@@ -465,11 +621,12 @@ class Ledger:
         j = i[rows] - 1
         c = t.cols
         day = qday[rows]
+        t_day = t.day_at(j)
         rep = c["dpd"][j]
         from_report = ~np.isnan(rep)
-        aged = np.where(rep > 0, rep + (day - t.day[j]), 0)
+        aged = np.where(rep > 0, rep + (day - t_day), 0)
         missed = c["missed"][j]
-        run = t.day[np.minimum(c["run_start"][j], len(t) - 1)]
+        run = t.day_at(np.minimum(c["run_start"][j], len(t) - 1))
         derived = np.where(missed, day - run, 0)
         dpd = np.where(from_report, aged, np.where(self._stmt_has_min_due, derived, 0))
         first = t.start[qcode[rows]]
@@ -482,7 +639,7 @@ class Ledger:
             else np.full(rows.size, np.nan)
         )
         lp = c["last_paid"][j]
-        stmt_paid_day = np.where(lp >= first, t.day[np.maximum(lp, 0)], _NAT)
+        stmt_paid_day = np.where(lp >= first, t.day_at(np.maximum(lp, 0)), _NAT)
         cols["dpd"][rows] = dpd.astype(np.int64)
         cols["amount_due_to_date"][rows] = due
         cols["amount_paid_to_date"][rows] = paid
@@ -492,41 +649,96 @@ class Ledger:
         cols["last_payment_date"][rows] = np.maximum(cols["last_payment_date"][rows], stmt_paid_day)
         cols["source"][rows] = 2
 
-    def _frame(
-        self, qcode: np.ndarray, qday: np.ndarray, cols: dict[str, np.ndarray]
-    ) -> pd.DataFrame:
-        edges = np.asarray(self.config.bucket_edges)
-        dpd = cols["dpd"].astype(np.int64)
-        bucket = pd.Categorical.from_codes(
-            np.searchsorted(edges, dpd, side="right"),
-            categories=list(self.config.bucket_labels),
-            ordered=True,
-        )
+    def _bucket(self, dpd: np.ndarray) -> np.ndarray:
+        return np.searchsorted(np.asarray(self.config.bucket_edges), dpd, side="right")
+
+    def _fill(
+        self,
+        out: dict[str, np.ndarray],
+        rows: slice | np.ndarray,
+        qcode: np.ndarray,
+        qday: np.ndarray,
+        cols: dict[str, np.ndarray],
+    ) -> None:
+        """Write query results into ``rows`` of the result columns."""
+        for name in _COPIED:
+            out[name][rows] = cols[name]
+        out["dpd"][rows] = cols["dpd"]
+        out["bucket"][rows] = self._bucket(cols["dpd"])
         last = cols["last_payment_date"]
-        since = np.where(last == _NAT, np.nan, (qday - last).astype(np.float64))
-        index = pd.MultiIndex.from_arrays(
-            [self._loan_ids[qcode], _to_datetime(qday)], names=["loan_id", "as_of"]
+        out["next_due_date"][rows] = _to_datetime(cols["next_due_date"])
+        out["last_payment_date"][rows] = _to_datetime(last)
+        out["days_since_last_payment"][rows] = np.where(
+            last == _NAT, np.nan, (qday - last).astype(np.float64)
         )
-        data = {
-            "amount_due_to_date": cols["amount_due_to_date"],
-            "amount_paid_to_date": cols["amount_paid_to_date"],
-            "overdue_amount": cols["overdue_amount"],
-            "paid_ahead": cols["paid_ahead"],
-            "dpd": dpd,
-            "bucket": bucket,
-            "outstanding_principal": cols["outstanding_principal"],
-            "next_due_date": _to_datetime(cols["next_due_date"]),
-            "last_payment_date": _to_datetime(last),
-            "days_since_last_payment": since,
-            "n_installments": cols["n_installments"],
-            "n_installments_due": cols["n_installments_due"],
-            "n_installments_paid": cols["n_installments_paid"],
-            "is_closed": qday >= self._closed[qcode],
-            "source": pd.Categorical.from_codes(
-                cols["source"], categories=["none", "schedule", "statements"]
-            ),
-        }
-        return pd.DataFrame(data, index=index)
+        out["is_closed"][rows] = qday >= self._closed[qcode]
+
+    def _frame(
+        self, out: dict[str, np.ndarray], days: np.ndarray, first: np.ndarray
+    ) -> pd.DataFrame:
+        n_dates = days.size
+        # The index is built from codes, as MultiIndex.from_arrays would factorise it.
+        present = first < n_dates  # loans started by the last date
+        ids = self._loan_ids[present]
+        if ids.dtype.kind in "iu" and bool(np.all(ids[1:] > ids[:-1])):
+            # Sorted unique integer ids: they are their own sorted categories.
+            level = pd.Index(ids)
+            codes = np.arange(ids.size, dtype=_code_dtype(ids.size))
+        else:
+            loans = pd.Categorical(ids)
+            level, codes = loans.categories, loans.codes
+        loan_code = np.full(self.n_loans, -1, codes.dtype)
+        loan_code[present] = codes
+        row_loan = np.repeat(loan_code, n_dates - first)
+        d0 = int(first.min()) if first.size else n_dates  # the first date with any loan
+        dates = pd.Categorical(_to_datetime(days[d0:]))
+        as_of = out.pop("as_of")
+        as_of -= d0
+        index = pd.MultiIndex(
+            levels=[level, dates.categories],
+            codes=[row_loan, as_of.astype(dates.codes.dtype, copy=False)],
+            names=["loan_id", "as_of"],
+            verify_integrity=False,
+        )
+        data = {name: out[name] for name in _COLUMNS if name in out}
+        data["bucket"] = pd.Categorical.from_codes(
+            out["bucket"], categories=list(self.config.bucket_labels), ordered=True
+        )
+        data["source"] = pd.Categorical.from_codes(
+            out["source"], categories=["none", "schedule", "statements"]
+        )
+        return pd.DataFrame(data, index=index, copy=False)
+
+
+# The result's columns, in order, with the dtypes of their values or codes.
+_COLUMNS = {
+    "amount_due_to_date": np.float64,
+    "amount_paid_to_date": np.float64,
+    "overdue_amount": np.float64,
+    "paid_ahead": np.float64,
+    "dpd": np.int64,
+    "bucket": np.int8,
+    "outstanding_principal": np.float64,
+    "next_due_date": "datetime64[ns]",
+    "last_payment_date": "datetime64[ns]",
+    "days_since_last_payment": np.float64,
+    "n_installments": np.int64,
+    "n_installments_due": np.int64,
+    "n_installments_paid": np.int64,
+    "is_closed": bool,
+    "source": np.int8,
+}
+_COPIED = (
+    "amount_due_to_date",
+    "amount_paid_to_date",
+    "overdue_amount",
+    "paid_ahead",
+    "outstanding_principal",
+    "n_installments",
+    "n_installments_due",
+    "n_installments_paid",
+    "source",
+)
 
 
 class LedgerSnapshot:
