@@ -213,6 +213,19 @@ def _normalise_table(spec: TableSpec, raw: object, c: _Collector) -> pd.DataFram
     return pd.DataFrame({n: out[n] for n in ordered}, index=raw.index)
 
 
+def _isin(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """``values.isin(pool)`` through one factorisation.
+
+    Pool values are coded first, so a value is in the pool exactly when its code
+    is below the number of distinct pool values. For text ids this is several
+    times faster than ``isin``, which walks Arrow strings one by one.
+    """
+    codes, _ = pd.factorize(pd.concat([pool, values], ignore_index=True))
+    n_pool = int(codes[: len(pool)].max()) + 1 if len(pool) else 0
+    tail = codes[len(pool) :]
+    return (tail >= 0) & (tail < n_pool)
+
+
 def _id_kind(s: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(s):
         return "number"
@@ -251,7 +264,7 @@ def _check_links(name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector
             f"{_id_kind(loans['loan_id'])} in loans; use one type for ids.",
         )
         return False
-    orphan = (~df["loan_id"].isin(loans["loan_id"])).to_numpy() & df["loan_id"].notna().to_numpy()
+    orphan = ~_isin(df["loan_id"], loans["loan_id"]) & df["loan_id"].notna().to_numpy()
     if orphan.any():
         c.add(
             name,
@@ -403,7 +416,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], c: _Collector) -> None:
                 "customer_id has a different type in loans and customers.",
             )
         else:
-            orphan = (~loans["customer_id"].isin(cust["customer_id"])).to_numpy()
+            orphan = ~_isin(loans["customer_id"], cust["customer_id"])
             if orphan.any():
                 c.add(
                     "loans",
@@ -444,7 +457,7 @@ def _suspicious(t: dict[str, pd.DataFrame], linked: dict[str, bool], c: _Collect
         if linked.get(name):
             covered = covered.union(pd.Index(t[name]["loan_id"].unique()))
     if linked.get("installments") or linked.get("statements"):
-        bare = int((~loans["loan_id"].isin(covered)).sum())
+        bare = int((~_isin(loans["loan_id"], pd.Series(covered))).sum())
         if bare:
             c.warn(
                 f"loans: {bare} loans have neither a schedule nor statements; "
