@@ -4,8 +4,28 @@ prioritisation for consumer-finance lenders."""
 from importlib.metadata import PackageNotFoundError, version
 
 from .contract import Portfolio, load_portfolio, validate
-from .exceptions import DataQualityWarning, DataValidationError, OverdueRiskError, Problem
+from .exceptions import (
+    DataQualityWarning,
+    DataValidationError,
+    OverdueRiskError,
+    Problem,
+    ScenarioError,
+)
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
+from .simulate import (
+    LoggedPolicy,
+    NoAction,
+    PolicyContext,
+    PolicyResult,
+    RandomPolicy,
+    Scenario,
+    SimulatedPortfolio,
+    SimulationState,
+    SimulationTruth,
+    WorklistPolicy,
+    simulate_policy,
+    simulate_portfolio,
+)
 
 try:
     __version__ = version("overdue-risk")
@@ -18,10 +38,23 @@ __all__ = [
     "Ledger",
     "LedgerConfig",
     "LedgerSnapshot",
+    "LoggedPolicy",
+    "NoAction",
     "OverdueRiskError",
+    "PolicyContext",
+    "PolicyResult",
     "Portfolio",
     "Problem",
+    "RandomPolicy",
+    "Scenario",
+    "ScenarioError",
+    "SimulatedPortfolio",
+    "SimulationState",
+    "SimulationTruth",
+    "WorklistPolicy",
     "compute_ledger",
     "load_portfolio",
+    "simulate_policy",
+    "simulate_portfolio",
     "validate",
 ]

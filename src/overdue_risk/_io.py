@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from .exceptions import OverdueRiskError
 
-__all__ = ["OUTPUT_FORMATS", "check_output_path", "write_table"]
+__all__ = ["OUTPUT_FORMATS", "check_output_path", "write_folder", "write_table"]
 
 OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
@@ -45,4 +47,33 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return out
+
+
+def write_folder(tables: Mapping[str, pd.DataFrame], folder: str | Path) -> Path:
+    """Write ``{relative path: frame}`` into ``folder`` as a whole, atomically.
+
+    Everything is written into a temporary sibling folder that then takes the
+    place of ``folder``: a reader sees the old folder or the complete new one.
+    """
+    out = Path(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    old = None
+    try:
+        for rel, df in tables.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_table(df, tmp / rel)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None and not out.exists():
+            os.replace(old, out)  # put the previous folder back
+            old = None
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return out

@@ -16,11 +16,19 @@ __all__ = [
     "DataValidationError",
     "OverdueRiskError",
     "Problem",
+    "ScenarioError",
 ]
 
 
 class OverdueRiskError(Exception):
     """Base class of every error the user can fix by changing their input."""
+
+
+class ScenarioError(OverdueRiskError):
+    """A simulator scenario with an unknown key or an invalid value.
+
+    The message names the full key, e.g. ``scenario.economy.downturn_start``.
+    """
 
 
 class DataQualityWarning(UserWarning):

@@ -13,14 +13,16 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__
-from .._io import check_output_path, write_table
+from .._io import check_output_path, write_folder, write_table
 from ..contract import load_portfolio
 from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
 from ..ledger import Ledger, LedgerConfig
+from ..simulate import Scenario, simulate_portfolio
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -61,6 +63,37 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
     summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
     summary["share"] = summary["share"].round(4)
     print(f"Wrote {len(snapshot.table()):,} rows to {out}")
+    _print_frame(summary, sys.stdout)
+    return EXIT_OK
+
+
+def _output_folder(path: str, overwrite: bool) -> Path:
+    """Fail before any work when the output folder cannot be used."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OverdueRiskError(f"Output path {str(out)!r} is a file, not a folder.")
+    if not out.parent.is_dir():
+        raise OverdueRiskError(f"Parent folder of {str(out)!r} does not exist.")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OverdueRiskError(
+            f"Output folder {str(out)!r} is not empty; use --overwrite to replace it."
+        )
+    return out
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    out = _output_folder(args.out, args.overwrite)
+    scenario = Scenario.from_toml(args.scenario) if args.scenario else None
+    portfolio, truth = simulate_portfolio(
+        args.loans, args.start, args.end, seed=args.seed, scenario=scenario
+    )
+    tables = {f"{name}.parquet": df for name, df in portfolio.tables().items()}
+    tables.update({f"truth/{name}.parquet": df for name, df in truth.tables().items()})
+    write_folder(tables, out)  # the whole folder appears at once, or not at all
+    print(f"Wrote a simulated portfolio to {out} (truth in {out / 'truth'})")
+    summary = portfolio.summary()
+    for col in ("first_date", "last_date"):
+        summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
     _print_frame(summary, sys.stdout)
     return EXIT_OK
 
@@ -118,6 +151,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="shortfall ignored when counting DPD (default 0)",
     )
     p.set_defaults(func=_cmd_ledger)
+
+    p = sub.add_parser(
+        "simulate",
+        parents=[common],
+        help="generate a synthetic portfolio with its ground truth",
+        description="Simulate a consumer-finance lender (POS loans, cash loans, cards) and "
+        "write every contract table as Parquet into DIR, with the hidden truth "
+        "(customer traits, economy, final hidden state) in DIR/truth.",
+    )
+    p.add_argument("--loans", type=int, required=True, metavar="N", help="loans to originate")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--start", required=True, metavar="DATE", help="first simulated day")
+    p.add_argument("--end", required=True, metavar="DATE", help="last simulated day")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder, written as a whole")
+    p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default scenario)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    p.set_defaults(func=_cmd_simulate)
     return parser
 
 
