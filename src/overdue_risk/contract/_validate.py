@@ -220,8 +220,10 @@ def _isin(values: pd.Series, pool: pd.Series) -> np.ndarray:
     is below the number of distinct pool values. For text ids this is several
     times faster than ``isin``, which walks Arrow strings one by one.
     """
+    if not len(pool) or not len(values):  # concat warns on empty frames under pandas 2.2
+        return np.zeros(len(values), dtype=bool)
     codes, _ = pd.factorize(pd.concat([pool, values], ignore_index=True))
-    n_pool = int(codes[: len(pool)].max()) + 1 if len(pool) else 0
+    n_pool = int(codes[: len(pool)].max()) + 1
     tail = codes[len(pool) :]
     return (tail >= 0) & (tail < n_pool)
 
