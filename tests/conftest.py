@@ -1,4 +1,9 @@
-"""Shared fixtures: the bundled sample portfolio and writable copies of it."""
+"""Shared fixtures: the hand-made test portfolio and writable copies of it.
+
+``tests/data/handmade`` is a small portfolio written by hand so that every case
+(on time, late, partial, missed, prepaid, allocated payments, cards) sits in a
+named loan; ``data/sample`` is the simulated sample users start from.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "handmade"
 
 
 @pytest.fixture
 def sample_dir() -> Path:
-    """The bundled clean sample portfolio (read only: copy it before changing it)."""
+    """The hand-made clean portfolio (read only: copy it before changing it)."""
     return SAMPLE_DIR
 
 
 @pytest.fixture
 def portfolio_dir(tmp_path: Path) -> Callable[..., Path]:
-    """Factory: a fresh copy of the sample portfolio in ``tmp_path / name``."""
+    """Factory: a fresh copy of the hand-made portfolio in ``tmp_path / name``."""
 
     def make(name: str = "portfolio") -> Path:
         dest = tmp_path / name

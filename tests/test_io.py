@@ -41,3 +41,17 @@ def test_write_folder_failing_half_way_keeps_the_old_folder(tmp_path, monkeypatc
         _io.write_folder({"a.parquet": FRAME, "b.parquet": FRAME}, out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        _io.write_table(FRAME, tmp_path / "t.csv")
+        _io.write_folder({"a.csv": FRAME}, tmp_path / "run")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "run" / "a.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o755

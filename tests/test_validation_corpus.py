@@ -1,6 +1,6 @@
 """A corpus of malformed portfolios: each breaks exactly one rule of the contract.
 
-Every case copies the clean sample portfolio (``data/sample``), applies one
+Every case copies the clean hand-made portfolio (``tests/data/handmade``), applies one
 small mutation to its CSV frames and states the exact problems the loader must
 report as ``(table, column, rule, count)``. The counts are worked out from the
 mutation and the sample data, never copied from the code's output.
@@ -26,7 +26,7 @@ from overdue_risk import (
 from overdue_risk.cli import main
 from overdue_risk.contract import TABLES
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "handmade"
 N_PAYMENTS = len(pd.read_csv(SAMPLE_DIR / "payments.csv"))
 
 Frames = dict[str, pd.DataFrame | None]  # None: the mutation wrote the file itself

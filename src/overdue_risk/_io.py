@@ -17,6 +17,12 @@ __all__ = ["OUTPUT_FORMATS", "check_output_path", "write_folder", "write_table"]
 OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def check_output_path(path: str | Path) -> Path:
     """Fail before any work when the output cannot be written."""
     out = Path(path)
@@ -43,6 +49,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
             flat.to_parquet(tmp, index=False)
         else:
             flat.to_csv(tmp, index=False)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs are not
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -58,6 +65,7 @@ def write_folder(tables: Mapping[str, pd.DataFrame], folder: str | Path) -> Path
     """
     out = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     old = None
     try:
         for rel, df in tables.items():

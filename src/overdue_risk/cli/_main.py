@@ -87,8 +87,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     portfolio, truth = simulate_portfolio(
         args.loans, args.start, args.end, seed=args.seed, scenario=scenario
     )
-    tables = {f"{name}.parquet": df for name, df in portfolio.tables().items()}
-    tables.update({f"truth/{name}.parquet": df for name, df in truth.tables().items()})
+    ext = f".{args.format}"
+    tables = {f"{name}{ext}": df for name, df in portfolio.tables().items()}
+    tables.update({f"truth/{name}{ext}": df for name, df in truth.tables().items()})
     write_folder(tables, out)  # the whole folder appears at once, or not at all
     print(f"Wrote a simulated portfolio to {out} (truth in {out / 'truth'})")
     summary = portfolio.summary()
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="generate a synthetic portfolio with its ground truth",
         description="Simulate a consumer-finance lender (POS loans, cash loans, cards) and "
-        "write every contract table as Parquet into DIR, with the hidden truth "
+        "write every contract table (Parquet or CSV) into DIR, with the hidden truth "
         "(customer traits, economy, final hidden state) in DIR/truth.",
     )
     p.add_argument("--loans", type=int, required=True, metavar="N", help="loans to originate")
@@ -166,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", required=True, metavar="DATE", help="last simulated day")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder, written as a whole")
     p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default scenario)")
+    p.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="file format of the tables (default parquet)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     p.set_defaults(func=_cmd_simulate)
     return parser
