@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -409,3 +410,12 @@ def test_cli_simulate_bad_scenario(tmp_path, capsys):
     )
     assert code == 2
     assert "did you mean shock_rate" in capsys.readouterr().err
+
+
+def test_shipped_scenarios_load():
+    folder = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+    files = sorted(folder.glob("*.toml"))
+    assert files
+    for path in files:
+        summary = odr.Scenario.from_toml(path).summary()
+        assert (summary["source"] == "user").any(), path.name
