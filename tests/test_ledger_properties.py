@@ -237,3 +237,32 @@ def test_invariants(records, t):
     assert ((table["dpd"] > 0) <= (table["overdue_amount"] > 0)).all()
     assert (table["n_installments_paid"] <= table["n_installments"]).all()
     assert table["outstanding_principal"].between(0, 1000).all()
+
+
+@SETTINGS
+@given(
+    records=portfolios(),
+    dates=st.lists(st.integers(0, 420), min_size=1, max_size=3),
+    chunk=st.integers(1, 9),
+)
+def test_query_block_size_changes_nothing(records, dates, chunk):
+    from unittest import mock
+
+    from overdue_risk.ledger import _engine
+
+    ledger = Ledger(to_portfolio(records))
+    as_of = [day(d) for d in dates]
+    whole = ledger.at(as_of).table()
+    with mock.patch.object(_engine, "_CHUNK", chunk):
+        blocked = ledger.at(as_of).table()
+    pd.testing.assert_frame_equal(whole, blocked)
+
+
+@SETTINGS
+@given(records=portfolios(), t=st.integers(0, 420), cut=st.integers(0, 4))
+def test_loans_in_chunks_equal_all_loans_at_once(records, t, cut):
+    """A nightly job may stream a portfolio in chunks of loans: the result is the same."""
+    whole = Ledger(to_portfolio(records)).at(day(t)).table()
+    parts = [records[:cut], records[cut:]]
+    chunks = [Ledger(to_portfolio(p)).at(day(t)).table() for p in parts if p]
+    pd.testing.assert_frame_equal(pd.concat(chunks).sort_index(), whole.sort_index())
