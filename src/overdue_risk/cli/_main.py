@@ -43,13 +43,18 @@ def _print_frame(df: pd.DataFrame, stream) -> None:
         print(df.to_string(index=False), file=stream)
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    portfolio = load_portfolio(args.portfolio)
-    print(f"{args.portfolio}: the portfolio meets the data contract.")
+def _print_summary(portfolio) -> None:
+    """Rows and date range of each table, on stdout."""
     summary = portfolio.summary()
     for col in ("first_date", "last_date"):
         summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
     _print_frame(summary, sys.stdout)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    portfolio = load_portfolio(args.portfolio)
+    print(f"{args.portfolio}: the portfolio meets the data contract.")
+    _print_summary(portfolio)
     return EXIT_OK
 
 
@@ -92,10 +97,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     tables.update({f"truth/{name}{ext}": df for name, df in truth.tables().items()})
     write_folder(tables, out)  # the whole folder appears at once, or not at all
     print(f"Wrote a simulated portfolio to {out} (truth in {out / 'truth'})")
-    summary = portfolio.summary()
-    for col in ("first_date", "last_date"):
-        summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
-    _print_frame(summary, sys.stdout)
+    _print_summary(portfolio)
     return EXIT_OK
 
 
