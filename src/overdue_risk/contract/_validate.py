@@ -9,11 +9,12 @@ text to ``category``; ids are kept as given.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .._sorting import duplicated, lexsort2, presorted
+from .._sorting import duplicated, lexsort2, pack, presorted
 from ..exceptions import DataQualityWarning, DataValidationError, Problem
 from ._portfolio import Portfolio
 from ._schema import TABLES, ColumnSpec, TableSpec
@@ -228,6 +229,69 @@ def _isin(values: pd.Series, pool: pd.Series) -> np.ndarray:
     return (tail >= 0) & (tail < n_pool)
 
 
+@dataclass(frozen=True)
+class _LoanCodes:
+    """Each table's ``loan_id`` as int64 codes, computed once by :func:`_code_loan_ids`.
+
+    Code ``k < n`` is the k-th distinct loan id of ``loans`` (first appearance);
+    ids not in loans get codes ``>= n``, distinct per distinct value, so codes
+    are equal exactly when ids are. Every cross-table check then compares or
+    looks up integers instead of hashing text ids again.
+    """
+
+    n: int
+    first_row: np.ndarray  # the loans row where each distinct id first appears
+    codes: dict[str, np.ndarray]
+
+    def in_loans(self, name: str) -> np.ndarray:
+        return self.codes[name] < self.n
+
+    def loan_rows(self, name: str) -> np.ndarray:
+        """The loans row of each row of table ``name`` (first one if ids repeat), -1 if none."""
+        codes = self.codes[name]
+        if codes.size and int(codes.max()) < self.n:  # every row has a loan: nothing to fill
+            # With unique loan ids code k is loans row k, and no gather is needed.
+            return codes if self.n == self.codes["loans"].size else self.first_row[codes]
+        rows = np.full(codes.size, -1, np.int64)
+        known = codes < self.n
+        rows[known] = self.first_row[codes[known]]
+        return rows
+
+
+def _code_loan_ids(loan_ids: pd.Series, tables: dict[str, pd.Series]) -> _LoanCodes:
+    """Code loans' ids and every other table's ``loan_id`` against them.
+
+    Missing ids get a code too (``use_na_sentinel=False``), as a missing id in
+    loans is matched by the lookups of ``Index.get_indexer`` that came before.
+    Numeric ids are looked up in an index of loans' distinct ids, which is
+    fastest for them; text ids (Arrow strings above all) are hashed much faster
+    by one factorisation of loans' ids followed by the table's than by
+    ``get_indexer``. Both give codes in loans' order of first appearance.
+    """
+    loan_codes, uniques = pd.factorize(loan_ids, use_na_sentinel=False)
+    loan_codes = loan_codes.astype(np.int64, copy=False)
+    n = len(uniques)
+    # A row holds a first appearance when its code exceeds all codes before it.
+    new = np.ones(loan_codes.size, bool)
+    new[1:] = loan_codes[1:] > np.maximum.accumulate(loan_codes)[:-1]
+    codes = {"loans": loan_codes}
+    numeric = pd.api.types.is_numeric_dtype(loan_ids)
+    index = pd.Index(uniques) if numeric else None
+    for name, ids in tables.items():
+        if index is not None:
+            coded = index.get_indexer(ids).astype(np.int64, copy=False)
+            missing = coded < 0
+            if missing.any():
+                coded[missing] = n + pd.factorize(ids[missing], use_na_sentinel=False)[0]
+        elif not len(ids) or not n:  # concat warns on empty frames under pandas 2.2
+            coded = n + pd.factorize(ids, use_na_sentinel=False)[0]
+        else:
+            both = pd.concat([loan_ids, ids], ignore_index=True)
+            coded = pd.factorize(both, use_na_sentinel=False)[0][len(loan_ids) :]
+        codes[name] = coded.astype(np.int64, copy=False)
+    return _LoanCodes(n, np.flatnonzero(new), codes)
+
+
 def _id_kind(s: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(s):
         return "number"
@@ -235,10 +299,22 @@ def _id_kind(s: pd.Series) -> str:
     return "number" if inferred in ("integer", "floating", "mixed-integer-float") else "text"
 
 
-def _check_keys(spec: TableSpec, df: pd.DataFrame, c: _Collector) -> None:
+def _with_codes(df: pd.DataFrame, cols: tuple[str, ...], codes: np.ndarray) -> pd.DataFrame:
+    """``df[cols]`` with ``loan_id`` replaced by its codes: same duplicates, integer key.
+
+    Only read, so the columns are not copied (a copy costs more than the check).
+    """
+    columns = {c: codes if c == "loan_id" else df[c].to_numpy() for c in cols}
+    return pd.DataFrame(columns, copy=False)
+
+
+def _check_keys(
+    spec: TableSpec, df: pd.DataFrame, c: _Collector, codes: np.ndarray | None = None
+) -> None:
     if not spec.unique_key:
         return
-    dup = duplicated(df, spec.key)
+    keyed = df if codes is None else _with_codes(df, spec.key, codes)
+    dup = duplicated(keyed, spec.key)
     if dup.any():
         c.add(
             spec.name,
@@ -250,7 +326,9 @@ def _check_keys(spec: TableSpec, df: pd.DataFrame, c: _Collector) -> None:
         )
 
 
-def _check_links(name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector) -> bool:
+def _check_links(
+    name: str, df: pd.DataFrame, loans: pd.DataFrame, codes: _LoanCodes, c: _Collector
+) -> bool:
     """Orphan loan ids; True when every loan_id joins loans."""
     spec = TABLES[name]
     if not len(df):  # an empty table has no id type to disagree with
@@ -266,7 +344,7 @@ def _check_links(name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector
             f"{_id_kind(loans['loan_id'])} in loans; use one type for ids.",
         )
         return False
-    orphan = ~_isin(df["loan_id"], loans["loan_id"]) & df["loan_id"].notna().to_numpy()
+    orphan = ~codes.in_loans(name) & df["loan_id"].notna().to_numpy()
     if orphan.any():
         c.add(
             name,
@@ -280,8 +358,20 @@ def _check_links(name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector
     return True
 
 
-def _loan_attr(df: pd.DataFrame, loans: pd.DataFrame, column: str) -> np.ndarray:
-    """``loans[column]`` for each row of ``df`` (first loan row if ids repeat)."""
+def _loan_attr(
+    name: str, df: pd.DataFrame, loans: pd.DataFrame, codes: _LoanCodes, column: str
+) -> np.ndarray:
+    """``loans[column]`` for each row of table ``name`` (first loan row if ids repeat)."""
+    if df["loan_id"].isna().to_numpy().any():
+        # Whether a missing id finds a loan with a missing id is up to pandas'
+        # index lookup (NaN does, None only among other None): keep asking it.
+        return _loan_attr_by_index(df, loans, column)
+    rows = codes.loan_rows(name)
+    return pd.api.extensions.take(loans[column].to_numpy(), rows, allow_fill=True)
+
+
+def _loan_attr_by_index(df: pd.DataFrame, loans: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`_loan_attr` through an index of loans' ids, for tables with missing ids."""
     first = loans.drop_duplicates("loan_id")
     ids = df["loan_id"].to_numpy()
     index = pd.Index(first["loan_id"])
@@ -297,11 +387,17 @@ def _loan_attr(df: pd.DataFrame, loans: pd.DataFrame, column: str) -> np.ndarray
 
 
 def _check_before_start(
-    name: str, df: pd.DataFrame, loans: pd.DataFrame, c: _Collector, *, as_error: bool
+    name: str,
+    df: pd.DataFrame,
+    loans: pd.DataFrame,
+    codes: _LoanCodes,
+    c: _Collector,
+    *,
+    as_error: bool,
 ) -> None:
     spec = TABLES[name]
     col = spec.date_column
-    early = df[col].to_numpy() < _loan_attr(df, loans, "start_date")
+    early = df[col].to_numpy() < _loan_attr(name, df, loans, codes, "start_date")
     if early.any():
         if as_error:
             c.add(
@@ -316,39 +412,69 @@ def _check_before_start(
             c.warn(f"{name}: {int(early.sum())} rows have {col} before the loan's start_date.")
 
 
-def _check_schedule(df: pd.DataFrame, c: _Collector) -> None:
-    ids = df["loan_id"].to_numpy()
-    if presorted(df, ("loan_id", "installment_no"))[0] == 2:
-        codes, order = ids, slice(None)  # already in (loan, instalment) order
+def _check_schedule(df: pd.DataFrame, codes: np.ndarray, c: _Collector) -> None:
+    key = ("loan_id", "installment_no")
+    if presorted(_with_codes(df, key, codes), key)[0] == 2:
+        order = slice(None)  # already in (loan, instalment) order
     else:
-        codes = pd.factorize(df["loan_id"])[0]
         order = lexsort2(codes, df["installment_no"].to_numpy())
-    ids, codes = ids[order], codes[order]
+    sorted_codes = codes[order]
     due = df["due_date"].to_numpy()[order]
-    back = (codes[1:] == codes[:-1]) & (due[1:] < due[:-1])
+    back = (sorted_codes[1:] == sorted_codes[:-1]) & (due[1:] < due[:-1])
     if back.any():
-        bad_loans = pd.unique(ids[1:][back])
+        bad = np.zeros(int(codes.max()) + 1, bool)
+        bad[sorted_codes[1:][back]] = True
+        # Name the loans as before: a missing id first, then the others in the
+        # order they first appear in the table.
+        rows = np.flatnonzero(bad[codes])
+        _, first = np.unique(codes[rows], return_index=True)
+        ids = df["loan_id"].iloc[rows[np.sort(first)]]
+        ids = ids.iloc[np.argsort(ids.notna().to_numpy(), kind="stable")]
+        examples = ids.iloc[:_N_EXAMPLES].to_numpy()
         c.add(
             "installments",
             "due_date",
             "due_dates_out_of_order",
-            len(bad_loans),
-            tuple(f"loan_id={v}" for v in bad_loans[:_N_EXAMPLES]),
+            int(bad.sum()),
+            tuple(f"loan_id={v}" for v in examples),
             "Due dates must not decrease as installment_no increases.",
         )
     if (df["amount_due"].to_numpy() == 0).any():
         c.warn(f"installments: {int((df['amount_due'] == 0).sum())} instalments have amount_due 0.")
 
 
-def _check_allocated(pay: pd.DataFrame, inst: pd.DataFrame, c: _Collector) -> None:
+def _known_pairs(
+    pay_codes: np.ndarray, pay_no: np.ndarray, inst_codes: np.ndarray, inst_no: np.ndarray
+) -> np.ndarray:
+    """Whether each (loan code, instalment number) of a payment is in the schedule.
+
+    Whole instalment numbers (the rule) are packed with the loan code into one
+    int64 key, for which ``np.isin`` is a table lookup; others take a MultiIndex.
+    """
+    inst_codes, inst_no = inst_codes[~np.isnan(inst_no)], inst_no[~np.isnan(inst_no)]
+    numbers = np.concatenate([pay_no, inst_no])
+    if np.all(np.abs(numbers) < 2**53) and np.all(numbers == np.round(numbers)):
+        packed = pack([np.concatenate([pay_codes, inst_codes]), numbers.astype(np.int64)])
+        if packed is not None:
+            key = packed[0]
+            return np.isin(key[: pay_codes.size], key[pay_codes.size :])
+    known = pd.MultiIndex.from_arrays([inst_codes, inst_no])
+    return pd.MultiIndex.from_arrays([pay_codes, pay_no]).isin(known)
+
+
+def _check_allocated(
+    pay: pd.DataFrame, inst: pd.DataFrame, codes: _LoanCodes, c: _Collector
+) -> None:
     tagged = pay["installment_no"].notna().to_numpy()
     if not tagged.any():
         return
-    known = pd.MultiIndex.from_frame(
-        inst[["loan_id", "installment_no"]].astype({"installment_no": "float64"})
+    unknown = tagged.copy()
+    unknown[tagged] = ~_known_pairs(
+        codes.codes["payments"][tagged],
+        pay["installment_no"].to_numpy(np.float64)[tagged],
+        codes.codes["installments"],
+        inst["installment_no"].to_numpy(np.float64),
     )
-    keys = pd.MultiIndex.from_arrays([pay["loan_id"], pay["installment_no"].astype("float64")])
-    unknown = tagged & ~keys.isin(known)
     if unknown.any():
         c.add(
             "payments",
@@ -385,7 +511,7 @@ def _check_tables_present(tables: dict[str, pd.DataFrame], c: _Collector) -> Non
         )
 
 
-def _cross_checks(t: dict[str, pd.DataFrame], c: _Collector) -> None:
+def _cross_checks(t: dict[str, pd.DataFrame], codes: _LoanCodes, c: _Collector) -> None:
     loans = t["loans"]
     bad_close = (
         (loans["closed_date"] < loans["start_date"]).to_numpy()
@@ -402,7 +528,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], c: _Collector) -> None:
             "closed_date is before start_date.",
         )
     linked = {
-        n: _check_links(n, t[n], loans, c)
+        n: _check_links(n, t[n], loans, codes, c)
         for n in ("installments", "payments", "statements", "collections")
         if n in t
     }
@@ -429,13 +555,13 @@ def _cross_checks(t: dict[str, pd.DataFrame], c: _Collector) -> None:
                     "customer_id not found in customers.",
                 )
     if linked.get("installments"):
-        _check_schedule(t["installments"], c)
-        _check_before_start("installments", t["installments"], loans, c, as_error=False)
+        _check_schedule(t["installments"], codes.codes["installments"], c)
+        _check_before_start("installments", t["installments"], loans, codes, c, as_error=False)
     for name in ("payments", "statements", "collections"):
         if linked.get(name):
-            _check_before_start(name, t[name], loans, c, as_error=True)
+            _check_before_start(name, t[name], loans, codes, c, as_error=True)
     if linked.get("payments") and linked.get("installments") and "installment_no" in t["payments"]:
-        _check_allocated(t["payments"], t["installments"], c)
+        _check_allocated(t["payments"], t["installments"], codes, c)
     if "collections" in t and "promise_date" in t["collections"]:
         col = t["collections"]
         bad = (col["promise_date"] < col["action_date"]).to_numpy()
@@ -448,18 +574,22 @@ def _cross_checks(t: dict[str, pd.DataFrame], c: _Collector) -> None:
                 _examples(col, bad, ("loan_id", "action_date")),
                 "promise_date is before action_date.",
             )
-    _suspicious(t, linked, c)
+    _suspicious(t, linked, codes, c)
 
 
-def _suspicious(t: dict[str, pd.DataFrame], linked: dict[str, bool], c: _Collector) -> None:
+def _suspicious(
+    t: dict[str, pd.DataFrame], linked: dict[str, bool], codes: _LoanCodes, c: _Collector
+) -> None:
     """Legal but odd: reported as DataQualityWarning, never as errors."""
     loans = t["loans"]
-    covered = pd.Index([])
-    for name in ("installments", "statements"):
-        if linked.get(name):
-            covered = covered.union(pd.Index(t[name]["loan_id"].unique()))
     if linked.get("installments") or linked.get("statements"):
-        bare = int((~_isin(loans["loan_id"], pd.Series(covered))).sum())
+        covered = np.zeros(codes.n, bool)
+        for name in ("installments", "statements"):
+            if linked.get(name):
+                covered[codes.codes[name][codes.in_loans(name)]] = True
+        # A loan with a missing id never counts as covered.
+        bare_rows = ~covered[codes.codes["loans"]] | loans["loan_id"].isna().to_numpy()
+        bare = int(bare_rows.sum())
         if bare:
             c.warn(
                 f"loans: {bare} loans have neither a schedule nor statements; "
@@ -467,11 +597,14 @@ def _suspicious(t: dict[str, pd.DataFrame], linked: dict[str, bool], c: _Collect
             )
     if linked.get("payments"):
         pay = t["payments"]
-        dups = int(duplicated(pay, ("loan_id", "payment_date", "amount")).sum())
+        key = ("loan_id", "payment_date", "amount")
+        dups = int(duplicated(_with_codes(pay, key, codes.codes["payments"]), key).sum())
         if dups:
             c.warn(f"payments: {dups} rows repeat another payment's loan, date and amount.")
         if "closed_date" in loans:
-            late = pay["payment_date"].to_numpy() > _loan_attr(pay, loans, "closed_date")
+            late = pay["payment_date"].to_numpy() > _loan_attr(
+                "payments", pay, loans, codes, "closed_date"
+            )
             if late.any():
                 c.warn(f"payments: {int(late.sum())} payments are dated after the loan closed.")
 
@@ -525,10 +658,15 @@ def validate(portfolio: Portfolio) -> Portfolio:
     if "loans" not in raw_tables:
         c.add("loans", "", "missing_table", 1, (), "Every portfolio needs a loans table.")
     _check_tables_present(raw_tables, c)
-    for name, df in tables.items():
-        _check_keys(TABLES[name], df, c)
+    codes = None
     if "loans" in tables:
-        _cross_checks(tables, c)
+        # Code every table's loan_id once: keys, links and lookups reuse the codes.
+        others = {n: df["loan_id"] for n, df in tables.items() if n != "loans" and "loan_id" in df}
+        codes = _code_loan_ids(tables["loans"]["loan_id"], others)
+    for name, df in tables.items():
+        _check_keys(TABLES[name], df, c, None if codes is None else codes.codes.get(name))
+    if codes is not None:
+        _cross_checks(tables, codes, c)
     if c.problems:
         raise DataValidationError(c.problems)
     for message in c.warnings:
