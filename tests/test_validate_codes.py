@@ -117,3 +117,28 @@ def test_first_loan_row_wins_for_repeated_ids(dtype: str | None) -> None:
     assert rules["unique"][3:] == (1, ("loan_id=7 (row 2)",))
     assert rules["before_loan_start"][3] == 1
     assert rules["before_loan_start"][4][0].startswith("loan_id=7, payment_date=")
+
+
+@pytest.mark.parametrize("dtype", ["object", "string[pyarrow]"])
+def test_missing_loan_ids_are_reported_not_crashed_on(dtype):
+    ids = pd.array(["L1", None], dtype=dtype)
+    loans = pd.DataFrame(
+        {
+            "loan_id": ids,
+            "customer_id": ["c", "d"],
+            "product_type": "instalment",
+            "start_date": "2024-01-01",
+            "principal": 100.0,
+        }
+    )
+    inst = pd.DataFrame(
+        {"loan_id": ids, "installment_no": [1, 1], "due_date": "2024-02-01", "amount_due": 10.0}
+    )
+    pay = pd.DataFrame(
+        {"loan_id": pd.array(["L1"], dtype=dtype), "payment_date": ["2024-02-01"], "amount": [10.0]}
+    )
+    with pytest.raises(DataValidationError) as info:
+        validate(Portfolio(loans=loans, installments=inst, payments=pay))
+    found = {(p.table, p.column, p.rule, p.count) for p in info.value.problems}
+    assert ("loans", "loan_id", "not_null", 1) in found
+    assert ("installments", "loan_id", "not_null", 1) in found

@@ -362,28 +362,11 @@ def _loan_attr(
     name: str, df: pd.DataFrame, loans: pd.DataFrame, codes: _LoanCodes, column: str
 ) -> np.ndarray:
     """``loans[column]`` for each row of table ``name`` (first loan row if ids repeat)."""
-    if df["loan_id"].isna().to_numpy().any():
-        # Whether a missing id finds a loan with a missing id is up to pandas'
-        # index lookup (NaN does, None only among other None): keep asking it.
-        return _loan_attr_by_index(df, loans, column)
     rows = codes.loan_rows(name)
+    missing = df["loan_id"].isna().to_numpy()
+    if missing.any():  # a missing id joins no loan (it is reported as not_null)
+        rows = np.where(missing, -1, rows)
     return pd.api.extensions.take(loans[column].to_numpy(), rows, allow_fill=True)
-
-
-def _loan_attr_by_index(df: pd.DataFrame, loans: pd.DataFrame, column: str) -> np.ndarray:
-    """:func:`_loan_attr` through an index of loans' ids, for tables with missing ids."""
-    first = loans.drop_duplicates("loan_id")
-    ids = df["loan_id"].to_numpy()
-    index = pd.Index(first["loan_id"])
-    # Rows usually come grouped by loan: then look each run of equal ids up once.
-    head = np.ones(len(ids), bool)
-    head[1:] = ids[1:] != ids[:-1]
-    starts = np.flatnonzero(head)
-    if 2 * starts.size < len(ids):
-        pos = np.repeat(index.get_indexer(ids[starts]), np.diff(starts, append=len(ids)))
-    else:
-        pos = index.get_indexer(ids)
-    return pd.api.extensions.take(first[column].to_numpy(), pos, allow_fill=True)
 
 
 def _check_before_start(
