@@ -142,3 +142,23 @@ def test_missing_loan_ids_are_reported_not_crashed_on(dtype):
     found = {(p.table, p.column, p.rule, p.count) for p in info.value.problems}
     assert ("loans", "loan_id", "not_null", 1) in found
     assert ("installments", "loan_id", "not_null", 1) in found
+
+
+def test_only_validation_marks_a_portfolio_validated():
+    loans = pd.DataFrame(
+        {
+            "loan_id": [1],
+            "customer_id": [1],
+            "product_type": ["instalment"],
+            "start_date": ["2024-01-01"],
+            "principal": [-1.0],
+        }
+    )
+    with pytest.raises(TypeError):
+        Portfolio(loans=loans, statements=loans.iloc[:0], validated=True)
+    raw = Portfolio(
+        loans=loans, statements=pd.DataFrame({"loan_id": [], "statement_date": [], "balance": []})
+    )
+    assert not raw.validated
+    with pytest.raises(DataValidationError, match="positive"):
+        validate(raw)

@@ -55,7 +55,8 @@ class Portfolio:
     statements: pd.DataFrame | None = None
     collections: pd.DataFrame | None = None
     customers: pd.DataFrame | None = None
-    validated: bool = field(default=False, repr=False)
+    # Set only by validate(): a caller cannot declare raw frames validated.
+    validated: bool = field(default=False, init=False, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables that are present, by name, in contract order."""

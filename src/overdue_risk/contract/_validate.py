@@ -654,4 +654,6 @@ def validate(portfolio: Portfolio) -> Portfolio:
         raise DataValidationError(c.problems)
     for message in c.warnings:
         warnings.warn(DataQualityWarning(message), stacklevel=2)
-    return Portfolio(**tables, validated=True)
+    checked = Portfolio(**tables)
+    object.__setattr__(checked, "validated", True)  # frozen: only validation marks it
+    return checked
