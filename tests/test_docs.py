@@ -30,3 +30,14 @@ def test_ledger_doc_names_every_output_column(sample_dir):
     table = Ledger(load_portfolio(sample_dir)).at("2024-12-31").table()
     for column in [*table.index.names, *table.columns]:
         assert f"`{column}`" in text, column
+
+
+def test_feature_catalogue_doc_is_current():
+    from overdue_risk.features._docs import BEGIN as F_BEGIN
+    from overdue_risk.features._docs import END as F_END
+    from overdue_risk.features._docs import features_markdown
+
+    text = (ROOT / "docs" / "features.md").read_text()
+    start = text.index(F_BEGIN)
+    committed = text[start : text.index(F_END, start) + len(F_END)]
+    assert committed == features_markdown(), "run: python scripts/gen_docs.py"

@@ -9,82 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from overdue_risk import Ledger, LedgerConfig, Portfolio
+from strategies import EPOCH, day, portfolios, to_portfolio  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
 
-EPOCH = pd.Timestamp("2024-01-01")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def day(n: int) -> pd.Timestamp:
-    return EPOCH + pd.Timedelta(days=int(n))
-
-
-@st.composite
-def loan_records(draw, loan_id: int):
-    start = draw(st.integers(0, 60))
-    n_inst = draw(st.integers(0, 5))
-    gaps = draw(st.lists(st.integers(0, 40), min_size=n_inst, max_size=n_inst))
-    first = start + draw(st.integers(1, 40))
-    dues = list(np.cumsum([first, *gaps[1:]])) if n_inst else []
-    cents = draw(st.lists(st.integers(1, 50_000), min_size=n_inst, max_size=n_inst))
-    n_pay = draw(st.integers(0, 6))
-    pays = []
-    for _ in range(n_pay):
-        tag = draw(st.one_of(st.none(), st.integers(1, n_inst))) if n_inst else None
-        pays.append((start + draw(st.integers(0, 300)), draw(st.integers(1, 60_000)), tag))
-    closed = draw(st.one_of(st.none(), st.integers(start, start + 300)))
-    return {
-        "id": loan_id,
-        "start": start,
-        "dues": dues,
-        "cents": cents,
-        "pays": pays,
-        "closed": closed,
-    }
-
-
-@st.composite
-def portfolios(draw):
-    n = draw(st.integers(1, 4))
-    return [draw(loan_records(i)) for i in range(n)]
-
-
-def to_portfolio(records) -> Portfolio:
-    loans = pd.DataFrame(
-        {
-            "loan_id": [r["id"] for r in records],
-            "customer_id": [r["id"] % 2 for r in records],
-            "product_type": "instalment",
-            "start_date": [day(r["start"]) for r in records],
-            "principal": [1000.0] * len(records),
-            "closed_date": [
-                day(r["closed"]) if r["closed"] is not None else pd.NaT for r in records
-            ],
-        }
-    )
-    inst = pd.DataFrame(
-        [
-            {"loan_id": r["id"], "installment_no": k + 1, "due_date": day(d), "amount_due": c / 100}
-            for r in records
-            for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))
-        ],
-        columns=["loan_id", "installment_no", "due_date", "amount_due"],
-    )
-    pay = pd.DataFrame(
-        [
-            {
-                "loan_id": r["id"],
-                "payment_date": day(d),
-                "amount": c / 100,
-                "installment_no": np.nan if tag is None else float(tag),
-            }
-            for r in records
-            for d, c, tag in r["pays"]
-        ],
-        columns=["loan_id", "payment_date", "amount", "installment_no"],
-    )
-    return Portfolio(loans=loans, installments=inst, payments=pay)
 
 
 def reference(records, t: int, tol_cents: int) -> dict[int, dict]:

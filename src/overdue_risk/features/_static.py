@@ -1,0 +1,162 @@
+"""Families ``static`` (attributes of the loan and customer) and ``customer``
+(the customer's other loans at the as-of date)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..contract._schema import CUSTOMERS
+from ._context import FeatureContext
+from ._registry import REGISTRY, FeatureSpec
+
+# Contract columns that identify, place in time, or are not known at origination.
+_NOT_ATTRIBUTES = {"loan_id", "customer_id", "start_date", "closed_date"}
+
+STATIC_SPECS = [
+    FeatureSpec(
+        "<loans column>",
+        "static",
+        "Every column of `loans` except ids and dates (contract and extra columns): "
+        "numbers as float32, text as category.",
+        dtype="float32",
+        inputs=("loans",),
+        uses_as_of=False,
+    ),
+    FeatureSpec(
+        "customer_<column>",
+        "static",
+        "Every extra column of `customers`, prefixed `customer_`: numbers as float32, "
+        "text as category.",
+        dtype="float32",
+        inputs=("customers",),
+        uses_as_of=False,
+    ),
+]
+
+
+def _attribute(values: pd.Series, at: np.ndarray) -> np.ndarray | pd.Categorical | None:
+    """The column's value at rows ``at`` (-1: no row), as a feature, or None for dates."""
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return None  # a date is not a feature as is; derive one with a CustomFeature
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        num = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        num = np.where(np.isfinite(num), num, np.nan)
+        out = num[np.maximum(at, 0)].astype(np.float32)
+        out[at < 0] = np.nan
+        return out
+    # Text: categories sorted, so they never depend on row order.
+    text = values.astype("object").where(values.notna(), None)
+    codes, cats = pd.factorize(text.to_numpy(), sort=True, use_na_sentinel=True)
+    picked = np.where(at >= 0, codes[np.maximum(at, 0)], -1)
+    return pd.Categorical.from_codes(picked, categories=pd.Index(cats, dtype="object"))
+
+
+@REGISTRY.family(
+    "static",
+    "Attributes of the loan and the customer known at origination.",
+    STATIC_SPECS,
+    dynamic=True,
+)
+def static(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
+    out: dict[str, np.ndarray | pd.Categorical] = {}
+    loans = ctx.portfolio.loans
+    for col in loans.columns:
+        if col in _NOT_ATTRIBUTES or col in ctx.exclude:
+            continue
+        value = _attribute(loans[col], ctx.code)
+        if value is not None:
+            out[col] = value
+    customers = ctx.portfolio.customers
+    if customers is not None:
+        at_customer = pd.Index(customers["customer_id"]).get_indexer(loans["customer_id"])
+        at = at_customer[ctx.code]
+        known = set(CUSTOMERS.column_map)
+        for col in customers.columns:
+            if col in known or col in ctx.exclude:
+                continue
+            value = _attribute(customers[col], at)
+            if value is not None:
+                out[f"customer_{col}"] = value
+    return out
+
+
+CUSTOMER_SPECS = [
+    FeatureSpec(
+        "customer_n_loans",
+        "customer",
+        "The customer's loans started by the as-of date, this one included.",
+        inputs=("loans",),
+    ),
+    FeatureSpec(
+        "customer_n_active_loans",
+        "customer",
+        "The customer's loans started and not closed by the as-of date, this one included.",
+        inputs=("loans",),
+    ),
+    FeatureSpec(
+        "customer_other_max_dpd",
+        "customer",
+        "Worst current DPD among the customer's other loans (a loan closed in arrears "
+        "keeps its DPD).",
+        inputs=("installments", "payments", "statements"),
+    ),
+    FeatureSpec(
+        "customer_other_overdue",
+        "customer",
+        "Total overdue amount of the customer's other loans.",
+        inputs=("installments", "payments", "statements"),
+    ),
+    FeatureSpec(
+        "customer_n_other_delinquent",
+        "customer",
+        "The customer's other loans with DPD above 0.",
+        inputs=("installments", "payments", "statements"),
+    ),
+]
+
+
+@REGISTRY.family("customer", "The customer's other loans at the as-of date.", CUSTOMER_SPECS)
+def customer(ctx: FeatureContext) -> dict[str, np.ndarray]:
+    n = ctx.n_rows
+    cust = pd.factorize(ctx.portfolio.loans["customer_id"])[0].astype(np.int64)[ctx.code]
+    dpd = ctx.state["dpd"].to_numpy(np.int64)
+    overdue = np.nan_to_num(ctx.state["overdue_amount"].to_numpy(np.float64))
+    active = ~ctx.state["is_closed"].to_numpy(bool)
+    # Groups are (customer, as-of date); within a group rows run by DPD, worst first.
+    order = np.lexsort((-dpd, ctx.day, cust))
+    g_key = cust[order] * (ctx.days.size + 1) + np.searchsorted(ctx.days, ctx.day[order])
+    head = np.ones(n, bool)
+    head[1:] = g_key[1:] != g_key[:-1]
+    starts = np.flatnonzero(head)
+    group = np.cumsum(head) - 1  # group of each sorted row
+    size = np.diff(np.append(starts, n))
+    n_active = np.add.reduceat(active[order].astype(np.int64), starts) if n else size
+    over = np.add.reduceat(overdue[order], starts) if n else overdue
+    delinquent = np.add.reduceat((dpd[order] > 0).astype(np.int64), starts) if n else size
+    d_sorted = dpd[order]
+    top = d_sorted[starts]
+    second = np.where(size > 1, d_sorted[np.minimum(starts + 1, n - 1)], -1)
+    is_top = np.zeros(n, bool)
+    is_top[starts] = True
+    other_max = np.where(is_top, second[group], top[group]).astype(np.float64)
+    has_other = size[group] > 1
+    sorted_out = {
+        "customer_n_loans": size[group].astype(np.float64),
+        "customer_n_active_loans": n_active[group].astype(np.float64),
+        "customer_other_max_dpd": np.where(has_other, other_max, np.nan),
+        # Sums of others are the group total less the row's own: exact in cents.
+        "customer_other_overdue": np.where(
+            has_other, np.round(over[group] - overdue[order], 2), np.nan
+        ),
+        "customer_n_other_delinquent": np.where(
+            has_other, delinquent[group] - (d_sorted > 0), np.nan
+        ),
+    }
+    out = {}
+    for name, values in sorted_out.items():
+        col = np.empty(n, np.float32)
+        col[order] = values
+        out[name] = col
+    return out
