@@ -241,7 +241,7 @@ class _Log:
     SPECS,
 )
 def collections(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
-    out = {s.name: ctx.empty() for s in SPECS if s.dtype == "float32"}
+    out = {s.name: ctx.out(s.name, np.nan) for s in SPECS if s.dtype == "float32"}
     codes = {name: np.full(ctx.n_rows, -1, np.int8) for name in ("last_outcome", "last_action")}
     log = ctx.portfolio.collections
     if log is not None:
@@ -254,7 +254,9 @@ def collections(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
                 for name, column in values.items():
                     (codes if name in codes else out)[name][rows] = column
         if ctx.portfolio.payments is None:  # promises cannot be judged without payments
-            out.update({s.name: ctx.empty() for s in SPECS if "payments" in s.inputs})
+            for s in SPECS:
+                if "payments" in s.inputs:
+                    out[s.name].fill(np.nan)
     return {
         **out,
         "last_outcome": pd.Categorical.from_codes(codes["last_outcome"], list(OUTCOMES)),

@@ -80,11 +80,16 @@ class FeatureContext:
     def has_slot(self, name: str) -> bool:
         return name in self._slots
 
-    def out(self, name: str) -> np.ndarray:
+    def out(self, name: str, fill: float | None = None) -> np.ndarray:
         """The column to write feature ``name`` into (scratch if it is not kept)."""
-        if name in self._slots:
-            return self._buffer[self._slots[name]]
-        return np.empty(self.n_rows, np.float32)
+        column = (
+            self._buffer[self._slots[name]]
+            if name in self._slots
+            else np.empty(self.n_rows, np.float32)
+        )
+        if fill is not None:
+            column.fill(fill)
+        return column
 
     @property
     def n_rows(self) -> int:

@@ -214,7 +214,7 @@ def _block(
     SPECS,
 )
 def revolving(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    out = {s.name: ctx.empty() for s in SPECS}
+    out = {s.name: ctx.out(s.name, np.nan) for s in SPECS}
     st = ctx.portfolio.statements
     if st is None:
         return out
