@@ -38,50 +38,63 @@ SPECS = [
     "ledger", "Repayment state at the as-of date (overdue, DPD, balance, term).", SPECS
 )
 def ledger_state(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    s = ctx.state
-    led = ctx.ledger
-
-    def f32(values) -> np.ndarray:
-        return np.asarray(values, dtype=np.float32)
-
     # The schedule as contracted: instalments a later closing cancels are not
     # known to be cancelled before the closing date.
     full = ctx.cached("contract_schedule", lambda: _contract_schedule(ctx))
-    n_inst = (full.end - full.start)[ctx.code].astype(np.float64)
-    has_schedule = n_inst > 0
-    closed = s["is_closed"].to_numpy(bool)
-    n_due = np.where(
-        has_schedule,
-        full.upto(ctx.code, ctx.eff, slice(0, led.n_loans)) - full.start[ctx.code],
-        0,
-    ).astype(np.float64)
-    n_paid = s["n_installments_paid"].to_numpy(np.float64)
-    mean_inst = full.total[ctx.code] / np.where(has_schedule, n_inst, 1.0)
-    overdue = s["overdue_amount"].to_numpy(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(has_schedule & (mean_inst > 0), overdue / mean_inst, np.nan)
-        elapsed = np.where(has_schedule, n_due / n_inst, np.nan)
-    nxt = full.start[ctx.code] + n_due.astype(np.int64)
-    open_ = has_schedule & (nxt < full.end[ctx.code]) & ~closed
-    next_day = full.day_at(np.minimum(nxt, max(len(full) - 1, 0))) if len(full) else nxt
-    to_next = np.where(open_, next_day - ctx.day, np.nan)
-    remaining = np.where(closed, 0, n_inst - n_due)
-    return {
-        "dpd": f32(s["dpd"].to_numpy()),
-        "bucket": f32(s["bucket"].cat.codes.to_numpy()),
-        "overdue_amount": f32(overdue),
-        "overdue_to_installment": f32(ratio),
-        "n_installments_overdue": f32(
-            np.where(has_schedule, np.maximum(n_due - n_paid, 0), np.nan)
-        ),
-        "paid_ahead": f32(s["paid_ahead"].to_numpy()),
-        "outstanding_principal": f32(s["outstanding_principal"].to_numpy()),
-        "installments_remaining": f32(np.where(has_schedule, remaining, np.nan)),
-        "term_elapsed": f32(elapsed),
-        "loan_age_days": f32(ctx.day - led._start[ctx.code]),
-        "days_to_next_due": f32(to_next),
-        "is_closed": f32(s["is_closed"].to_numpy()),
+    outs = {spec.name: ctx.out(spec.name) for spec in SPECS}
+    state = {
+        name: ctx.state[name].to_numpy()
+        for name in ("dpd", "overdue_amount", "paid_ahead", "outstanding_principal")
     }
+    state["bucket"] = ctx.state["bucket"].cat.codes.to_numpy()
+    state["is_closed"] = ctx.state["is_closed"].to_numpy(bool)
+    state["n_paid"] = ctx.state["n_installments_paid"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for rows, loans in ctx.blocks():
+            _block(ctx, full, {k: v[rows] for k, v in state.items()}, rows, loans, outs)
+    return outs
+
+
+def _block(ctx: FeatureContext, full: _Table, s: dict, rows: slice, loans: slice, outs) -> None:
+    code, day = ctx.code[rows], ctx.day[rows]
+    n_inst = full.end[code] - full.start[code]
+    has_schedule = n_inst > 0
+    closed = s["is_closed"]
+    n_due = np.where(has_schedule, full.upto(code, ctx.eff[rows], loans) - full.start[code], 0)
+    mean_inst = full.total[code] / np.where(has_schedule, n_inst, 1)
+    overdue = s["overdue_amount"]
+    nxt = full.start[code] + n_due
+    open_ = has_schedule & (nxt < full.end[code]) & ~closed
+    next_day = full.day_at(np.minimum(nxt, len(full) - 1)) if len(full) else nxt
+    values = {
+        "dpd": s["dpd"],
+        "bucket": s["bucket"],
+        "overdue_amount": overdue,
+        "overdue_to_installment": np.where(mean_inst > 0, overdue / mean_inst, np.nan),
+        "n_installments_overdue": np.maximum(n_due - s["n_paid"], 0),
+        "paid_ahead": s["paid_ahead"],
+        "outstanding_principal": s["outstanding_principal"],
+        "installments_remaining": np.where(closed, 0, n_inst - n_due),
+        "term_elapsed": n_due / n_inst,
+        "loan_age_days": day - ctx.ledger._start[code],
+        "days_to_next_due": np.where(open_, next_day - day, np.nan),
+        "is_closed": closed,
+    }
+    no_schedule = ~has_schedule
+    for name, column in values.items():
+        out = outs[name][rows]
+        out[:] = column
+        if name in _SCHEDULE_ONLY:
+            out[no_schedule] = np.nan
+
+
+# Meaningless without a schedule (statement-only loans): missing.
+_SCHEDULE_ONLY = {
+    "overdue_to_installment",
+    "n_installments_overdue",
+    "installments_remaining",
+    "term_elapsed",
+}
 
 
 def _contract_schedule(ctx: FeatureContext) -> _Table:

@@ -125,8 +125,14 @@ def customer(ctx: FeatureContext) -> dict[str, np.ndarray]:
     overdue = np.nan_to_num(ctx.state["overdue_amount"].to_numpy(np.float64))
     active = ~ctx.state["is_closed"].to_numpy(bool)
     # Groups are (customer, as-of date); within a group rows run by DPD, worst first.
-    order = np.lexsort((-dpd, ctx.day, cust))
-    g_key = cust[order] * (ctx.days.size + 1) + np.searchsorted(ctx.days, ctx.day[order])
+    # One packed int64 key (customer, date, worst DPD first) sorts faster than a lexsort.
+    group = cust * ctx.days.size + np.searchsorted(ctx.days, ctx.day)
+    dpd_bits = max(int(dpd.max(initial=0)).bit_length(), 1)
+    if (int(group.max(initial=0)) + 1).bit_length() + dpd_bits <= 62:
+        order = np.argsort((group << dpd_bits) | ((1 << dpd_bits) - 1 - dpd), kind="stable")
+    else:
+        order = np.lexsort((-dpd, group))
+    g_key = group[order]
     head = np.ones(n, bool)
     head[1:] = g_key[1:] != g_key[:-1]
     starts = np.flatnonzero(head)
