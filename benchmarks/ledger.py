@@ -233,7 +233,9 @@ def _child(scenario: str, data: Path, save: Path | None) -> dict:
 
     warnings.simplefilter("ignore", DataQualityWarning)
     tables = load(data)
-    portfolio = Portfolio(**tables, validated=scenario != "validate")
+    portfolio = Portfolio(**tables)
+    if scenario != "validate":  # the tables were saved by validate(): mark them as it does
+        object.__setattr__(portfolio, "validated", True)
     del tables
     data_mb = _peak_mb()
     out: dict = {"data_mb": data_mb}

@@ -11,6 +11,8 @@ from .exceptions import (
     Problem,
     ScenarioError,
 )
+from .features import CustomFeature, FeatureSpec, build_features, list_features
+from .labels import CureTarget, DpdTarget, build_training_set, make_labels
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
 from .simulate import (
     LoggedPolicy,
@@ -33,8 +35,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "CureTarget",
+    "CustomFeature",
     "DataQualityWarning",
     "DataValidationError",
+    "DpdTarget",
+    "FeatureSpec",
     "Ledger",
     "LedgerConfig",
     "LedgerSnapshot",
@@ -52,8 +58,12 @@ __all__ = [
     "SimulationState",
     "SimulationTruth",
     "WorklistPolicy",
+    "build_features",
+    "build_training_set",
     "compute_ledger",
+    "list_features",
     "load_portfolio",
+    "make_labels",
     "simulate_policy",
     "simulate_portfolio",
     "validate",

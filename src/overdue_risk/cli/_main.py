@@ -22,6 +22,7 @@ from .._io import check_output_path, write_folder, write_table
 from ..contract import load_portfolio
 from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
 from ..ledger import Ledger, LedgerConfig
+from ..ledger._engine import parse_as_of
 from ..simulate import Scenario, simulate_portfolio
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -69,6 +70,72 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
     summary["share"] = summary["share"].round(4)
     print(f"Wrote {len(snapshot.table()):,} rows to {out}")
     _print_frame(summary, sys.stdout)
+    return EXIT_OK
+
+
+def _dates(text: str) -> list[str]:
+    """Comma-separated ISO dates, checked before any work."""
+    dates = _names(text)
+    parse_as_of(dates)  # raises one readable error for a bad date
+    return dates
+
+
+def _names(text: str | None) -> list[str]:
+    return [] if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    from ..features import build_features, list_features
+
+    out = check_output_path(args.out)
+    as_of = _dates(args.as_of)
+    families = _names(args.families) or None
+    list_features(families)  # an unknown family fails here, before the portfolio is read
+    portfolio = load_portfolio(args.portfolio)
+    features = build_features(
+        portfolio,
+        as_of,
+        families=families,
+        exclude=_names(args.exclude),
+        ledger_config=LedgerConfig(tolerance=args.tolerance),
+    )
+    write_table(features, out)
+    print(f"Wrote {len(features):,} rows x {features.shape[1]:,} features to {out}")
+    return EXIT_OK
+
+
+def _cmd_labels(args: argparse.Namespace) -> int:
+    from ..labels import make_labels, parse_target
+
+    out = check_output_path(args.out)
+    as_of = _dates(args.as_of)
+    target = parse_target(args.target)
+    observed = _dates(args.observed_until)[0] if args.observed_until else None
+    portfolio = load_portfolio(args.portfolio)
+    labels = make_labels(
+        portfolio,
+        as_of,
+        target,
+        LedgerConfig(tolerance=args.tolerance),
+        observed_until=observed,
+    )
+    write_table(labels.to_frame(), out)
+    print(f"Wrote {len(labels):,} {target.name} labels to {out}")
+    dates = labels.index.get_level_values("as_of")
+    summary = labels.groupby(dates).agg(rows="size", positives="sum", rate="mean")
+    summary = summary.reindex(pd.to_datetime(as_of).sort_values().unique(), fill_value=0)
+    summary.index.name = "as_of"
+    summary = summary.reset_index()
+    summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
+    rate = summary["rate"].astype(float).round(4)
+    summary["rate"] = rate.astype(object).where(summary["rows"] > 0, "")
+    _print_frame(summary, sys.stdout)
+    if (summary["rows"] == 0).any():
+        print(
+            f"No rows for dates whose {target.horizon_days}-day horizon ends after the "
+            "data do (see --observed-until).",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -154,6 +221,82 @@ def build_parser() -> argparse.ArgumentParser:
         help="shortfall ignored when counting DPD (default 0)",
     )
     p.set_defaults(func=_cmd_ledger)
+
+    p = sub.add_parser(
+        "features",
+        parents=[common],
+        help="write point-in-time features per loan and as-of date",
+        description="Write the feature matrix: one row per loan started by each as-of date, "
+        "using only records dated on or before it.",
+    )
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        metavar="DATE[,DATE...]",
+        help="one or more ISO dates, comma separated",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file; .parquet or .csv chooses the format",
+    )
+    p.add_argument(
+        "--families",
+        metavar="NAME[,NAME...]",
+        help="feature families to compute, comma separated (default: all)",
+    )
+    p.add_argument(
+        "--exclude",
+        metavar="COLUMN[,COLUMN...]",
+        help="loan or customer columns (or features) to leave out, comma separated",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="shortfall ignored when counting DPD (default 0)",
+    )
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser(
+        "labels",
+        parents=[common],
+        help="write realised labels (e.g. DPD 30+ within 90 days) per loan",
+        description="Write the label of every eligible loan at the as-of dates, from the "
+        "ledger; dates whose horizon ends after the data give no rows.",
+    )
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        metavar="DATE[,DATE...]",
+        help="one or more ISO dates, comma separated",
+    )
+    p.add_argument(
+        "--target",
+        default="dpd30_90d",
+        help="dpd<threshold>_<days>d or cure_<days>d (default dpd30_90d)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file; .parquet or .csv chooses the format",
+    )
+    p.add_argument(
+        "--observed-until",
+        metavar="DATE",
+        help="last day the data describe (default: the latest record's date)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="shortfall ignored when counting DPD (default 0)",
+    )
+    p.set_defaults(func=_cmd_labels)
 
     p = sub.add_parser(
         "simulate",

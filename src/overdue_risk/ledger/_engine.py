@@ -21,7 +21,7 @@ records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
 import numpy as np
@@ -92,12 +92,6 @@ def _cum0(values: np.ndarray, dtype: type | None = None) -> np.ndarray:
     out[1:] = values
     np.cumsum(out[1:], out=out[1:])
     return out
-
-
-def _segments(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(code, minlength=n)
-    end = np.cumsum(counts)
-    return end - counts, end
 
 
 def _code_dtype(n: int) -> type:
@@ -377,15 +371,13 @@ class Ledger:
         sub_pos = np.flatnonzero(in_loans)
         is_tagged = np.zeros(self.n_loans, bool)
         is_tagged[loans] = True
+        pays = _Table(np.searchsorted(sub_pos, pos), day, sub_pos.size, cents=cents)
         return {
-            "loans": loans,
             "is_tagged": is_tagged,
             "sub_pos": sub_pos,
-            "sub_code": s_code[sub_pos],
             "sub_cents": self._inst_cents(sub_pos),
-            "idx": np.searchsorted(sub_pos, pos),
-            "day": day,
-            "cents": cents,
+            "pays": pays,  # by (index into sub_pos, day)
+            "cum": _cum0(pays.cols.pop("cents"), np.int64),
         }
 
     def _build_statements(self, st: pd.DataFrame | None) -> None:
@@ -424,8 +416,9 @@ class Ledger:
         marker = np.where(~missed, idx, np.where(first, idx - 1, -1))
         t.cols["run_start"] = np.maximum.accumulate(marker) + 1 if len(t) else idx
         t.cols["missed"] = missed
-        t.cols["due_cum"] = _cum0(np.nan_to_num(min_due, nan=0.0))
-        t.cols["paid_cum"] = _cum0(paid)
+        # In minor units: a loan's sums then never depend on other loans' amounts.
+        t.cols["due_cum"] = _cum0(self._cents(np.nan_to_num(min_due, nan=0.0)), np.int64)
+        t.cols["paid_cum"] = _cum0(self._cents(paid), np.int64)
         # Last statement with a payment; a value from an earlier loan is discarded later.
         t.cols["last_paid"] = np.maximum.accumulate(np.where(paid > 0, idx, -1)) if len(t) else idx
         self._stmt = t
@@ -447,61 +440,105 @@ class Ledger:
             One row per (loan, as-of date) for loans started by that date.
         """
         days = parse_as_of(as_of)
-        n, t_count = self.n_loans, days.size
+        t_count = days.size
         # A loan has a row at every date on or after its start: from date first[c] on.
         first = np.searchsorted(days, self._start, side="left")
         row0 = _cum0(t_count - first)  # the loans' first rows in the result
-        out = {name: np.empty(row0[-1], dtype) for name, dtype in _COLUMNS.items()}
-        out["bucket"] = np.empty(row0[-1], _code_dtype(len(self.config.bucket_labels)))
-        out["as_of"] = np.empty(row0[-1], np.min_scalar_type(-t_count))  # position in days
-        tagged = []  # rows of loans with allocated payments, finished after the loop
-        step = max(_CHUNK // t_count, 1)
-        for a in range(0, n, step):
-            loans = slice(a, min(a + step, n))
-            qcode = np.repeat(np.arange(loans.start, loans.stop), t_count)
-            qdate = np.tile(np.arange(t_count), loans.stop - loans.start)
-            started = qdate >= first[qcode]
-            qcode, qdate = qcode[started], qdate[started]
-            qday = days[qdate]
-            # A closed loan's state is frozen at its closed_date.
-            qeff = np.minimum(qday, self._closed[qcode])
-            cols = self._schedule_state(qcode, qeff, loans)
-            if self._stmt is not None:
-                self._apply_statements(qcode, qeff, cols, loans)
-            rows = slice(row0[loans.start], row0[loans.stop])
-            self._fill(out, rows, qcode, qday, cols)
-            out["as_of"][rows] = qdate
-            if self._tagged is not None:
-                hit = self._tagged["is_tagged"][qcode]
-                part = {k: v[hit] for k, v in cols.items()}
-                tagged.append(
-                    (np.flatnonzero(hit) + rows.start, qcode[hit], qday[hit], qeff[hit], part)
-                )
-        if tagged:
-            rows, qcode, qday, qeff, parts = (
-                np.concatenate(x) if i < 4 else x for i, x in enumerate(zip(*tagged, strict=True))
-            )
-            cols = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
-            self._apply_tagged(qcode, qeff, cols)
-            self._fill(out, rows, qcode, qday, cols)
+        n_rows = int(row0[-1])
+        out = {name: np.empty(n_rows, dtype) for name, dtype in _COLUMNS.items()}
+        out["bucket"] = np.empty(n_rows, _code_dtype(len(self.config.bucket_labels)))
+        out["as_of"] = np.empty(n_rows, np.min_scalar_type(-t_count))  # position in days
+        for rows, qc, qd, cols in self._blocks(row0, days=days, first=first):
+            self._fill(out, rows, qc, qd, cols)
+            out["as_of"][rows] = np.searchsorted(days, qd)
         return LedgerSnapshot(self._frame(out, days, first), self.config)
 
+    def _blocks(
+        self,
+        row0: np.ndarray,
+        qday: np.ndarray | None = None,
+        *,
+        days: np.ndarray | None = None,
+        first: np.ndarray | None = None,
+        full: bool = True,
+    ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        """The state at (loan, day) queries, a block of whole loans at a time.
+
+        The one code path of every query. The queries are grouped by loan, in
+        the order of ``loans``: those of loan ``c`` are ``row0[c]:row0[c + 1]``.
+        ``qday`` gives each query's day (int days since 1970); without it the
+        queries of loan ``c`` are ``days[first[c]:]``, as in :meth:`at`. A closed
+        loan's state is read at its ``closed_date``. A block holds about
+        ``_CHUNK`` queries of whole loans, so its searches only look at those
+        loans' records.
+
+        Yields the block's query slice, its loan codes and days (int64) and the
+        state columns; with ``full=False`` only ``dpd`` is computed.
+        """
+        n_q = int(row0[-1])
+        if not n_q:
+            return
+        # Blocks start at the loan of every _CHUNK-th query.
+        loan_at = np.searchsorted(row0, np.arange(0, n_q, _CHUNK), side="right") - 1
+        bounds = np.append(np.unique(loan_at), self.n_loans)
+        for c0, c1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            a, b = int(row0[c0]), int(row0[c1])
+            n = np.diff(row0[c0 : c1 + 1])
+            qc = np.repeat(np.arange(c0, c1), n)
+            if qday is not None:
+                qd = qday[a:b].astype(np.int64, copy=False)
+            else:  # loan c's dates from days[first[c]] on
+                qd = days[np.arange(b - a) - np.repeat(row0[c0:c1] - a - first[c0:c1], n)]
+            loans = slice(c0, c1)
+            qeff = np.minimum(qd, self._closed[qc])  # frozen at closing
+            cols = self._schedule_state(qc, qeff, loans, full)
+            if self._stmt is not None:
+                self._apply_statements(qc, qeff, cols, loans, full)
+            if self._tagged is not None:
+                self._apply_tagged(qc, qeff, cols, full)
+            yield slice(a, b), qc, qd, cols
+
+    def _query(
+        self, qcode: np.ndarray, qday: np.ndarray, columns: tuple[str, ...] = ("dpd",)
+    ) -> dict[str, np.ndarray]:
+        """The state at (loan code, day) pairs, in query order: ``columns`` of :meth:`_blocks`.
+
+        ``qcode`` (positions in ``loans``) must be sorted; ``qday`` is in int days
+        since 1970. Unlike :meth:`at`, each pair has its own day, and a pair
+        before the loan's start is answered too (nothing due, nothing paid).
+        Dates come back as int days (``_NAT``: none). Asking for ``dpd`` alone
+        is cheaper: nothing else is computed.
+        """
+        qcode = np.asarray(qcode)
+        if qcode.size > 1 and bool(np.any(qcode[1:] < qcode[:-1])):
+            raise ValueError("_query needs the loan codes sorted.")
+        full = tuple(columns) != ("dpd",)
+        out = {name: np.empty(qcode.size, _RAW.get(name, np.float64)) for name in columns}
+        row0 = _cum0(np.bincount(qcode, minlength=self.n_loans), np.int64)
+        for rows, _, _, cols in self._blocks(row0, np.asarray(qday), full=full):
+            for name in columns:
+                out[name][rows] = cols[name]
+        return out
+
     def _schedule_state(
-        self, qcode: np.ndarray, qday: np.ndarray, loans: slice
+        self, qcode: np.ndarray, qday: np.ndarray, loans: slice, full: bool = True
     ) -> dict[str, np.ndarray]:
         s, pay, scale = self._sched, self._pay, self._scale
         ip = pay.upto(qcode, qday, loans)
         p_first = pay.start[qcode]
         paid = self._pay_cum[ip] - self._pay_cum[p_first]
+        d_first, d_end = s.start[qcode], s.end[qcode]
+        base = self._d_cum[d_first]
+        if not full:
+            k = self._fifo_position(base + paid + self._tol, loans)
+            return {"dpd": self._dpd_from(k, d_end, qday), "_paid_c": paid}
         last_pay = np.where(
             ip > p_first, pay.day_at(np.maximum(ip - 1, 0)) if len(pay) else 0, _NAT
         )
 
         idue = s.upto(qcode, qday, loans)
-        d_first, d_end = s.start[qcode], s.end[qcode]
         n_inst = d_end - d_first
         has_sched = n_inst > 0
-        base = self._d_cum[d_first]
         due = self._d_cum[idue] - base
         n_sched = len(s)
         last_row = max(n_sched - 1, 0)
@@ -544,6 +581,8 @@ class Ledger:
             "n_installments_due": idue - d_first,
             "n_installments_paid": np.minimum(k0, d_end) - d_first,
             "source": has_sched.astype(np.int8),
+            "_paid_c": paid,  # in minor units, for lender-allocated payments
+            "_due_c": due,
         }
 
     def _fifo_position(self, amount: np.ndarray, loans: slice) -> np.ndarray:
@@ -565,52 +604,63 @@ class Ledger:
         return np.where(open_ & (oldest <= qday), qday - oldest, 0)
 
     def _apply_tagged(
-        self, qcode: np.ndarray, qday: np.ndarray, cols: dict[str, np.ndarray]
+        self, qcode: np.ndarray, qday: np.ndarray, cols: dict[str, np.ndarray], full: bool = True
     ) -> None:
         """Redo the oldest-unpaid search for loans with lender-allocated payments.
 
         Instalment k is open when ``C_k + A_k > P + tolerance``, with ``A_k`` the
         allocated amounts applied to instalments after k; that sum never
-        decreases in k, so a binary search still finds the oldest open one, and
+        decreases in k, so the instalments settled are the first ones, and
         ``C_k + A_k - P`` at the last instalment due is the amount overdue.
+        Each query is expanded over its loan's instalments (a bounded number at
+        a time), so queries at many different days cost no more than at one.
         """
         tg, s = self._tagged, self._sched
-        rows = np.flatnonzero(np.isin(qcode, tg["loans"]))
+        rows = np.flatnonzero(tg["is_tagged"][qcode])
         if not rows.size:
             return
-        sub_code, sub_cents = tg["sub_code"], tg["sub_cents"]
-        _, sub_end = _segments(sub_code, self.n_loans)
-        paid_c = np.rint(cols["amount_paid_to_date"][rows] * self._scale).astype(np.int64)
-        base = self._d_cum[s.start[qcode[rows]]]
-        for t in np.unique(qday[rows]):
-            at_t = qday[rows] == t
-            upto = tg["day"] <= t
-            tagged = np.bincount(
-                tg["idx"][upto], weights=tg["cents"][upto], minlength=sub_code.size
-            ).astype(np.int64)
-            applied = np.minimum(tagged, sub_cents)
-            cum_applied = _cum0(applied)
-            after = cum_applied[sub_end[sub_code]] - cum_applied[1:]
-            gm = self._d_cum[tg["sub_pos"] + 1] + after
-            r = rows[at_t]
-            ks = np.searchsorted(gm, base[at_t] + paid_c[at_t] + self._tol, side="right")
-            in_loan = (ks < sub_code.size) & (
-                sub_code[np.minimum(ks, sub_code.size - 1)] == qcode[r]
-            )
-            k = np.where(in_loan, tg["sub_pos"][np.minimum(ks, sub_code.size - 1)], len(s))
-            cols["dpd"][r] = self._dpd_from(k, s.end[qcode[r]], qday[r])
+        n_inst = s.end[qcode[rows]] - s.start[qcode[rows]]
+        cum_n = np.cumsum(n_inst)
+        limit = 16 * _CHUNK  # expanded (query, instalment) pairs at a time
+        cuts = np.searchsorted(cum_n, np.arange(limit, int(cum_n[-1]), limit), side="right")
+        bounds = np.unique(np.concatenate([[0], cuts, [rows.size]]))
+        pays, t_cum, sub_pos = tg["pays"], tg["cum"], tg["sub_pos"]
+        everything = slice(0, len(pays.end))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            r, n = rows[a:b], n_inst[a:b]
+            c, t = qcode[r], qday[r]
+            first = s.start[c]  # the loan's first schedule row
+            g0 = np.cumsum(n) - n  # each query's first expanded pair
+            q = np.repeat(np.arange(r.size), n)
+            i = _ranges(np.searchsorted(sub_pos, first), n)  # index into the tagged loans' rows
+            j = pays.upto(i, t[q], everything)
+            applied = np.minimum(t_cum[j] - t_cum[pays.start[i]], tg["sub_cents"][i])
+            cum_applied = np.cumsum(applied)
+            after = cum_applied[g0 + n - 1][q] - cum_applied  # applied to later instalments
+            gm = self._d_cum[sub_pos[i] + 1] + after
+            base = self._d_cum[first]
+            paid_c = cols["_paid_c"][r]
+            settled = np.bincount(q, weights=gm <= (base + paid_c + self._tol)[q], minlength=r.size)
+            settled = settled.astype(np.int64)
+            k = np.where(settled < n, first + settled, len(s))
+            cols["dpd"][r] = self._dpd_from(k, s.end[c], t)
+            if not full:
+                continue
             # Overdue is what is unpaid on the instalments due so far: a payment the
             # lender allocated to a later instalment does not settle an earlier one.
             n_due = cols["n_installments_due"][r].astype(np.int64)
-            last_due = np.searchsorted(tg["sub_pos"], s.start[qcode[r]] + n_due - 1)
-            unpaid = gm[np.minimum(last_due, sub_code.size - 1)] - base[at_t] - paid_c[at_t]
+            unpaid = gm[g0 + np.maximum(n_due - 1, 0)] - base - paid_c
             overdue = np.where(n_due > 0, np.maximum(unpaid, 0), 0)
-            due_c = np.rint(cols["amount_due_to_date"][r] * self._scale).astype(np.int64)
             cols["overdue_amount"][r] = overdue / self._scale
-            cols["paid_ahead"][r] = (paid_c[at_t] - (due_c - overdue)) / self._scale
+            cols["paid_ahead"][r] = (paid_c - (cols["_due_c"][r] - overdue)) / self._scale
 
     def _apply_statements(
-        self, qcode: np.ndarray, qday: np.ndarray, cols: dict[str, np.ndarray], loans: slice
+        self,
+        qcode: np.ndarray,
+        qday: np.ndarray,
+        cols: dict[str, np.ndarray],
+        loans: slice,
+        full: bool = True,
     ) -> None:
         t = self._stmt
         i = t.upto(qcode, qday, loans)
@@ -629,9 +679,12 @@ class Ledger:
         run = t.day_at(np.minimum(c["run_start"][j], len(t) - 1))
         derived = np.where(missed, day - run, 0)
         dpd = np.where(from_report, aged, np.where(self._stmt_has_min_due, derived, 0))
+        cols["dpd"][rows] = dpd.astype(np.int64)
+        if not full:
+            return
         first = t.start[qcode[rows]]
-        due = c["due_cum"][j + 1] - c["due_cum"][first]
-        paid = c["paid_cum"][j + 1] - c["paid_cum"][first]
+        due = (c["due_cum"][j + 1] - c["due_cum"][first]) / self._scale
+        paid = (c["paid_cum"][j + 1] - c["paid_cum"][first]) / self._scale
         shortfall = np.maximum(np.nan_to_num(c["min_due"][j]) - np.nan_to_num(c["paid"][j]), 0.0)
         overdue = (
             np.where(missed, shortfall, 0.0)
@@ -640,7 +693,6 @@ class Ledger:
         )
         lp = c["last_paid"][j]
         stmt_paid_day = np.where(lp >= first, t.day_at(np.maximum(lp, 0)), _NAT)
-        cols["dpd"][rows] = dpd.astype(np.int64)
         cols["amount_due_to_date"][rows] = due
         cols["amount_paid_to_date"][rows] = paid
         cols["overdue_amount"][rows] = overdue
@@ -676,7 +728,30 @@ class Ledger:
     def _frame(
         self, out: dict[str, np.ndarray], days: np.ndarray, first: np.ndarray
     ) -> pd.DataFrame:
+        index = self._row_index(days, first, out.pop("as_of"))
+        data = {name: out[name] for name in _COLUMNS if name in out}
+        data["bucket"] = pd.Categorical.from_codes(
+            out["bucket"], categories=list(self.config.bucket_labels), ordered=True
+        )
+        data["source"] = pd.Categorical.from_codes(
+            out["source"], categories=["none", "schedule", "statements"]
+        )
+        return pd.DataFrame(data, index=index, copy=False)
+
+    def _row_index(
+        self, days: np.ndarray, first: np.ndarray, as_of: np.ndarray | None = None
+    ) -> pd.MultiIndex:
+        """The ``(loan_id, as_of)`` index of the rows of ``at(days)``.
+
+        ``first[c]`` is the position in ``days`` of loan ``c``'s first row;
+        ``as_of`` (consumed) each row's position in ``days``, computed if None.
+        """
         n_dates = days.size
+        if as_of is None:
+            counts = n_dates - first
+            as_of = np.arange(int(counts.sum()), dtype=np.int64)
+            as_of -= np.repeat(np.cumsum(counts) - counts - first, counts)
+            as_of = as_of.astype(np.min_scalar_type(-n_dates))
         # The index is built from codes, as MultiIndex.from_arrays would factorise it.
         present = first < n_dates  # loans started by the last date
         ids = self._loan_ids[present]
@@ -692,22 +767,13 @@ class Ledger:
         row_loan = np.repeat(loan_code, n_dates - first)
         d0 = int(first.min()) if first.size else n_dates  # the first date with any loan
         dates = pd.Categorical(_to_datetime(days[d0:]))
-        as_of = out.pop("as_of")
         as_of -= d0
-        index = pd.MultiIndex(
+        return pd.MultiIndex(
             levels=[level, dates.categories],
             codes=[row_loan, as_of.astype(dates.codes.dtype, copy=False)],
             names=["loan_id", "as_of"],
             verify_integrity=False,
         )
-        data = {name: out[name] for name in _COLUMNS if name in out}
-        data["bucket"] = pd.Categorical.from_codes(
-            out["bucket"], categories=list(self.config.bucket_labels), ordered=True
-        )
-        data["source"] = pd.Categorical.from_codes(
-            out["source"], categories=["none", "schedule", "statements"]
-        )
-        return pd.DataFrame(data, index=index, copy=False)
 
 
 # The result's columns, in order, with the dtypes of their values or codes.
@@ -727,6 +793,18 @@ _COLUMNS = {
     "n_installments_paid": np.int64,
     "is_closed": bool,
     "source": np.int8,
+}
+# The raw state columns of _blocks that are not float64.
+_RAW = {
+    "dpd": np.int64,
+    "next_due_date": np.int64,
+    "last_payment_date": np.int64,
+    "n_installments": np.int64,
+    "n_installments_due": np.int64,
+    "n_installments_paid": np.int64,
+    "source": np.int8,
+    "_paid_c": np.int64,
+    "_due_c": np.int64,
 }
 _COPIED = (
     "amount_due_to_date",
