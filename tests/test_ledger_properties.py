@@ -134,8 +134,15 @@ def test_records_after_as_of_change_nothing(records, extra, t):
             "installment_no": np.nan,
         }
     )
+    # A closing after t on every open loan: not known at t.
+    closes_later = base.loans.assign(
+        closed_date=base.loans["closed_date"].where(
+            base.loans["closed_date"] <= day(t),
+            np.maximum(base.loans["start_date"], day(t + 3)),
+        )
+    )
     grown = Portfolio(
-        loans=_concat(base.loans, late.loans),
+        loans=_concat(closes_later, late.loans),
         installments=_concat(base.installments, late.installments),
         payments=_concat(base.payments, more_pay, late.payments),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ledger._engine import _days, _Table
 from ._context import FeatureContext
 from ._registry import REGISTRY, FeatureSpec
 
@@ -38,9 +37,11 @@ SPECS = [
     "ledger", "Repayment state at the as-of date (overdue, DPD, balance, term).", SPECS
 )
 def ledger_state(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    # The schedule as contracted: instalments a later closing cancels are not
-    # known to be cancelled before the closing date.
-    full = ctx.cached("contract_schedule", lambda: _contract_schedule(ctx))
+    # The ledger keeps the schedule as contracted; a closing cancels instalments
+    # only from the closing date on.
+    led = ctx.ledger
+    full = led._sched
+    total = (led._d_cum[full.end] - led._d_cum[full.start]) / led._scale
     outs = {spec.name: ctx.out(spec.name) for spec in SPECS}
     state = {
         name: ctx.state[name].to_numpy()
@@ -51,17 +52,18 @@ def ledger_state(ctx: FeatureContext) -> dict[str, np.ndarray]:
     state["n_paid"] = ctx.state["n_installments_paid"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         for rows, loans in ctx.blocks():
-            _block(ctx, full, {k: v[rows] for k, v in state.items()}, rows, loans, outs)
+            part = {k: v[rows] for k, v in state.items()}
+            _block(ctx, full, total, part, rows, loans, outs)
     return outs
 
 
-def _block(ctx: FeatureContext, full: _Table, s: dict, rows: slice, loans: slice, outs) -> None:
+def _block(ctx: FeatureContext, full, total, s: dict, rows: slice, loans: slice, outs) -> None:
     code, day = ctx.code[rows], ctx.day[rows]
     n_inst = full.end[code] - full.start[code]
     has_schedule = n_inst > 0
     closed = s["is_closed"]
     n_due = np.where(has_schedule, full.upto(code, ctx.eff[rows], loans) - full.start[code], 0)
-    mean_inst = full.total[code] / np.where(has_schedule, n_inst, 1)
+    mean_inst = total[code] / np.where(has_schedule, n_inst, 1)
     overdue = s["overdue_amount"]
     nxt = full.start[code] + n_due
     open_ = has_schedule & (nxt < full.end[code]) & ~closed
@@ -95,18 +97,3 @@ _SCHEDULE_ONLY = {
     "installments_remaining",
     "term_elapsed",
 }
-
-
-def _contract_schedule(ctx: FeatureContext) -> _Table:
-    """Every scheduled instalment, cancelled or not, sorted by loan and due date."""
-    led = ctx.ledger
-    inst = ctx.portfolio.installments
-    if inst is None:
-        code, day, amount = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
-    else:
-        code = led._codes(inst["loan_id"])
-        day = _days(inst["due_date"].to_numpy())
-        amount = inst["amount_due"].to_numpy(np.float64)
-    table = _Table(code.copy(), day.copy(), led.n_loans)
-    table.total = np.bincount(code, weights=amount, minlength=led.n_loans)
-    return table

@@ -175,23 +175,6 @@ class _Table:
         q = (qcode << self._code_shift) | (offset << self._day_shift)
         return np.searchsorted(self.key[lo:hi], q, side="left") + lo
 
-    def drop_after(self, last_day: np.ndarray) -> None:
-        """Drop each loan's records dated after ``last_day`` (int64 max: keep all)."""
-        loans = np.flatnonzero(last_day != np.iinfo(np.int64).max)
-        if not loans.size or not len(self):
-            return
-        cut = self.upto(loans, last_day[loans], slice(0, len(self.end)))
-        n_drop = self.end[loans] - cut
-        if not n_drop.any():
-            return
-        keep = np.ones(len(self), bool)
-        keep[_ranges(cut, n_drop)] = False
-        self.key = self.key[keep]
-        self.cols = {k: v[keep] for k, v in self.cols.items()}
-        counts = self.end - self.start
-        counts[loans] -= n_drop
-        self._set_segments(counts)
-
 
 class Ledger:
     """Repayment state of every loan at any as-of dates.
@@ -311,8 +294,14 @@ class Ledger:
         if keep_no:
             cols["inst_no"] = no
         s = _Table(self._codes(inst["loan_id"]), _days(inst["due_date"].to_numpy()), n, no, **cols)
-        s.drop_after(self._closed)  # instalments due after closing are cancelled
         self._sched = s
+        # Closing cancels the instalments due after it, but only from the closing
+        # date on: before it nobody knows the loan will close. Each loan's
+        # schedule ends at ``_cut_end`` once closed and at ``s.end`` until then.
+        self._cut_end = s.end.copy()
+        closing = np.flatnonzero(self._closed != np.iinfo(np.int64).max)
+        if closing.size and len(s):
+            self._cut_end[closing] = s.upto(closing, self._closed[closing], slice(0, n))
         cents = self._cents(s.cols.pop("amount"))
         self._d_cum = _cum0(cents, np.int64)
         if "principal" in s.cols:
@@ -527,7 +516,7 @@ class Ledger:
         ip = pay.upto(qcode, qday, loans)
         p_first = pay.start[qcode]
         paid = self._pay_cum[ip] - self._pay_cum[p_first]
-        d_first, d_end = s.start[qcode], s.end[qcode]
+        d_first, d_end = s.start[qcode], self._schedule_end(qcode, qday)
         base = self._d_cum[d_first]
         if not full:
             k = self._fifo_position(base + paid + self._tol, loans)
@@ -538,7 +527,7 @@ class Ledger:
 
         idue = s.upto(qcode, qday, loans)
         n_inst = d_end - d_first
-        has_sched = n_inst > 0
+        has_sched = s.end[qcode] > d_first
         due = self._d_cum[idue] - base
         n_sched = len(s)
         last_row = max(n_sched - 1, 0)
@@ -563,6 +552,9 @@ class Ledger:
             repaid = np.where(
                 inside, p_at - p_first_inst + frac * inst_p, self._p_cum[d_end] - p_first_inst
             )
+            # A loan closed with everything due paid was settled: nothing outstanding.
+            settled = ~inside & (d_end < s.end[qcode])
+            repaid = np.where(settled, self._principal[qcode] * scale, repaid)
         else:
             repaid = np.zeros(qcode.size)
         paid_amount = paid / scale
@@ -584,6 +576,11 @@ class Ledger:
             "_paid_c": paid,  # in minor units, for lender-allocated payments
             "_due_c": due,
         }
+
+    def _schedule_end(self, qcode: np.ndarray, qday: np.ndarray) -> np.ndarray:
+        """One past each query's last instalment: cancelled ones drop out once closed."""
+        closed = qday >= self._closed[qcode]
+        return np.where(closed, self._cut_end[qcode], self._sched.end[qcode])
 
     def _fifo_position(self, amount: np.ndarray, loans: slice) -> np.ndarray:
         """Global index of the first schedule row whose cumulative due exceeds ``amount``.
@@ -635,6 +632,9 @@ class Ledger:
             i = _ranges(np.searchsorted(sub_pos, first), n)  # index into the tagged loans' rows
             j = pays.upto(i, t[q], everything)
             applied = np.minimum(t_cum[j] - t_cum[pays.start[i]], tg["sub_cents"][i])
+            # Once closed, money allocated to a cancelled instalment goes FIFO.
+            d_end = self._schedule_end(c, t)
+            applied[sub_pos[i] >= d_end[q]] = 0
             cum_applied = np.cumsum(applied)
             after = cum_applied[g0 + n - 1][q] - cum_applied  # applied to later instalments
             gm = self._d_cum[sub_pos[i] + 1] + after
@@ -643,7 +643,7 @@ class Ledger:
             settled = np.bincount(q, weights=gm <= (base + paid_c + self._tol)[q], minlength=r.size)
             settled = settled.astype(np.int64)
             k = np.where(settled < n, first + settled, len(s))
-            cols["dpd"][r] = self._dpd_from(k, s.end[c], t)
+            cols["dpd"][r] = self._dpd_from(k, d_end, t)
             if not full:
                 continue
             # Overdue is what is unpaid on the instalments due so far: a payment the
