@@ -71,7 +71,9 @@ class FeatureContext:
         a zero-copy view of it: the feature matrix is never held twice.
         """
         self._slots = {name: i for i, name in enumerate(names)}
-        self._buffer = np.empty((len(names), self.n_rows), np.float32)
+        # Filled up front: one sequential pass takes the page faults, and any value
+        # a family does not write reads as missing.
+        self._buffer = np.full((len(names), self.n_rows), np.nan, np.float32)
 
     @property
     def buffer(self) -> np.ndarray:
