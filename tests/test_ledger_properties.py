@@ -138,7 +138,7 @@ def test_records_after_as_of_change_nothing(records, extra, t):
     closes_later = base.loans.assign(
         closed_date=base.loans["closed_date"].where(
             base.loans["closed_date"] <= day(t),
-            np.maximum(base.loans["start_date"], day(t + 3)),
+            base.loans["start_date"].clip(lower=day(t + 3)),
         )
     )
     grown = Portfolio(
