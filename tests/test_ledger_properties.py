@@ -27,7 +27,7 @@ def reference(records, t: int, tol_cents: int) -> dict[int, dict]:
         sched = [
             (d, k + 1, c)
             for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))
-            if closed is None or d <= closed
+            if closed is None or d <= closed or as_of < closed  # cancelled once closed
         ]
         sched.sort()
         live = {no for _, no, _ in sched}

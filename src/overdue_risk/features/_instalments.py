@@ -27,69 +27,96 @@ from ._context import NEVER
 __all__ = ["Instalments"]
 
 
-def _cum0(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(values.size + 1, np.int64)
-    np.cumsum(values, out=out[1:])
-    return out
-
-
 _LONG_AGO = -NEVER
+_BLOCK = 1 << 18  # schedule rows prepared at a time: temporaries stay small
+
+# The per-instalment facts kept as cumulative sums, in the order they are built.
+_SUMS = (
+    "late0", "late7", "late30", "dpd", "early", "due", "covered", "partial",
+    "amount_dpd", "day", "amount_day", "rolls", "cures",
+    "x", "xx", "x_dpd", "x_day", "ratio", "x_ratio",
+)  # fmt: skip
 
 
 class Instalments:
     """Per-instalment facts and their cumulative sums (index ``i`` = schedule row).
 
-    Per-row arrays carry one inert extra row at index ``n``.
+    Per-row arrays carry one inert extra row at index ``n``. They are filled a
+    block of whole loans at a time, so the temporaries stay small; the only
+    full-size arrays are the results.
     """
 
     def __init__(self, led: Ledger):
-        s, pay, pc = led._sched, led._pay, led._pay_cum
+        s = led._sched
         n = len(s)
         self.n = n
-        idx = np.arange(n)
-        code = s.codes() if n else np.zeros(0, np.int64)
-        self.due = s.day_at(idx) if n else np.zeros(0, np.int64)
         self.day0 = s.day0
-        amount = led._d_cum[1:] - led._d_cum[:-1]
-        due_to_k = led._d_cum[1:] - led._d_cum[s.start[code]]  # cumulative, within the loan
+        self.edges = np.asarray(led.config.bucket_edges, dtype=np.int64)
+        self.due = np.zeros(n + 1, np.int64)
+        self.settle = np.full(n + 1, NEVER, np.int64)
+        self.dpd_settled = np.zeros(n + 1, np.int32)
+        self.entry = np.zeros(n + 1, np.int64)
+        self.amount = np.zeros(n + 1, np.int64)
+        self.covered = np.zeros(n + 1, np.int64)
+        self.last_on_time = np.full(n + 1, -1, np.int64)
+        self.last_late = np.full(n + 1, -1, np.int64)
+        self.cum = {name: np.zeros(n + 1, np.int64) for name in _SUMS}
+        # Blocks start at loan starts, so no loan straddles two blocks.
+        cuts = np.arange(0, n, _BLOCK)
+        starts = np.unique(s.start[np.searchsorted(s.end, cuts, side="right")])
+        bounds = np.append(starts, n) if n else np.zeros(1, np.int64)
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            self._fill(led, lo, hi)
+        for values in self.cum.values():
+            np.cumsum(values, out=values)
+        self._table = _sparse_max(self.dpd_settled[:n], s.end - s.start)
+
+    def _fill(self, led: Ledger, lo: int, hi: int) -> None:
+        """Facts of schedule rows ``[lo, hi)``, whole loans."""
+        s, pay, pc = led._sched, led._pay, led._pay_cum
+        rows = slice(lo, hi)
+        idx = np.arange(lo, hi)
+        code = s.key[rows] >> s._code_shift
+        loans = slice(int(code[0]), int(code[-1]) + 1)
+        due = s.day_at(idx)
+        amount = led._d_cum[lo + 1 : hi + 1] - led._d_cum[lo:hi]
+        due_to_k = led._d_cum[lo + 1 : hi + 1] - led._d_cum[s.start[code]]  # within the loan
         need = due_to_k - led._tol
         p_first, p_end = pay.start[code], pay.end[code]
         # The payment that brings cumulative payments up to ``need`` settles k.
         j = np.searchsorted(pc, pc[p_first] + need, side="left") - 1
-        paid_off = j < p_end
         if len(pay):
-            settle = np.where(paid_off, pay.day_at(np.clip(j, 0, len(pay) - 1)), NEVER)
+            settle = np.where(j < p_end, pay.day_at(np.clip(j, 0, len(pay) - 1)), NEVER)
+            paid_at_due = pc[pay.upto(code, due, loans)] - pc[p_first]  # on or before due
         else:
-            settle = np.full(n, NEVER)
+            settle = np.full(hi - lo, NEVER)
+            paid_at_due = np.zeros(hi - lo, np.int64)
         # Within tolerance from the start: nothing to pay, settled before anything else.
-        settle = np.where(need <= 0, _LONG_AGO, settle)
-        self.settle = settle
-        settled_ever = settle < NEVER
-        delay = np.where(settled_ever, settle - self.due, 0)
-        # Paid by the due date: payments dated on or before it.
-        if n and len(pay):
-            at_due = pay.upto(code, self.due, slice(0, led.n_loans))
-            paid_at_due = pc[at_due] - pc[p_first]
-        else:
-            paid_at_due = np.zeros(n, np.int64)
+        settle[need <= 0] = _LONG_AGO
+        settled = settle < NEVER
+        delay = np.where(settled, settle - due, 0)
         covered = np.clip(paid_at_due - (due_to_k - amount), 0, amount)
         late = delay > 0
-        self.dpd_settled = np.maximum(delay, 0).astype(np.int32)
-        dpd = self.dpd_settled.astype(np.int64)
-        rel_due = self.due - self.day0
+        dpd = np.maximum(delay, 0)
+        rel_due = due - self.day0
         x = idx - s.start[code]  # position within the loan, for trend slopes
         ratio = np.where(amount > 0, np.rint(covered * 1e4 / np.maximum(amount, 1)), 1e4)
         ratio = ratio.astype(np.int64)  # paid by the due date, in basis points
-        rolls, cures, self.entry = self._episodes(led, code, late)
-        columns = {
+        self.due[rows], self.settle[rows], self.amount[rows] = due, settle, amount
+        self.covered[rows], self.dpd_settled[rows] = covered, dpd
+        rolls, cures = self._episodes(code, due, settle, late, rows)
+        carry = self.last_on_time[lo - 1] if lo else -1
+        self.last_on_time[rows] = _last_where(late | ~settled | (need <= 0), idx, carry, neg=True)
+        self.last_late[rows] = _last_where(late, idx, self.last_late[lo - 1] if lo else -1)
+        values = {
             "late0": late,
             "late7": delay > 7,
             "late30": delay > 30,
             "dpd": dpd,
-            "early": np.where(settled_ever & (need > 0), np.maximum(-delay, 0), 0),
+            "early": np.where(settled & (need > 0), np.maximum(-delay, 0), 0),
             "due": amount,  # minor units
             "covered": covered,
-            "partial": (covered > 0) & (settle > self.due),
+            "partial": (covered > 0) & (settle > due),
             "amount_dpd": amount * dpd,
             "day": rel_due,
             "amount_day": amount * rel_due,
@@ -102,29 +129,11 @@ class Instalments:
             "ratio": ratio,
             "x_ratio": x * ratio,
         }
-        self.cum = {name: _cum0(np.asarray(v, dtype=np.int64)) for name, v in columns.items()}
-        self.amount = amount
-        self.covered = covered
-        self.last_on_time = _last_where(~late & settled_ever & (need > 0))
-        self.last_late = _last_where(late)
-        self._table = _sparse_max(self.dpd_settled, s.end - s.start)
-        # One inert row past the end, so that "row m" is always a valid index.
-        for name, fill in (
-            ("due", 0),
-            ("settle", NEVER),
-            ("dpd_settled", 0),
-            ("entry", 0),
-            ("amount", 0),
-            ("covered", 0),
-            ("last_on_time", -1),
-            ("last_late", -1),
-        ):
-            setattr(self, name, np.append(getattr(self, name), fill))
+        for name, v in values.items():
+            self.cum[name][lo + 1 : hi + 1] = v
 
-    def _episodes(
-        self, led: Ledger, code: np.ndarray, late: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Bucket roll-forwards and cures per settled instalment, and DPD on becoming oldest.
+    def _episodes(self, code, due, settle, late, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Bucket roll-forwards and cures per settled instalment; sets ``entry``.
 
         While k is the oldest unpaid instalment the DPD climbs from ``entry``
         (``settle[k-1] - due[k]`` if the previous one was settled late) to
@@ -133,24 +142,23 @@ class Instalments:
         the group's oldest was late (DPD above 0 that morning) and the next
         instalment is not yet overdue that evening.
         """
-        n = self.n
+        n = code.size
         first = np.ones(n, bool)
         first[1:] = code[1:] != code[:-1]
-        prev_settle = np.where(first, _LONG_AGO, np.roll(self.settle, 1))
-        entry = np.maximum(prev_settle - self.due, 0)
-        end = np.where(self.settle < NEVER, self.settle - self.due, 0)
-        self.edges = np.asarray(led.config.bucket_edges, dtype=np.int64)
+        prev_settle = np.where(first, _LONG_AGO, np.roll(settle, 1))
+        entry = np.maximum(prev_settle - due, 0)
+        self.entry[rows] = entry
+        end = np.where(settle < NEVER, settle - due, 0)
         rolls = np.zeros(n, np.int64)
         for e in self.edges:
             rolls += (entry < e) & (end >= e)
-        settled = self.settle < NEVER
-        group_head = first | np.append(True, self.settle[1:] != self.settle[:-1])
-        head_idx = np.maximum.accumulate(np.where(group_head, np.arange(n), 0)) if n else first
+        group_head = first | np.append(True, settle[1:] != settle[:-1])
+        head_idx = np.maximum.accumulate(np.where(group_head, np.arange(n), 0))
         group_last = np.append(group_head[1:], True)
         loan_last = np.append(first[1:], True)
-        nxt_due = np.where(loan_last, NEVER, np.roll(self.due, -1))
-        cures = group_last & settled & late[head_idx] & (nxt_due >= self.settle)
-        return rolls, cures, entry
+        nxt_due = np.where(loan_last, NEVER, np.roll(due, -1))
+        cures = group_last & (settle < NEVER) & late[head_idx] & (nxt_due >= settle)
+        return rolls, cures
 
     def range_max(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Max of the settled DPD over rows ``[a, b)`` (0 where empty)."""
@@ -172,10 +180,12 @@ class Instalments:
         return out
 
 
-def _last_where(flag: np.ndarray) -> np.ndarray:
-    """For every row, the last row at or before it where ``flag`` holds (-1: none)."""
-    idx = np.where(flag, np.arange(flag.size), -1)
-    return np.maximum.accumulate(idx) if flag.size else idx
+def _last_where(flag: np.ndarray, idx: np.ndarray, carry: int, neg: bool = False) -> np.ndarray:
+    """For every row, the last row at or before it where ``flag`` holds (``not flag``
+    with ``neg``); ``carry`` is the answer just before the first row (-1: none)."""
+    hit = ~flag if neg else flag
+    last = np.maximum.accumulate(np.where(hit, idx, -1))
+    return np.maximum(last, carry)
 
 
 def _sparse_max(values: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
