@@ -168,6 +168,32 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _portfolio_dates_out(p: argparse.ArgumentParser) -> None:
+    """The arguments every per-date table command takes: folder, dates, output file."""
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        metavar="DATE[,DATE...]",
+        help="one or more ISO dates, comma separated",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file; .parquet or .csv chooses the format",
+    )
+
+
+def _tolerance(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="shortfall ignored when counting DPD (default 0)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="overdue-risk",
@@ -201,25 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the repayment ledger (overdue amount, DPD, bucket, "
         "outstanding principal, ...) for every loan at the as-of dates.",
     )
-    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
-    p.add_argument(
-        "--as-of",
-        required=True,
-        metavar="DATE[,DATE...]",
-        help="one or more ISO dates, comma separated",
-    )
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="output file; .parquet or .csv chooses the format",
-    )
-    p.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.0,
-        help="shortfall ignored when counting DPD (default 0)",
-    )
+    _portfolio_dates_out(p)
+    _tolerance(p)
     p.set_defaults(func=_cmd_ledger)
 
     p = sub.add_parser(
@@ -229,19 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the feature matrix: one row per loan started by each as-of date, "
         "using only records dated on or before it.",
     )
-    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
-    p.add_argument(
-        "--as-of",
-        required=True,
-        metavar="DATE[,DATE...]",
-        help="one or more ISO dates, comma separated",
-    )
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="output file; .parquet or .csv chooses the format",
-    )
+    _portfolio_dates_out(p)
     p.add_argument(
         "--families",
         metavar="NAME[,NAME...]",
@@ -252,12 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COLUMN[,COLUMN...]",
         help="loan or customer columns (or features) to leave out, comma separated",
     )
-    p.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.0,
-        help="shortfall ignored when counting DPD (default 0)",
-    )
+    _tolerance(p)
     p.set_defaults(func=_cmd_features)
 
     p = sub.add_parser(
@@ -267,35 +259,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the label of every eligible loan at the as-of dates, from the "
         "ledger; dates whose horizon ends after the data give no rows.",
     )
-    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
-    p.add_argument(
-        "--as-of",
-        required=True,
-        metavar="DATE[,DATE...]",
-        help="one or more ISO dates, comma separated",
-    )
+    _portfolio_dates_out(p)
     p.add_argument(
         "--target",
         default="dpd30_90d",
         help="dpd<threshold>_<days>d or cure_<days>d (default dpd30_90d)",
     )
     p.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="output file; .parquet or .csv chooses the format",
-    )
-    p.add_argument(
         "--observed-until",
         metavar="DATE",
         help="last day the data describe (default: the latest record's date)",
     )
-    p.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.0,
-        help="shortfall ignored when counting DPD (default 0)",
-    )
+    _tolerance(p)
     p.set_defaults(func=_cmd_labels)
 
     p = sub.add_parser(

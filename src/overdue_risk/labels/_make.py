@@ -19,6 +19,8 @@ searches and reduced per row with ``maximum.reduceat`` / ``minimum.reduceat``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -129,6 +131,33 @@ def make_labels(
     >>> len(make_labels(portfolio, "2024-12-01", "dpd30_90d"))  # not observed yet
     0
     """
+    lab = labelled(portfolio, as_of, target, ledger_config, observed_until)
+    ledger, kept, keep = lab.ledger, lab.kept, lab.keep
+    index = ledger._row_index(kept, np.searchsorted(kept, ledger._start, side="left"))
+    return pd.Series(lab.label[keep], index=index[keep], name="label")
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Labels in the ledger's row order, for :func:`make_labels` and training sets."""
+
+    portfolio: Portfolio  # validated
+    target: Target
+    ledger: Ledger
+    end: int  # the last observed day
+    kept: np.ndarray  # as-of days with at least one labelled row
+    keep: np.ndarray  # which ledger rows at those days are labelled
+    label: np.ndarray
+
+
+def labelled(
+    portfolio: Portfolio,
+    as_of: AsOf,
+    target: Target | str,
+    ledger_config: LedgerConfig | None,
+    observed_until: AsOf | None,
+) -> Labelled:
+    """Validate the inputs and label every eligible row whose horizon is observed."""
     if not isinstance(portfolio, Portfolio):
         raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
     target = as_target(target)
@@ -137,8 +166,7 @@ def make_labels(
     end = _observed_day(p, observed_until)
     ledger = Ledger(p, ledger_config)
     kept, keep, label = label_rows(ledger, days, target, end)
-    index = ledger._row_index(kept, np.searchsorted(kept, ledger._start, side="left"))
-    return pd.Series(label[keep], index=index[keep], name="label")
+    return Labelled(p, target, ledger, end, kept, keep, label)
 
 
 def _observed_day(p: Portfolio, observed_until: AsOf | None) -> int:

@@ -10,10 +10,10 @@ import pandas as pd
 
 from ..contract import Portfolio, validate
 from ..exceptions import DataQualityWarning, OverdueRiskError
-from ..ledger import Ledger, LedgerConfig
+from ..ledger import LedgerConfig
 from ..ledger._engine import AsOf, parse_as_of
-from ._make import _observed_day, label_rows
-from ._targets import Target, as_target
+from ._make import labelled
+from ._targets import Target
 
 __all__ = ["assert_no_leakage", "build_training_set"]
 
@@ -77,14 +77,9 @@ def build_training_set(
     """
     from ..features import build_features
 
-    if not isinstance(portfolio, Portfolio):
-        raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
-    target = as_target(target)
-    days = parse_as_of(as_of_dates)
-    p = validate(portfolio)
-    end = _observed_day(p, observed_until)
-    ledger = Ledger(p, ledger_config)
-    kept, keep, label = label_rows(ledger, days, target, end)
+    lab = labelled(portfolio, as_of_dates, target, ledger_config, observed_until)
+    p, target, ledger, end = lab.portfolio, lab.target, lab.ledger, lab.end
+    kept, keep, label = lab.kept, lab.keep, lab.label
     if not kept.size:
         raise OverdueRiskError(
             f"No as-of date has its {target.horizon_days}-day horizon observed: the data "
