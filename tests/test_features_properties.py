@@ -281,8 +281,9 @@ def test_records_after_as_of_change_nothing(data, t):
 def test_many_dates_equal_one_at_a_time(data, dates):
     p = to_full_portfolio(*data)
     together = build_features(p, [day(d) for d in dates])
-    apart = pd.concat([build_features(p, day(d)) for d in sorted(set(dates))])
-    _same(together, apart)
+    at = together.index.get_level_values("as_of")
+    for d in sorted(set(dates)):
+        _same(together[at == day(d)], build_features(p, day(d)))
 
 
 @FULL
@@ -318,7 +319,10 @@ def test_customers_in_chunks_equal_all_at_once(data, t):
         }
         if keep.any():
             parts.append(build_features(Portfolio(**tables), day(t)))
-    _same(pd.concat(parts), whole)
+    # Compared part by part: concatenating all-NA columns warns on pandas 2.2.
+    assert sum(len(part) for part in parts) == len(whole)
+    for part in parts:
+        _same(part, whole.loc[part.index])
 
 
 @FULL
