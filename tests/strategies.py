@@ -16,6 +16,12 @@ from overdue_risk import Portfolio
 EPOCH = pd.Timestamp("2024-01-01")
 
 
+def shuffled(p: Portfolio, seed: int) -> Portfolio:
+    """The same portfolio with the rows of every table in a random order."""
+    rng = np.random.default_rng(seed)
+    return Portfolio(**{name: df.iloc[rng.permutation(len(df))] for name, df in p.tables().items()})
+
+
 def day(n: int) -> pd.Timestamp:
     return EPOCH + pd.Timedelta(days=int(n))
 

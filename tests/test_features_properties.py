@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from overdue_risk import LedgerConfig, Portfolio
 from overdue_risk.features import build_features
-from strategies import day, full_portfolios, portfolios, to_full_portfolio, to_portfolio
+from strategies import (
+    day,
+    full_portfolios,
+    portfolios,
+    shuffled,
+    to_full_portfolio,
+    to_portfolio,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -193,12 +200,7 @@ def test_matches_reference(records, t, tol):
                 np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4, err_msg=name)
 
 
-def _shuffled(p: Portfolio, seed: int) -> Portfolio:
-    rng = np.random.default_rng(seed)
-    return Portfolio(**{name: df.iloc[rng.permutation(len(df))] for name, df in p.tables().items()})
-
-
-def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     """Equal values; category columns compared as text (their category sets may differ)."""
     a, b = a.sort_index(), b.sort_index()
     assert list(a.columns) == list(b.columns)
@@ -220,7 +222,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 def test_row_order_changes_nothing(data, seed, dates):
     p = to_full_portfolio(*data)
     as_of = [day(d) for d in dates]
-    _same(build_features(p, as_of), build_features(_shuffled(p, seed), as_of))
+    _assert_same(build_features(p, as_of), build_features(shuffled(p, seed), as_of))
 
 
 def _after(t: int, data) -> Portfolio:
@@ -273,7 +275,7 @@ def _after(t: int, data) -> Portfolio:
 def test_records_after_as_of_change_nothing(data, t):
     before = build_features(to_full_portfolio(*data), day(t))
     after = build_features(_after(t, data), day(t))
-    _same(before, after)
+    _assert_same(before, after)
 
 
 @FULL
@@ -283,7 +285,7 @@ def test_many_dates_equal_one_at_a_time(data, dates):
     together = build_features(p, [day(d) for d in dates])
     at = together.index.get_level_values("as_of")
     for d in sorted(set(dates)):
-        _same(together[at == day(d)], build_features(p, day(d)))
+        _assert_same(together[at == day(d)], build_features(p, day(d)))
 
 
 @FULL
@@ -300,7 +302,7 @@ def test_block_size_changes_nothing(data, dates, rows):
     whole = build_features(p, as_of)
     with mock.patch.object(_context, "_CHUNK", rows):
         blocked = build_features(p, as_of)
-    _same(whole, blocked)
+    _assert_same(whole, blocked)
 
 
 @FULL
@@ -322,7 +324,7 @@ def test_customers_in_chunks_equal_all_at_once(data, t):
     # Compared part by part: concatenating all-NA columns warns on pandas 2.2.
     assert sum(len(part) for part in parts) == len(whole)
     for part in parts:
-        _same(part, whole.loc[part.index])
+        _assert_same(part, whole.loc[part.index])
 
 
 @FULL

@@ -87,7 +87,7 @@ def features(p: Portfolio, as_of) -> pd.DataFrame:
     return build_features(p, as_of, families=["revolving"])
 
 
-def check(row: pd.Series, expected: dict[str, float]) -> None:
+def assert_features(row: pd.Series, expected: dict[str, float]) -> None:
     assert list(expected) == NAMES  # every feature is asserted, in declared order
     got = row[NAMES].to_numpy(np.float64)
     np.testing.assert_allclose(got, list(expected.values()), rtol=1e-6, equal_nan=True)
@@ -105,7 +105,7 @@ def test_catalogue_and_dtypes():
 def test_statement_on_as_of_counts():
     # As of 2024-07-31 statement 7 is the latest; statement 8 is in the future.
     row = features(portfolio(), "2024-07-31").loc[("R", "2024-07-31")]
-    check(
+    assert_features(
         row,
         {
             "utilisation": 800 / 2000,
@@ -139,7 +139,7 @@ def test_statement_on_as_of_counts():
 def test_day_before_statement():
     # As of 2024-07-30 statement 6 is the latest.
     row = features(portfolio(), "2024-07-30").loc[("R", "2024-07-30")]
-    check(
+    assert_features(
         row,
         {
             "utilisation": 0.6,
@@ -165,7 +165,7 @@ def test_day_before_statement():
 def test_limit_and_min_due_zero_give_nan_not_inf():
     # As of 2024-04-30 the latest statement has credit_limit 0 and min_due 0.
     row = features(portfolio(), "2024-04-30").loc[("R", "2024-04-30")]
-    check(
+    assert_features(
         row,
         {
             "utilisation": NAN,
@@ -190,7 +190,7 @@ def test_limit_and_min_due_zero_give_nan_not_inf():
 
 def test_few_statements():
     X = features(portfolio(), ["2024-02-15", "2024-03-31"])
-    check(
+    assert_features(
         X.loc[("R", "2024-02-15")],
         {
             "utilisation": 0.1,
@@ -210,7 +210,7 @@ def test_few_statements():
             "n_statements": 1,
         },
     )
-    check(
+    assert_features(
         X.loc[("R", "2024-03-31")],
         {
             "utilisation": 0.24,
@@ -236,11 +236,11 @@ def test_no_statements_yet_or_ever():
     X = features(portfolio(), ["2024-01-15", "2024-07-31"])
     before = dict.fromkeys(NAMES, NAN)
     # A card before its first statement has 0 statements; nothing else is observed.
-    check(X.loc[("R", "2024-01-15")], {**before, "n_statements": 0})
-    check(X.loc[("N", "2024-07-31")], {**before, "n_statements": 0})
+    assert_features(X.loc[("R", "2024-01-15")], {**before, "n_statements": 0})
+    assert_features(X.loc[("N", "2024-07-31")], {**before, "n_statements": 0})
     # An instalment loan without statements is not observed through them at all.
     for day in ("2024-01-15", "2024-07-31"):
-        check(X.loc[("I", day)], before)
+        assert_features(X.loc[("I", day)], before)
 
 
 def test_earlier_balance_zero_gives_nan():
@@ -269,7 +269,7 @@ def test_missing_optional_columns():
         "balance_slope_6s": 2090 / 17.5,
         "n_statements": 7,
     }
-    check(row, {name: balance_only.get(name, NAN) for name in NAMES})
+    assert_features(row, {name: balance_only.get(name, NAN) for name in NAMES})
     # Without amount_paid a minimum due cannot be judged paid or missed.
     p = portfolio(columns=["loan_id", "statement_date", "balance", "min_due", "dpd"])
     row = features(p, "2024-07-31").loc[("R", "2024-07-31")]

@@ -28,6 +28,7 @@ from overdue_risk import (
     make_labels,
 )
 from overdue_risk.labels import observation_end, parse_target, target_from_dict
+from strategies import shuffled
 
 # Loans whose schedule starts before them, payments after closing: legal, only odd.
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
@@ -497,7 +498,7 @@ targets = st.one_of(
 )
 
 
-def _check(got: pd.Series, want: pd.Series) -> None:
+def _assert_labels_equal(got: pd.Series, want: pd.Series) -> None:
     got, want = got.sort_index(), want.sort_index()
     assert got.index.tolist() == want.index.tolist()
     assert got.tolist() == want.tolist()
@@ -516,12 +517,7 @@ def test_matches_the_ledger_day_by_day(case, target, end, tol):
     config = LedgerConfig(tolerance=tol / 100)
     as_of = [day(d) for d in dates]
     got = make_labels(p, as_of, target, config, observed_until=day(end))
-    _check(got, reference(p, as_of, target, day(end), config))
-
-
-def _shuffled(p: Portfolio, seed: int) -> Portfolio:
-    rng = np.random.default_rng(seed)
-    return Portfolio(**{name: df.iloc[rng.permutation(len(df))] for name, df in p.tables().items()})
+    _assert_labels_equal(got, reference(p, as_of, target, day(end), config))
 
 
 @SETTINGS
@@ -535,8 +531,8 @@ def test_row_order_changes_nothing(records, seed, dates, target):
     p = to_portfolio(records)
     as_of = [day(d) for d in dates]
     a = make_labels(p, as_of, target, observed_until=day(300))
-    b = make_labels(_shuffled(p, seed), as_of, target, observed_until=day(300))
-    _check(a, b)
+    b = make_labels(shuffled(p, seed), as_of, target, observed_until=day(300))
+    _assert_labels_equal(a, b)
 
 
 @SETTINGS
@@ -591,6 +587,6 @@ def test_records_after_the_horizon_change_nothing(records, extra, t, target):
         statements=cat(p.statements, more_st, late.statements),
     )
     after = make_labels(grown, as_of, target, observed_until=day(last))
-    _check(before, after)
+    _assert_labels_equal(before, after)
     # Observed for longer, the same rows get the same labels.
-    _check(before, make_labels(grown, as_of, target, observed_until=day(last + 400)))
+    _assert_labels_equal(before, make_labels(grown, as_of, target, observed_until=day(last + 400)))

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from overdue_risk import Ledger, LedgerConfig, Portfolio
-from strategies import EPOCH, day, portfolios, to_portfolio  # noqa: F401
+from strategies import EPOCH, day, portfolios, shuffled, to_portfolio  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
 
@@ -82,11 +82,6 @@ def test_matches_reference(records, t, tol):
                 assert actual[column] == value, column
 
 
-def _shuffled(p: Portfolio, seed: int) -> Portfolio:
-    rng = np.random.default_rng(seed)
-    return Portfolio(**{name: df.iloc[rng.permutation(len(df))] for name, df in p.tables().items()})
-
-
 @SETTINGS
 @given(
     records=portfolios(),
@@ -97,7 +92,7 @@ def test_row_order_changes_nothing(records, seed, dates):
     p = to_portfolio(records)
     as_of = [day(d) for d in dates]
     a = Ledger(p).at(as_of).table()
-    b = Ledger(_shuffled(p, seed)).at(as_of).table().sort_index()
+    b = Ledger(shuffled(p, seed)).at(as_of).table().sort_index()
     pd.testing.assert_frame_equal(a.sort_index(), b)
 
 

@@ -32,7 +32,7 @@ _BLOCK = 1 << 18  # schedule rows prepared at a time: temporaries stay small
 
 # The per-instalment facts kept as cumulative sums, in the order they are built.
 _SUMS = (
-    "late0", "late7", "late30", "dpd", "early", "due", "covered", "partial",
+    "late0", "late7", "late30", "dpd", "early", "covered", "partial",
     "amount_dpd", "day", "amount_day", "rolls", "cures",
     "x", "xx", "x_dpd", "x_day", "ratio", "x_ratio",
 )  # fmt: skip
@@ -69,6 +69,8 @@ class Instalments:
             self._fill(led, lo, hi)
         for values in self.cum.values():
             np.cumsum(values, out=values)
+        self.cum["due"] = led._d_cum  # amounts due: the ledger already sums them
+        self.scale = led._scale
         self._table = _sparse_max(self.dpd_settled[:n], s.end - s.start)
 
     def _fill(self, led: Ledger, lo: int, hi: int) -> None:
@@ -114,7 +116,6 @@ class Instalments:
             "late30": delay > 30,
             "dpd": dpd,
             "early": np.where(settled & (need > 0), np.maximum(-delay, 0), 0),
-            "due": amount,  # minor units
             "covered": covered,
             "partial": (covered > 0) & (settle > due),
             "amount_dpd": amount * dpd,

@@ -293,7 +293,6 @@ def _pass(ctx: FeatureContext) -> dict[str, np.ndarray]:
     They share the per-block searches (instalments due, oldest unpaid).
     """
     inst = _instalments(ctx)
-    inst.scale = ctx.ledger._scale
     chosen = [f for f in ("repayment", "recency", "trend") if f in ctx.families]
     outs = {s.name: ctx.out(s.name) for f in chosen for s in REGISTRY.families[f].specs}
     steps = {"repayment": _repayment_block, "recency": _recency_block, "trend": _trend_block}
