@@ -174,6 +174,14 @@ def test_static_attributes_and_exclude(features):
     assert "gender" not in fair and "customer_age" not in fair and "region" in fair
 
 
+def test_restructured_from_is_a_link_not_a_category():
+    base = portfolio()
+    loans = base.loans.assign(restructured_from=pd.Series([None, "A"], dtype="object"))
+    f = build_features(Portfolio(**{**base.tables(), "loans": loans}), AS_OF)
+    assert "restructured_from" not in f
+    assert row(f, "A")["restructured"] == 0 and row(f, "B")["restructured"] == 1
+
+
 def test_families_select_and_unknown():
     f = build_features(portfolio(), AS_OF, families=["ledger"])
     assert list(f.columns) == [s.name for s in REGISTRY.families["ledger"].specs]

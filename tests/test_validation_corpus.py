@@ -176,6 +176,13 @@ def orphan_customer(t: Frames, folder: Path) -> None:
     where(t["loans"], n=2, customer_id="C12")
 
 
+def orphan_restructured_from(t: Frames, folder: Path) -> None:
+    loans = t["loans"]
+    loans["restructured_from"] = ""
+    set_value(loans, "restructured_from", "L003", loan_id="L005")  # a real loan: fine
+    set_value(loans, "restructured_from", "L777", loan_id="L006")
+
+
 def payment_before_start(t: Frames, folder: Path) -> None:
     # L006 starts 2024-03-01.
     set_value(
@@ -352,6 +359,11 @@ CASES = [
         (("statements", "loan_id", "orphan", 1),),
     ),
     Case("orphan_customer", orphan_customer, (("loans", "customer_id", "orphan", 2),)),
+    Case(
+        "orphan_restructured_from",
+        orphan_restructured_from,
+        (("loans", "restructured_from", "orphan", 1),),
+    ),
     Case(
         "payment_before_loan_start",
         payment_before_start,

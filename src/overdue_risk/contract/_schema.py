@@ -107,6 +107,13 @@ LOANS = TableSpec(
             required=False,
             nullable=True,
         ),
+        _c(
+            "restructured_from",
+            "id",
+            "The loan this one replaces after a restructuring; joins `loans`.",
+            required=False,
+            nullable=True,
+        ),
     ),
 )
 

@@ -510,6 +510,18 @@ def _cross_checks(t: dict[str, pd.DataFrame], codes: _LoanCodes, c: _Collector) 
             _examples(loans, bad_close, ("loan_id",)),
             "closed_date is before start_date.",
         )
+    if "restructured_from" in loans:
+        source = loans["restructured_from"]
+        orphan = source.notna().to_numpy() & ~_isin(source, loans["loan_id"])
+        if orphan.any():
+            c.add(
+                "loans",
+                "restructured_from",
+                "orphan",
+                int(orphan.sum()),
+                _examples(loans, orphan, ("loan_id", "restructured_from")),
+                "restructured_from names a loan that is not in loans.",
+            )
     linked = {
         n: _check_links(n, t[n], loans, codes, c)
         for n in ("installments", "payments", "statements", "collections")

@@ -11,14 +11,15 @@ from ._context import FeatureContext
 from ._registry import REGISTRY, FeatureSpec
 
 # Contract columns that identify, place in time, or are not known at origination.
-_NOT_ATTRIBUTES = {"loan_id", "customer_id", "start_date", "closed_date"}
+_NOT_ATTRIBUTES = {"loan_id", "customer_id", "start_date", "closed_date", "restructured_from"}
 
 STATIC_SPECS = [
     FeatureSpec(
         "<loans column>",
         "static",
         "Every column of `loans` except ids and dates (contract and extra columns): "
-        "numbers as float32, text as category.",
+        "numbers as float32, text as category; `restructured` (1 when the loan "
+        "replaces a restructured one) when `restructured_from` is given.",
         dtype="float32",
         inputs=("loans",),
         uses_as_of=False,
@@ -68,6 +69,11 @@ def static(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
         value = _attribute(loans[col], ctx.code)
         if value is not None:
             out[col] = value
+    if "restructured_from" in loans and "restructured" not in ctx.exclude:
+        # The predecessor's id is no attribute; that there is one is.
+        out["restructured"] = loans["restructured_from"].notna().to_numpy()[ctx.code].astype(
+            np.float32
+        )
     customers = ctx.portfolio.customers
     if customers is not None:
         at_customer = pd.Index(customers["customer_id"]).get_indexer(loans["customer_id"])
