@@ -71,8 +71,8 @@ def static(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
             out[col] = value
     if "restructured_from" in loans and "restructured" not in ctx.exclude:
         # The predecessor's id is no attribute; that there is one is.
-        out["restructured"] = loans["restructured_from"].notna().to_numpy()[ctx.code].astype(
-            np.float32
+        out["restructured"] = (
+            loans["restructured_from"].notna().to_numpy()[ctx.code].astype(np.float32)
         )
     customers = ctx.portfolio.customers
     if customers is not None:
