@@ -4,9 +4,12 @@ prioritisation for consumer-finance lenders."""
 from importlib.metadata import PackageNotFoundError, version
 
 from .contract import Portfolio, load_portfolio, validate
+from .evaluation import EvaluationReport, evaluate
 from .exceptions import (
+    ArtifactError,
     DataQualityWarning,
     DataValidationError,
+    ModelError,
     OverdueRiskError,
     Problem,
     ScenarioError,
@@ -14,6 +17,7 @@ from .exceptions import (
 from .features import CustomFeature, FeatureSpec, build_features, list_features
 from .labels import CureTarget, DpdTarget, build_training_set, make_labels
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
+from .model import RiskModel
 from .simulate import (
     LoggedPolicy,
     NoAction,
@@ -35,16 +39,19 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "ArtifactError",
     "CureTarget",
     "CustomFeature",
     "DataQualityWarning",
     "DataValidationError",
     "DpdTarget",
+    "EvaluationReport",
     "FeatureSpec",
     "Ledger",
     "LedgerConfig",
     "LedgerSnapshot",
     "LoggedPolicy",
+    "ModelError",
     "NoAction",
     "OverdueRiskError",
     "PolicyContext",
@@ -52,6 +59,7 @@ __all__ = [
     "Portfolio",
     "Problem",
     "RandomPolicy",
+    "RiskModel",
     "Scenario",
     "ScenarioError",
     "SimulatedPortfolio",
@@ -61,6 +69,7 @@ __all__ = [
     "build_features",
     "build_training_set",
     "compute_ledger",
+    "evaluate",
     "list_features",
     "load_portfolio",
     "make_labels",

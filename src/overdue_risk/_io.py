@@ -5,14 +5,21 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from .exceptions import OverdueRiskError
 
-__all__ = ["OUTPUT_FORMATS", "check_output_path", "write_folder", "write_table"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "check_output_path",
+    "replace_folder",
+    "write_files",
+    "write_folder",
+    "write_table",
+]
 
 OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
@@ -58,19 +65,39 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_folder(tables: Mapping[str, pd.DataFrame], folder: str | Path) -> Path:
-    """Write ``{relative path: frame}`` into ``folder`` as a whole, atomically.
+    """Write ``{relative path: frame}`` into ``folder`` as a whole, atomically."""
 
-    Everything is written into a temporary sibling folder that then takes the
-    place of ``folder``: a reader sees the old folder or the complete new one.
+    def fill(tmp: Path) -> None:
+        for rel, df in tables.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_table(df, tmp / rel)
+
+    return replace_folder(folder, fill)
+
+
+def write_files(files: Mapping[str, bytes], folder: str | Path) -> Path:
+    """Write ``{file name: content}`` into ``folder`` as a whole, atomically."""
+
+    def fill(tmp: Path) -> None:
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
+            os.chmod(tmp / name, 0o666 & ~_umask())
+
+    return replace_folder(folder, fill)
+
+
+def replace_folder(folder: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Fill a temporary sibling folder, then put it in the place of ``folder``.
+
+    A reader sees the old folder or the complete new one, never a mix; when
+    ``fill`` fails the old folder stays as it was.
     """
     out = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     old = None
     try:
-        for rel, df in tables.items():
-            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            write_table(df, tmp / rel)
+        fill(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 __all__ = [
+    "ArtifactError",
     "DataQualityWarning",
     "DataValidationError",
+    "ModelError",
     "OverdueRiskError",
     "Problem",
     "ScenarioError",
@@ -29,6 +31,14 @@ class ScenarioError(OverdueRiskError):
 
     The message names the full key, e.g. ``scenario.economy.downturn_start``.
     """
+
+
+class ModelError(OverdueRiskError):
+    """A model parameter, training frame or scoring frame the model cannot take."""
+
+
+class ArtifactError(ModelError):
+    """A saved model folder that is incomplete, altered or of an unknown version."""
 
 
 class DataQualityWarning(UserWarning):

@@ -1,0 +1,20 @@
+"""Evaluation of a risk score: ranking, calibration, stability, in one report.
+
+``evaluate(y, score, ...)`` returns an :class:`EvaluationReport` with the
+metrics (AUC, Gini, KS, PR-AUC, Brier, log loss, ECE, PSI), the gains,
+calibration, PSI and monthly tables, figures and a self-contained HTML page.
+See ``docs/evaluation.md``.
+"""
+
+from ._metrics import expected_calibration_error, ks_statistic, psi
+from ._report import EvaluationReport, evaluate
+from ._validation import EvaluationError
+
+__all__ = [
+    "EvaluationError",
+    "EvaluationReport",
+    "evaluate",
+    "expected_calibration_error",
+    "ks_statistic",
+    "psi",
+]
