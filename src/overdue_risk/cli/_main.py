@@ -139,6 +139,91 @@ def _cmd_labels(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _html_path(path: str) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise OverdueRiskError(f"Report file {out.name!r} must end in .html.")
+    if not out.parent.is_dir():
+        raise OverdueRiskError(f"Output folder {str(out.parent)!r} does not exist.")
+    return out
+
+
+def _print_metrics(metrics: dict) -> None:
+    keys = ("n", "bad_rate", "auc", "gini", "ks", "brier", "ece", "score_psi")
+    shown = {k: metrics[k] for k in keys if k in metrics}
+    print(
+        "  ".join(f"{k} {v:,.0f}" if k == "n" else f"{k} {v:.4f}" for k, v in shown.items()),
+    )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ..labels import parse_target
+    from ..model import RiskModel, train_risk_model
+
+    out = _output_folder(args.out, args.overwrite)
+    report_path = _html_path(args.report) if args.report else None
+    as_of = _dates(args.as_of_dates)
+    target = parse_target(args.target)
+    families = _names(args.families) or None
+    from ..features import list_features
+
+    list_features(families)  # an unknown family fails before the portfolio is read
+    calibration = None if args.calibration == "none" else args.calibration
+    portfolio = load_portfolio(args.portfolio)
+    result = train_risk_model(
+        portfolio,
+        as_of,
+        target,
+        model=RiskModel(calibration=calibration, random_state=args.seed),
+        families=families,
+        exclude=_names(args.exclude),
+        tolerance=args.tolerance,
+    )
+    result.model.save(out, overwrite=True)
+    if report_path is not None:
+        result.report.to_html(report_path)
+    d = result.dates
+    print(
+        f"Trained {target.name} on {len(d['train'])} dates ({d['train'][0]} .. {d['train'][-1]}), "
+        f"stopped early on {d['validation'][0]} at {result.model.best_iteration_} trees, "
+        f"tested on {d['test'][0]}:"
+    )
+    _print_metrics(result.report.metrics)
+    print(
+        f"Wrote the model to {out}" + (f" and the report to {report_path}" if report_path else "")
+    )
+    return EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..model import RiskModel, evaluate_model
+
+    out = _html_path(args.out)
+    as_of = _dates(args.as_of)
+    model = RiskModel.load(args.model)
+    portfolio = load_portfolio(args.portfolio)
+    report = evaluate_model(model, portfolio, as_of)
+    report.to_html(out)
+    _print_metrics(report.metrics)
+    print(f"Wrote the report to {out}")
+    return EXIT_OK
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from ..model import RiskModel, score_portfolio
+
+    out = check_output_path(args.out)
+    as_of = _dates(args.as_of)
+    if args.explain < 0:
+        raise OverdueRiskError(f"--explain must be 0 or more; got {args.explain}.")
+    model = RiskModel.load(args.model)
+    portfolio = load_portfolio(args.portfolio)
+    scores = score_portfolio(model, portfolio, as_of, explain=args.explain)
+    write_table(scores, out)
+    print(f"Wrote {len(scores):,} scores to {out} (mean {scores['score'].mean():.4f})")
+    return EXIT_OK
+
+
 def _output_folder(path: str, overwrite: bool) -> Path:
     """Fail before any work when the output folder cannot be used."""
     out = Path(path)
@@ -272,6 +357,72 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _tolerance(p)
     p.set_defaults(func=_cmd_labels)
+
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a risk model with an out-of-time split",
+        description="Train a LightGBM risk model on monthly snapshots: the last as-of date "
+        "whose horizon is observed is the test set, the one before it stops training early "
+        "and calibrates, the earlier ones train. Writes the model folder (no pickle).",
+    )
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.add_argument(
+        "--as-of-dates",
+        required=True,
+        metavar="DATE[,DATE...]",
+        help="snapshot dates, e.g. month ends, comma separated (at least 3 observed)",
+    )
+    p.add_argument(
+        "--target",
+        default="dpd30_90d",
+        help="dpd<threshold>_<days>d or cure_<days>d (default dpd30_90d)",
+    )
+    p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
+    p.add_argument(
+        "--calibration",
+        choices=("isotonic", "sigmoid", "none"),
+        default="isotonic",
+        help="calibration on the early-stopping date (default isotonic)",
+    )
+    p.add_argument("--families", metavar="NAME[,NAME...]", help="feature families (default all)")
+    p.add_argument(
+        "--exclude",
+        metavar="COLUMN[,COLUMN...]",
+        help="loan or customer columns (or features) the model may not use",
+    )
+    p.add_argument("--report", metavar="REPORT.html", help="also write the test-set report")
+    p.add_argument("--seed", type=int, default=0, help="LightGBM's seed (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    _tolerance(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="report a model's accuracy on realised outcomes (HTML)",
+        description="Score the portfolio at the as-of dates with the model's features, "
+        "label the outcomes with its target, and write an HTML report with the figures.",
+    )
+    p.add_argument("model", metavar="MODEL_DIR")
+    p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
+    p.add_argument("--as-of", required=True, metavar="DATE[,DATE...]", help="as-of date(s)")
+    p.add_argument("--out", required=True, metavar="REPORT.html", help="the report to write")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "score",
+        parents=[common],
+        help="score every open loan at the as-of date",
+        description="Write the risk score (calibrated probability), scorecard points and "
+        "DPD of every open loan at the as-of date, with reason codes on request.",
+    )
+    p.add_argument("model", metavar="MODEL_DIR")
+    _portfolio_dates_out(p)
+    p.add_argument(
+        "--explain", type=int, default=0, metavar="K", help="add the top K reason codes per loan"
+    )
+    p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser(
         "simulate",

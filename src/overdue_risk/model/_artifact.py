@@ -95,6 +95,8 @@ def save(model: RiskModel, path, *, overwrite: bool) -> Path:
         "best_iteration": model.best_iteration_,
         "windows": model.windows_,
         "metrics": model.metrics_,
+        "build_options": model.build_options_,
+        "reference_scores": model.reference_scores_,
         "versions": _versions(),
         "files": {name: _sha256(content) for name, content in files.items()},
     }
@@ -155,6 +157,8 @@ def load(cls, path) -> RiskModel:
         descriptions = {f["name"]: f["description"] for f in manifest["features"]}
         best = int(manifest["best_iteration"])
         windows, metrics = manifest["windows"], manifest["metrics"]
+        build_options = manifest.get("build_options")
+        reference = manifest.get("reference_scores")
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{MANIFEST} is incomplete: {exc!r}.") from exc
     if params.get("target") is not None and not isinstance(params["target"], str):
@@ -195,4 +199,6 @@ def load(cls, path) -> RiskModel:
     model.windows_ = windows
     model.metrics_ = metrics
     model.descriptions_ = {k: v for k, v in descriptions.items() if v}
+    model.build_options_ = build_options
+    model.reference_scores_ = reference
     return model

@@ -119,6 +119,11 @@ reg_lambda
         :meth:`save` to record them in the manifest.
     descriptions_ : dict
         The feature catalogue's description of each feature, for reason codes.
+    build_options_ : dict or None
+        How the features were built (families, exclusions, tolerance), when
+        trained by :func:`~overdue_risk.model.train_risk_model`.
+    reference_scores_ : list of float or None
+        Quantiles of the test-slice scores, the reference for score PSI.
 
     Examples
     --------
@@ -281,6 +286,8 @@ reg_lambda
             self.metrics_["calibration"] = _slice_metrics(yc, self.predict_proba(X_cal)[:, 1])
         self.windows_ = windows
         self.descriptions_ = _descriptions(schema.names)
+        self.build_options_ = None  # set by train_risk_model: how to rebuild the features
+        self.reference_scores_ = None  # set by train_risk_model: test-slice score quantiles
         return self
 
     # -- scoring ----------------------------------------------------------------------------
