@@ -13,11 +13,13 @@ from .exceptions import (
     OverdueRiskError,
     Problem,
     ScenarioError,
+    StrategyError,
 )
 from .features import CustomFeature, FeatureSpec, build_features, list_features
 from .labels import CureTarget, DpdTarget, build_training_set, make_labels
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
 from .model import RiskModel
+from .prioritise import Strategy
 from .simulate import (
     LoggedPolicy,
     NoAction,
@@ -65,6 +67,8 @@ __all__ = [
     "SimulatedPortfolio",
     "SimulationState",
     "SimulationTruth",
+    "Strategy",
+    "StrategyError",
     "WorklistPolicy",
     "build_features",
     "build_training_set",

@@ -19,6 +19,7 @@ __all__ = [
     "OverdueRiskError",
     "Problem",
     "ScenarioError",
+    "StrategyError",
 ]
 
 
@@ -39,6 +40,13 @@ class ModelError(OverdueRiskError):
 
 class ArtifactError(ModelError):
     """A saved model folder that is incomplete, altered or of an unknown version."""
+
+
+class StrategyError(OverdueRiskError):
+    """A strategy with an unknown key, an invalid value or an unknown profile.
+
+    The message names the full key, e.g. ``strategy.actions.visit.min_dpd``.
+    """
 
 
 class DataQualityWarning(UserWarning):

@@ -1,0 +1,334 @@
+"""The prioritiser's strategy: defaults, shipped profiles, TOML round trips and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import overdue_risk as odr
+from overdue_risk.prioritise._rules import RULES
+from overdue_risk.prioritise._strategy import (
+    ACTIONS,
+    ActionSpec,
+    Strategy,
+    StrategyError,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ("china", "default", "uk_eu", "us_reg_f")
+
+
+def _keys(data: dict, prefix: str = "") -> set[str]:
+    """The dotted keys of the leaves of nested dicts."""
+    out = set()
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        out |= _keys(v, f"{key}.") if isinstance(v, dict) else {key}
+    return out
+
+
+# -- defaults --------------------------------------------------------------------------
+
+
+def test_defaults():
+    s = Strategy()
+    assert s.action_names == ACTIONS
+    assert s.actions.visit.min_dpd == 15 and s.actions.visit.min_overdue == 100.0
+    legal = s.actions.legal
+    assert (legal.min_dpd, legal.min_balance, legal.min_failed_contacts) == (90, 500.0, 3)
+    assert legal.requires_restructure_considered and legal.channel == "none"
+    assert s.actions.call.capacity == math.inf and s.rules.max_attempts_7d == math.inf
+    assert s.rules.counted_actions == ("call",)
+    assert s.flags.opt_out_voice == "opt_out_call" and s.flags.cease_contact == "cease_contact"
+    assert (s.actions.wait.capacity, s.actions.wait.channel) == (math.inf, "none")
+    assert (s.summary()["source"] == "default").all()
+
+
+def test_a_disabled_action_leaves_the_strategy():
+    s = Strategy.from_dict({"actions": {"visit": {"enabled": False}, "legal": {"enabled": False}}})
+    assert s.action_names == ("sms", "call", "restructure", "wait")
+    assert list(s.action_table().index) == ["sms", "call", "restructure", "wait"]
+
+
+def test_action_table():
+    table = Strategy.profile("china").action_table()
+    assert table.loc["visit", "cost"] == 50.0
+    assert table.loc["legal", "min_balance"] == 500.0
+    assert table.loc["wait", "channel"] == "none"
+    assert "enabled" not in table.columns
+
+
+def test_values_are_normalised():
+    s = Strategy.from_dict(
+        {
+            "actions": {"call": {"capacity": 300.0, "max_dpd": 60.0}},
+            "rules": {"max_attempts_7d": 7.0, "counted_actions": ["call", "visit"]},
+            "hours": {"start": dt.time(7, 30), "end": " 20:00:00 "},
+        }
+    )
+    assert s.actions.call.capacity == 300 and isinstance(s.actions.call.capacity, int)
+    assert s.actions.call.max_dpd == 60 and isinstance(s.actions.call.max_dpd, int)
+    assert s.rules.counted_actions == ("call", "visit")
+    assert (s.hours.start, s.hours.end) == ("07:30", "20:00")
+
+
+# -- profiles --------------------------------------------------------------------------
+
+
+def test_profiles_are_listed():
+    assert Strategy.profiles() == PROFILES
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_profile_loads_validates_and_is_complete(name):
+    s = Strategy.profile(name)
+    assert s.name == name and s.extends == name
+    text = (ROOT / "src/overdue_risk/prioritise/profiles" / f"{name}.toml").read_text()
+    written = _keys(tomllib.loads(text))
+    every = set(Strategy().summary()["key"]) - {"extends", *_optional_keys()}
+    assert written == every, "a profile lists every key"
+    # Loading it as a user file gives the same values.
+    assert replace(Strategy.from_dict(tomllib.loads(text)), extends=name) == s
+    assert set(s.summary()["source"]) <= {"default", "profile"}
+
+
+def _optional_keys() -> set[str]:
+    return {f"actions.{a}.products" for a in ACTIONS[:-1]}
+
+
+def test_default_profile_is_the_library_default():
+    assert replace(Strategy.profile("default"), extends=None) == Strategy()
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "value"),
+    [
+        ("us_reg_f", "rules.max_attempts_7d", 7),
+        ("us_reg_f", "rules.cooldown_days", 7),
+        ("us_reg_f", "rules.counted_actions", ("call",)),
+        ("us_reg_f", "hours.end", "21:00"),
+        ("china", "rules.max_attempts_day", 6),
+        ("china", "rules.max_conversations_day", 3),
+        ("china", "rules.counted_actions", ("call",)),
+        ("china", "actions.visit.cost", 2 * Strategy().actions.visit.cost),
+        ("china", "hours.end", "22:00"),
+        ("uk_eu", "rules.vulnerable_actions", ("sms", "call", "restructure")),
+        ("uk_eu", "actions.legal.requires_restructure_considered", True),
+        ("uk_eu", "rules.restructure_lookback_days", 90),
+        ("uk_eu", "rules.hardship_actions", ("restructure",)),
+        ("default", "rules.max_attempts_7d", math.inf),
+        ("default", "rules.cooldown_days", 0),
+    ],
+)
+def test_profile_encodes_its_rules(name, key, value):
+    summary = Strategy.profile(name).summary().set_index("key")
+    assert summary.loc[key, "value"] == value
+
+
+def test_profiles_are_package_data():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    data = config["tool"]["setuptools"]["package-data"]
+    assert "profiles/*.toml" in data["overdue_risk.prioritise"]
+
+
+# -- TOML, extends, summary --------------------------------------------------------------
+
+
+def test_toml_round_trip(tmp_path):
+    s = Strategy.profile("uk_eu").replace(
+        actions={"visit": {"capacity": 40, "products": ["cash", "card"]}},
+        rules={"cooldown_days": 5},
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(s.to_toml())
+    back = Strategy.from_toml(path)
+    assert back == s
+    assert back.actions.visit.products == ("cash", "card")
+    assert back.to_dict() == s.to_dict()
+    assert "inf" in s.to_toml()
+
+
+def test_extends_starts_from_the_profile(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('extends = "us_reg_f"\nname = "acme"\n[actions.call]\ncapacity = 1200\n')
+    s = Strategy.from_toml(path)
+    assert (s.name, s.extends, s.actions.call.capacity) == ("acme", "us_reg_f", 1200)
+    assert s.rules.max_attempts_7d == 7 and s.rules.cooldown_days == 7
+    source = s.summary().set_index("key")["source"]
+    assert source["actions.call.capacity"] == "user"
+    assert source["name"] == "user"
+    assert source["rules.max_attempts_7d"] == "profile"
+    assert source["actions.sms.cost"] == "default"
+
+
+def test_summary_marks_user_values():
+    s = Strategy.from_dict({"actions": {"visit": {"min_dpd": 20}}, "rules": {"cooldown_days": 0}})
+    summary = s.summary().set_index("key")
+    assert summary.loc["actions.visit.min_dpd", "source"] == "user"
+    assert summary.loc["actions.visit.min_dpd", "default"] == 15
+    # Set, but to the default value: nothing differs.
+    assert summary.loc["rules.cooldown_days", "source"] == "default"
+    assert list(summary.columns) == ["value", "default", "source"]
+
+
+def test_replace():
+    s = Strategy().replace(rules={"cooldown_days": 3}, name="mine")
+    assert (s.rules.cooldown_days, s.name) == (3, "mine")
+    assert Strategy().replace(actions={"sms": ActionSpec(cost=0.1, channel="sms")}).actions.sms.cost
+    with pytest.raises(StrategyError, match=r"Unknown key strategy\.rule; did you mean rules\?"):
+        Strategy().replace(rule={})
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[actions.visit]\nmin_dp = 15\n",
+            "Unknown key strategy.actions.visit.min_dp; did you mean min_dpd?",
+        ),
+        ("[action.visit]\nmin_dpd = 15\n", "Unknown key strategy.action; did you mean actions?"),
+        (
+            "[actions.visits]\nmin_dpd = 15\n",
+            "Unknown key strategy.actions.visits; did you mean visit?",
+        ),
+        (
+            "[actions.letter]\ncost = 1\n",
+            "Unknown key strategy.actions.letter; valid keys: sms, call, visit, restructure, "
+            "legal, wait.",
+        ),
+        ("[actions.wait]\nmin_dpd = 3\n", "Unknown key strategy.actions.wait.min_dpd"),
+        (
+            "[actions.visit]\nmin_dpd = -1\n",
+            "strategy.actions.visit.min_dpd must be an integer >= 0; got -1.",
+        ),
+        (
+            '[actions.visit]\nmin_dpd = "15"\n',
+            "strategy.actions.visit.min_dpd must be an integer >= 0; got '15'.",
+        ),
+        (
+            "[actions.visit]\nmin_dpd = 2.5\n",
+            "strategy.actions.visit.min_dpd must be an integer >= 0; got 2.5.",
+        ),
+        (
+            "[actions.visit]\nmin_dpd = 40\nmax_dpd = 30\n",
+            "strategy.actions.visit.min_dpd must be <= max_dpd; got 40 > 30.",
+        ),
+        ("[actions.sms]\ncost = -0.05\n", "strategy.actions.sms.cost must be a number >= 0"),
+        (
+            "[actions.call]\ncapacity = -5\n",
+            "strategy.actions.call.capacity must be a whole number >= 0, or inf for no limit; "
+            "got -5.",
+        ),
+        ("[actions.call]\ncapacity = nan\n", "strategy.actions.call.capacity must be"),
+        ("[actions.call]\ncapacity = true\n", "strategy.actions.call.capacity must be"),
+        (
+            '[actions.call]\nchannel = "fild"\n',
+            "strategy.actions.call.channel must be one of sms, voice, field, letter, none; "
+            "got 'fild'; did you mean field?",
+        ),
+        ("[actions.visit]\nenabled = 1\n", "strategy.actions.visit.enabled must be true or false"),
+        ("[actions.visit]\nproducts = []\n", "strategy.actions.visit.products must be a list"),
+        ("[actions]\nvisit = 5\n", "strategy.actions.visit must be a table of keys; got 5."),
+        (
+            '[rules]\ncounted_actions = ["calls"]\n',
+            "strategy.rules.counted_actions must be a list of distinct names among sms, call, "
+            "visit, letter, restructure, legal, other; got ['calls']; 'calls' is unknown; "
+            "did you mean call?",
+        ),
+        ('[rules]\ncounted_actions = "call"\n', "strategy.rules.counted_actions must be a list"),
+        (
+            '[rules]\ncounted_actions = ["call", "call"]\n',
+            "strategy.rules.counted_actions must be a list of distinct names",
+        ),
+        (
+            '[rules]\nhardship_actions = ["letter"]\n',
+            "strategy.rules.hardship_actions must be a list of distinct names among sms, call, "
+            "visit, restructure, legal, wait; got ['letter']",
+        ),
+        (
+            "[rules]\nmax_attempts_7d = -1\n",
+            "strategy.rules.max_attempts_7d must be a whole number >= 0",
+        ),
+        (
+            "[rules]\nmax_attempt_7d = 7\n",
+            "Unknown key strategy.rules.max_attempt_7d; did you mean max_attempts_7d?",
+        ),
+        (
+            "[rules]\nrestructure_lookback_days = 0\n",
+            "strategy.rules.restructure_lookback_days must be an integer >= 1; got 0.",
+        ),
+        ('[flags]\ncease_contact = " "\n', "strategy.flags.cease_contact must be a non-empty text"),
+        ("[flags]\nhardship = 1\n", "strategy.flags.hardship must be a non-empty text; got 1."),
+        (
+            '[hours]\nstart = "25:00"\n',
+            "strategy.hours.start must be a time of day HH:MM; got '25:00'.",
+        ),
+        (
+            '[hours]\nstart = "22:00"\n',
+            "strategy.hours.start must be before hours.end; got 22:00 >= 21:00.",
+        ),
+        (
+            'extends = "uk"\n',
+            "strategy.extends: unknown strategy profile 'uk'; did you mean uk_eu? "
+            "Available profiles: china, default, uk_eu, us_reg_f.",
+        ),
+        ('name = ""\n', "strategy.name must be a non-empty text"),
+        ("actions = = 1", "is not valid TOML"),
+    ],
+)
+def test_bad_toml_names_the_key(tmp_path, text, message):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    with pytest.raises(StrategyError, match=re.escape(message)):
+        Strategy.from_toml(path)
+
+
+def test_unknown_profile_lists_the_available_ones():
+    with pytest.raises(
+        StrategyError,
+        match=re.escape(
+            "Unknown strategy profile 'us'; did you mean us_reg_f? "
+            "Available profiles: china, default, uk_eu, us_reg_f."
+        ),
+    ):
+        Strategy.profile("us")
+
+
+def test_strategy_error_is_an_overdue_risk_error(tmp_path):
+    assert issubclass(StrategyError, odr.OverdueRiskError)
+    with pytest.raises(odr.OverdueRiskError, match=r"Cannot read strategy file .*missing\.toml"):
+        Strategy.from_toml(tmp_path / "missing.toml")
+    with pytest.raises(StrategyError, match=r"^strategy must be a table of keys; got \[\]\.$"):
+        Strategy.from_dict([])
+
+
+def test_construction_is_validated_too():
+    with pytest.raises(StrategyError, match=r"strategy\.actions\.sms\.cost must be a number"):
+        Strategy(actions=replace(Strategy().actions, sms=ActionSpec(cost="free")))
+    with pytest.raises(StrategyError, match=r"strategy\.rules must be a table of keys; got \{"):
+        Strategy(rules={"cooldown_days": 3})
+    with pytest.raises(StrategyError, match=r"strategy\.extends: unknown strategy profile"):
+        Strategy(extends="nowhere")
+
+
+# -- docs ------------------------------------------------------------------------------
+
+
+def test_docs_name_every_key_profile_and_rule():
+    text = (ROOT / "docs" / "strategy.md").read_text()
+    for key in Strategy().summary()["key"]:
+        short = re.sub(r"^actions\.(sms|call|visit|restructure|legal)\.", "actions.<action>.", key)
+        assert f"`{short}`" in text or f"`{key}`" in text, key
+    for name in PROFILES:
+        assert f"`{name}`" in text, name
+    for rule in RULES:
+        assert f"`{rule}`" in text, rule
