@@ -6,7 +6,17 @@ to the accounts overdue at an as-of date.
 """
 
 from ..exceptions import StrategyError
+from ._allocate import Allocation, AllocationError, allocate
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy
 
-__all__ = ["Eligibility", "Strategy", "StrategyError", "account_state", "eligibility"]
+__all__ = [
+    "Allocation",
+    "AllocationError",
+    "Eligibility",
+    "Strategy",
+    "StrategyError",
+    "account_state",
+    "allocate",
+    "eligibility",
+]
