@@ -19,7 +19,7 @@ from .features import CustomFeature, FeatureSpec, build_features, list_features
 from .labels import CureTarget, DpdTarget, build_training_set, make_labels
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
 from .model import RiskModel
-from .prioritise import Strategy
+from .prioritise import ResponseModel, RiskBasedValue, Strategy, Worklist, prioritise
 from .simulate import (
     LoggedPolicy,
     NoAction,
@@ -61,6 +61,8 @@ __all__ = [
     "Portfolio",
     "Problem",
     "RandomPolicy",
+    "ResponseModel",
+    "RiskBasedValue",
     "RiskModel",
     "Scenario",
     "ScenarioError",
@@ -69,6 +71,7 @@ __all__ = [
     "SimulationTruth",
     "Strategy",
     "StrategyError",
+    "Worklist",
     "WorklistPolicy",
     "build_features",
     "build_training_set",
@@ -77,6 +80,7 @@ __all__ = [
     "list_features",
     "load_portfolio",
     "make_labels",
+    "prioritise",
     "simulate_policy",
     "simulate_portfolio",
     "validate",

@@ -2,21 +2,36 @@
 
 A :class:`Strategy` holds the actions (cost, daily capacity, eligibility) and
 the contact rules; :func:`account_state` and :func:`eligibility` apply the rules
-to the accounts overdue at an as-of date.
+to the accounts overdue at an as-of date. A value model (:class:`ResponseModel`,
+learned from the randomised cell of the collections log, or the non-causal
+:class:`RiskBasedValue`) gives each action's expected recovery, and
+:func:`prioritise` allocates the day's capacity (:func:`allocate`) into a
+:class:`Worklist`.
 """
 
 from ..exceptions import StrategyError
 from ._allocate import Allocation, AllocationError, allocate
+from ._decisions import logged_decisions
+from ._ope import OffPolicyEstimate, off_policy_value
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy
+from ._value import ResponseModel, RiskBasedValue
+from ._worklist import Worklist, prioritise
 
 __all__ = [
     "Allocation",
     "AllocationError",
     "Eligibility",
+    "OffPolicyEstimate",
+    "ResponseModel",
+    "RiskBasedValue",
     "Strategy",
     "StrategyError",
+    "Worklist",
     "account_state",
     "allocate",
     "eligibility",
+    "logged_decisions",
+    "off_policy_value",
+    "prioritise",
 ]

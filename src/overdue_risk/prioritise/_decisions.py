@@ -1,0 +1,700 @@
+"""The logged decisions of the randomised cell: state, action, propensity and reward.
+
+:func:`logged_decisions` turns a portfolio with a collection log into the data
+set the value model learns from and the off-policy estimators read: one row
+per (loan, day) on which a loan of the randomised (challenger) cell was
+overdue, with the state known that morning, the action the log shows that day
+(or ``"none"``), the probability with which it was chosen, its cost, and the
+money paid over the following ``horizon_days``.
+
+Time. A decision on day ``d`` is made on the morning of ``d``: its state uses
+only records dated before ``d`` (the ledger as at the end of ``d - 1``, and the
+collection rows dated up to ``d - 1``); its action is the one logged on ``d``;
+its reward is the money paid in ``[d, d + horizon_days)``. The state is what
+:func:`~overdue_risk.prioritise._rules.account_state` gives for a morning run
+on ``d``, when no record of ``d`` exists yet, so a model fitted on these rows
+scores that state.
+
+Everything is computed on sorted integer keys ``(loan, day)``: each count,
+latest date and windowed sum is a pair of ``np.searchsorted`` calls over the
+whole grid of decision rows, and the ledger answers every (loan, day) pair in
+one call. No Python loop runs over loans, days or log rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..contract import Portfolio, validate
+from ..contract._schema import ACTIONS as LOGGED_ACTIONS
+from ..contract._schema import OUTCOMES
+from ..exceptions import OverdueRiskError
+from ..ledger import Ledger
+from ..ledger._engine import _NAT, AsOf, _days, parse_as_of
+from ._strategy import Strategy
+
+__all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions"]
+
+logger = logging.getLogger(__name__)
+
+# The action axis of the decisions: no action first, then the logged actions.
+DECISION_ACTIONS = ("none", *LOGGED_ACTIONS)
+
+# The columns of the decisions, with their dtypes. The state columns that share
+# a name with account_state's have the same meaning (for a morning run).
+DECISION_COLUMNS = {
+    "dpd": "int64",
+    "overdue_amount": "float64",
+    "balance": "float64",
+    "product_type": "category",
+    "product": "category",
+    "attempts_7d": "int64",
+    "days_since_conversation": "float64",
+    "days_to_promise": "float64",
+    "failed_contacts": "int64",
+    "days_since_restructure_offer": "float64",
+    "promise_pending": "bool",
+    "days_since_contact": "float64",
+    "broken_promises": "int64",
+    "legal_started": "bool",
+    "action": "category",
+    "propensity": "float64",
+    "cost": "float64",
+    "reward_amount": "float64",
+    "paid": "bool",
+}
+
+_REACHED = tuple(OUTCOMES.index(o) for o in ("contacted", "promise", "paid", "refused", "dispute"))
+_PROMISE = OUTCOMES.index("promise")
+_RESET = (_PROMISE, OUTCOMES.index("paid"))
+_RESTRUCTURE = LOGGED_ACTIONS.index("restructure")
+_LEGAL = LOGGED_ACTIONS.index("legal")
+_WINDOW = 7  # attempts_7d: the 7 days ending on the decision day
+
+
+def logged_decisions(
+    portfolio: Portfolio,
+    start: AsOf,
+    end: AsOf,
+    *,
+    horizon_days: int = 30,
+    scores: pd.DataFrame | pd.Series | None = None,
+    cell: str | Iterable = "randomised",
+    strategy: Strategy | None = None,
+    data_end: AsOf | None = None,
+    ledger: Ledger | None = None,
+) -> pd.DataFrame:
+    """One row per (loan, day) on which a loan of the randomised cell was overdue.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        With a ``collections`` table; validated on entry if it is not yet.
+    start, end : date-like
+        The first and last decision day (inclusive).
+    horizon_days : int, default=30
+        The reward is the money paid in ``[day, day + horizon_days)``. Rows
+        whose horizon ends after ``data_end`` are dropped, never labelled 0.
+    scores : DataFrame or Series, optional
+        Risk scores indexed by ``(loan_id, as_of)``: a Series, or a frame with
+        one column or a ``risk_score`` column. Each row gets the latest score
+        dated strictly before its day (a backward as-of join): a score as of
+        ``day`` has seen that day's payments, the ones the day's action brings.
+    cell : "randomised" or iterable of loan ids, default="randomised"
+        ``"randomised"``: the loans whose collection rows all have
+        ``holdout=True`` (loans with both values are left out, with a log
+        message). Or the lender's own list of the cell's loans.
+    strategy : Strategy, optional
+        Which logged actions count as attempts for ``attempts_7d`` and the
+        cool-down (``rules.counted_actions``) and as contact attempts
+        (``rules.attempt_actions``), as in ``account_state``; the defaults
+        otherwise.
+    data_end : date-like, optional
+        The last day the data covers; by default the latest date among the
+        payments, statements and collection rows.
+    ledger : Ledger, optional
+        A ledger of ``portfolio`` already built.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``(loan_id, as_of)`` (``as_of``: the decision day), sorted.
+        Columns (:data:`DECISION_COLUMNS`):
+
+        * state, as ``account_state`` would give it on the morning of the day:
+          ``dpd``, ``overdue_amount`` (overdue at the end of the previous
+          day), ``balance``, ``product_type``, ``product``, ``attempts_7d``
+          (counted actions in the 6 days before; none is logged yet that
+          morning), ``days_since_conversation``, ``days_to_promise``,
+          ``failed_contacts``, ``days_since_restructure_offer``; and beyond
+          it: ``promise_pending`` (``days_to_promise >= 0``),
+          ``days_since_contact`` (since the last contact attempt),
+          ``broken_promises`` (promises whose date has passed with less paid
+          than promised, between the promise and its date) and
+          ``legal_started`` (a legal action was logged before the day);
+        * ``action``: the action logged that day, or ``"none"``;
+        * ``propensity``: the logged one; for ``"none"``, the share of
+          ``"none"`` among the cell's decision rows of the window with the
+          same ``product_type`` and ``legal_started`` (see Notes);
+        * ``cost``: the logged cost (0 for ``"none"``; NaN when not logged);
+        * ``reward_amount``: money paid in ``[day, day + horizon_days)`` on
+          the loan and on the loans that replace it after a restructuring
+          (``restructured_from``), the transfer that closes a restructured
+          loan excluded; ``paid``: ``reward_amount > 0``;
+        * ``risk_score`` when ``scores`` is given (NaN when no earlier score).
+
+    Notes
+    -----
+    A day is a decision day when the loan was overdue that morning: DPD
+    >= 1 counting the payments dated before the day (the ledger at the end of
+    the previous day, aged by one day), as the logged policy saw it. Reading
+    the ledger *at* the day instead would drop every day on which a payment
+    arrived, including the payments the day's call brought on the spot, and
+    select rows on their outcome.
+
+    In a randomised cell the chance of no action does not depend on how many
+    actions were eligible, only on whether any was: it is ``1 - rate`` while
+    something may be done and 1 after legal action, when nothing more is.
+    The number of eligible actions is not logged on days without an action,
+    so the propensity of ``"none"`` is the empirical share of ``"none"``
+    within those two strata (``legal_started``), and per product type, since
+    the ledger's view of arrears differs by product type (below); the share
+    is taken over every decision day of the window, those whose horizon is
+    not yet observed included. It is the one column computed from other rows.
+
+    For statement (card) loans the ledger's DPD follows the monthly
+    statements and lags the lender's own view between them; logged actions
+    on days the ledger shows no arrears are left out (counted in a log
+    message). Cell membership read from the log misses the cell's loans that
+    were never acted upon; pass ``cell=`` when the lender records the cell.
+
+    Examples
+    --------
+    >>> import overdue_risk as odr
+    >>> from overdue_risk.prioritise._decisions import logged_decisions
+    >>> p = odr.load_portfolio("data/sample")
+    >>> d = logged_decisions(p, "2024-01-01", "2024-06-30")
+    >>> len(d), list(d.index.names)
+    (5504, ['loan_id', 'as_of'])
+    >>> d["action"].value_counts().loc[["none", "call", "sms"]].tolist()
+    [4401, 359, 311]
+    >>> d.loc[d["action"] == "call", "propensity"].round(3).unique().tolist()
+    [0.1, 0.06, 0.05, 0.075]
+    """
+    if not isinstance(portfolio, Portfolio):
+        raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer):
+        raise OverdueRiskError(f"horizon_days must be an int >= 1; got {horizon_days!r}.")
+    if horizon_days < 1:
+        raise OverdueRiskError(f"horizon_days must be an int >= 1; got {horizon_days!r}.")
+    h = int(horizon_days)
+    d0, d1 = _one_day(start, "start"), _one_day(end, "end")
+    if d1 < d0:
+        raise OverdueRiskError(f"end must be on or after start; got {end!r} < {start!r}.")
+    if strategy is None:
+        strategy = Strategy()
+    elif not isinstance(strategy, Strategy):
+        raise OverdueRiskError(f"strategy must be a Strategy; got {type(strategy).__name__}.")
+    p = validate(portfolio)
+    if p.collections is None:
+        raise OverdueRiskError("logged_decisions needs a collections table (the action log).")
+    loans = p.loans
+    ledger = _check_ledger(ledger, p)
+    last = _data_end(p) if data_end is None else _one_day(data_end, "data_end")
+
+    log = _log_arrays(p.collections, ledger)
+    in_cell = _cell(cell, log, ledger)
+    grid = _grid(ledger, loans, np.flatnonzero(in_cell), d0, min(d1, last))
+    state = ledger._query(
+        grid.code,
+        grid.day - 1,
+        ("dpd", "overdue_amount", "outstanding_principal", "last_payment_date", "source"),
+    )
+    # Overdue this morning: DPD >= 1 last night, or an instalment due yesterday unpaid.
+    schedule = state["source"] == 1
+    overdue = (state["dpd"] >= 1) | (schedule & (state["overdue_amount"] > ledger.config.tolerance))
+    grid = grid.take(np.flatnonzero(overdue))
+    state = {k: v[overdue] for k, v in state.items()}
+    pays = _payments(p, ledger)
+    keys = _keys_for(log, grid, pays[1], last + h)
+    q = keys.of(grid.code, grid.day)
+    n_cols: dict[str, np.ndarray] = {}
+
+    # -- contact history: log rows of the cell's loans dated before the day --------------
+    lg = log.take(in_cell[log.code])
+    lk = keys.of(lg.code, lg.day)
+    order = np.argsort(lk, kind="stable")
+    lg, lk = lg.take(order), lk[order]
+    r = strategy.rules
+    counted = np.isin(lg.action, [LOGGED_ACTIONS.index(a) for a in r.counted_actions])
+    attempts = np.isin(lg.action, [LOGGED_ACTIONS.index(a) for a in r.attempt_actions])
+    reached = np.isin(lg.outcome, _REACHED)
+    promise = (lg.outcome == _PROMISE) & (lg.pdate != _NAT)
+
+    def events(mask: np.ndarray) -> _Events:
+        return _Events(lk[mask], lg.code[mask], lg.day[mask])
+
+    n_cols["attempts_7d"] = events(counted).count(q - (_WINDOW - 1), q)
+    n_cols["days_since_conversation"] = _since(
+        grid.day, events(counted & reached).last(q, grid.code)
+    )
+    n_cols["days_since_contact"] = _since(grid.day, events(attempts).last(q, grid.code))
+    promise_day = _Events(lk[promise], lg.code[promise], lg.pdate[promise]).running_max(
+        q, grid.code
+    )
+    n_cols["days_to_promise"] = -_since(grid.day, promise_day)
+    n_cols["promise_pending"] = n_cols["days_to_promise"] >= 0
+    reset = np.maximum(
+        state["last_payment_date"], events(np.isin(lg.outcome, _RESET)).last(q, grid.code)
+    )
+    # Contact attempts after the reset and before the day (no key is below the base day).
+    from_day = np.maximum(np.where(reset == _NAT, keys.base, reset + 1), keys.base)
+    n_cols["failed_contacts"] = events(attempts).count(keys.of(grid.code, from_day), q)
+    offer = events(lg.action == _RESTRUCTURE).last(q, grid.code)
+    if "restructured_from" in loans:
+        replaces = loans["restructured_from"].notna().to_numpy()[grid.code]
+        began = _days(loans["start_date"].to_numpy())[grid.code]
+        offer = np.maximum(offer, np.where(replaces, began, _NAT))
+    n_cols["days_since_restructure_offer"] = _since(grid.day, offer)
+    n_cols["legal_started"] = events(lg.action == _LEGAL).last(q, grid.code) != _NAT
+    n_cols["broken_promises"] = _broken_promises(pays, ledger, keys, lg, promise, grid, q)
+
+    # -- the day's action -------------------------------------------------------------------
+    lo = np.searchsorted(lk, q, side="left")
+    hi = np.searchsorted(lk, q, side="right")
+    if np.any(hi - lo > 1):
+        many = np.flatnonzero(hi - lo > 1)
+        first = loans["loan_id"].iloc[grid.code[many[0]]]
+        raise OverdueRiskError(
+            f"The randomised cell logs one action per loan and day; {many.size} (loan, day) "
+            f"pairs have several, first {first!r} on {_date_text(grid.day[many[0]])}."
+        )
+    acted = hi > lo
+    at = lo[acted]
+    action = np.zeros(grid.size, np.int8)  # 0: none
+    action[acted] = lg.action[at] + 1
+    propensity = np.full(grid.size, np.nan)
+    propensity[acted] = lg.propensity[at]
+    cost = np.zeros(grid.size)
+    cost[acted] = lg.cost[at]
+    _report_unmatched(lg, lk, q, loans, d0, min(d1, last))
+    # P(no action): the share of "none" among the decision rows of each stratum
+    # (product type, legal action started).
+    kinds = pd.Categorical(loans["product_type"])
+    stratum = (kinds.codes.astype(np.int64)[grid.code] + 1) * 2 + n_cols["legal_started"]
+    none = action == 0
+    m = 2 * (len(kinds.categories) + 1)
+    rows_s = np.bincount(stratum, minlength=m)
+    none_s = np.bincount(stratum, weights=none.astype(np.float64), minlength=m)
+    share = np.divide(none_s, rows_s, out=np.full(m, np.nan), where=rows_s > 0)
+    propensity[none] = share[stratum[none]]
+    if logger.isEnabledFor(logging.INFO):
+        used = np.flatnonzero(rows_s)
+        logger.info(
+            "P(no action) by (product type, legal action started): %s.",
+            {(_label(kinds, k // 2 - 1), bool(k % 2)): round(float(share[k]), 4) for k in used},
+        )
+
+    # -- reward: only rows whose horizon the data covers -----------------------------------
+    seen = grid.day + h - 1 <= last
+    reward = _reward(p, pays, ledger, keys, grid.code[seen], grid.day[seen], h)
+
+    keep = np.flatnonzero(seen)
+    g = grid.take(keep)
+    out = {
+        # DPD this morning: one more than last night's.
+        "dpd": (state["dpd"][keep] + 1).astype(np.int64),
+        "overdue_amount": state["overdue_amount"][keep].astype(np.float64),
+        "balance": state["outstanding_principal"][keep].astype(np.float64),
+        "product_type": loans["product_type"].array.take(g.code),
+        "product": (
+            loans["product"].array.take(g.code)
+            if "product" in loans
+            else pd.Categorical(np.full(g.size, np.nan))
+        ),
+    }
+    for name, values in n_cols.items():
+        out[name] = values[keep]
+    out["action"] = pd.Categorical.from_codes(action[keep], categories=list(DECISION_ACTIONS))
+    out["propensity"] = propensity[keep]
+    out["cost"] = cost[keep]
+    out["reward_amount"] = reward
+    out["paid"] = reward > 0
+    frame = pd.DataFrame({name: out[name] for name in DECISION_COLUMNS})
+    if scores is not None:
+        frame["risk_score"] = _join_scores(scores, ledger, g)
+    ids = loans["loan_id"].to_numpy()[g.code]
+    frame.index = pd.MultiIndex.from_arrays([ids, _to_datetime(g.day)], names=["loan_id", "as_of"])
+    # Sorted by loan id then day, whatever the order of the tables' rows.
+    order = np.lexsort((g.day, pd.factorize(ids, sort=True)[0]))
+    return frame.iloc[order]
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+
+def _one_day(value, what: str) -> int:
+    if value is None or isinstance(value, list | tuple | set | np.ndarray | pd.Index):
+        raise OverdueRiskError(f"{what} must be one date; got {value!r}.")
+    try:
+        days = parse_as_of(value)
+    except OverdueRiskError as exc:
+        raise OverdueRiskError(f"{what}: {exc}") from None
+    return int(days[0])
+
+
+def _check_ledger(ledger: Ledger | None, p: Portfolio) -> Ledger:
+    if ledger is None:
+        return Ledger(p)
+    if not isinstance(ledger, Ledger):
+        raise OverdueRiskError(f"ledger must be a Ledger; got {type(ledger).__name__}.")
+    if ledger.n_loans != len(p.loans) or not np.array_equal(
+        ledger._loan_ids, p.loans["loan_id"].to_numpy()
+    ):
+        raise OverdueRiskError("ledger must be built from the same portfolio.")
+    return ledger
+
+
+def _data_end(p: Portfolio) -> int:
+    """The latest date among the dated records (payments, statements, collection rows)."""
+    ends = [
+        _days(df[col].to_numpy()).max()
+        for df, col in (
+            (p.payments, "payment_date"),
+            (p.statements, "statement_date"),
+            (p.collections, "action_date"),
+        )
+        if df is not None and len(df)
+    ]
+    if not ends:
+        raise OverdueRiskError("The portfolio has no dated records; pass data_end.")
+    return int(max(ends))
+
+
+class _Rows:
+    """Parallel arrays, one entry per row; ``take`` selects rows (indices or a mask)."""
+
+    def __init__(self, **arrays: np.ndarray):
+        self.__dict__.update(arrays)
+        self._names = tuple(arrays)
+
+    @property
+    def size(self) -> int:
+        return getattr(self, self._names[0]).size
+
+    def take(self, idx: np.ndarray) -> _Rows:
+        return _Rows(**{n: getattr(self, n)[idx] for n in self._names})
+
+
+def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> _Rows:
+    m = len(log)
+
+    def column(name: str, fill) -> np.ndarray:
+        if name not in log:
+            return np.full(m, fill)
+        return log[name].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    holdout = (
+        log["holdout"].astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
+        if "holdout" in log
+        else np.full(m, np.nan)
+    )
+    return _Rows(
+        code=ledger._codes(log["loan_id"]),
+        day=_days(log["action_date"].to_numpy()),
+        action=_category_codes(log["action"], LOGGED_ACTIONS),
+        outcome=(
+            _category_codes(log["outcome"], OUTCOMES)
+            if "outcome" in log
+            else np.full(m, -1, np.int8)
+        ),
+        pdate=_days(log["promise_date"].to_numpy()) if "promise_date" in log else np.full(m, _NAT),
+        pamount=column("promise_amount", np.nan),
+        cost=column("cost", np.nan),
+        propensity=column("propensity", np.nan),
+        holdout=holdout,
+    )
+
+
+def _category_codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
+    return pd.Categorical(values, categories=list(categories)).codes.astype(np.int8)
+
+
+def _cell(cell, log: _Rows, ledger: Ledger) -> np.ndarray:
+    """Which loans (by position in loans) belong to the randomised cell."""
+    n = ledger.n_loans
+    if isinstance(cell, str):
+        if cell != "randomised":
+            raise OverdueRiskError(
+                f"cell must be 'randomised' or an iterable of loan ids; got {cell!r}."
+            )
+        yes = np.bincount(log.code, weights=log.holdout == 1, minlength=n) > 0
+        no = np.bincount(log.code, weights=log.holdout == 0, minlength=n) > 0
+        if (yes & no).any():
+            logger.warning(
+                "%d loans have collection rows both in and out of the randomised cell "
+                "(holdout True and False); they are left out.",
+                int((yes & no).sum()),
+            )
+        if not yes.any():
+            raise OverdueRiskError(
+                "No loan has collection rows with holdout=True: there is no randomised cell "
+                "in the log (pass cell= with the cell's loan ids if the lender records it)."
+            )
+        return yes & ~no
+    try:
+        ids = pd.Series(list(cell))
+    except TypeError:
+        raise OverdueRiskError(
+            f"cell must be 'randomised' or an iterable of loan ids; got {type(cell).__name__}."
+        ) from None
+    codes = ledger._codes(ids) if len(ids) else np.empty(0, np.int64)
+    if (codes < 0).any():
+        raise OverdueRiskError(
+            f"cell names {int((codes < 0).sum())} loan ids that are not in loans, "
+            f"first {ids[codes < 0].iloc[0]!r}."
+        )
+    out = np.zeros(n, bool)
+    out[codes] = True
+    return out
+
+
+def _grid(ledger: Ledger, loans: pd.DataFrame, codes: np.ndarray, d0: int, d1: int) -> _Rows:
+    """(loan, day) for every cell loan and day of [d0, d1] after its start and up to its close.
+
+    On its closing day a loan is still worked that morning (a restructuring
+    closes it during the day), so the closing day is included.
+    """
+    start = _days(loans["start_date"].to_numpy())[codes]
+    closed = ledger._closed[codes]
+    lo = np.maximum(d0, start + 1)
+    hi = np.minimum(d1, closed)
+    n = np.maximum(hi - lo + 1, 0)
+    skip = np.cumsum(n) - n
+    day = np.repeat(lo - skip, n) + np.arange(int(n.sum()))
+    return _Rows(code=np.repeat(codes, n).astype(np.int64), day=day.astype(np.int64))
+
+
+def _keys_for(log: _Rows, grid: _Rows, pay_days: np.ndarray, last: int) -> _Keys:
+    """Keys wide enough for every record, window start and horizon end to keep its loan."""
+    days = [log.day, log.pdate[log.pdate != _NAT] + 1, pay_days, grid.day - _WINDOW, [last]]
+    lo = min(int(np.min(d)) for d in days if len(d))
+    hi = max(int(np.max(d)) for d in days if len(d))
+    return _Keys(lo - 2, hi - lo + 4)
+
+
+class _Keys:
+    """``code * span + (day - base)``: one sorted int64 key per (loan, day)."""
+
+    def __init__(self, base: int, span: int):
+        self.base, self.span = base, max(int(span), 1)
+
+    def of(self, code: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return code.astype(np.int64) * self.span + (np.asarray(day, np.int64) - self.base)
+
+
+class _Events:
+    """Dated events sorted by key, queried per decision row (key ``q``: its loan and day)."""
+
+    def __init__(self, keys: np.ndarray, code: np.ndarray, values: np.ndarray):
+        self.keys, self.code, self.values = keys, code, values
+
+    def count(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Events with key in ``[lo, hi)``."""
+        n = np.searchsorted(self.keys, hi, side="left") - np.searchsorted(
+            self.keys, lo, side="left"
+        )
+        return n.astype(np.int64)
+
+    def last(self, q: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """The value of the loan's latest event before the day (_NAT: none)."""
+        if not self.keys.size:
+            return np.full(q.size, _NAT)
+        i = np.searchsorted(self.keys, q, side="left") - 1
+        j = np.maximum(i, 0)
+        return np.where((i >= 0) & (self.code[j] == code), self.values[j], _NAT)
+
+    def running_max(self, q: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """The largest value among the loan's events before the day (_NAT: none)."""
+        if not self.keys.size:
+            return np.full(q.size, _NAT)
+        # Offsetting each loan's values above all earlier loans' values keeps the
+        # running maximum within the loan.
+        lo, width = self.values.min(), int(self.values.max() - self.values.min()) + 1
+        shifted = self.code.astype(np.int64) * width + (self.values - lo)
+        cummax = np.maximum.accumulate(shifted) - self.code.astype(np.int64) * width + lo
+        return _Events(self.keys, self.code, cummax).last(q, code)
+
+
+def _since(day: np.ndarray, event: np.ndarray) -> np.ndarray:
+    return np.where(event == _NAT, np.nan, (day - event).astype(np.float64))
+
+
+def _to_datetime(day: np.ndarray) -> np.ndarray:
+    return day.astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _label(kinds: pd.Categorical, code: int) -> str:
+    return "missing" if code < 0 else str(kinds.categories[code])
+
+
+def _date_text(day: int) -> str:
+    return str(np.datetime64(int(day), "D"))
+
+
+# -- payments ----------------------------------------------------------------------------
+
+
+def _payments(p: Portfolio, ledger: Ledger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Payments as (loan code, day, amount in minor units), every table row."""
+    pay = p.payments
+    if pay is None or not len(pay):
+        e = np.empty(0, np.int64)
+        return e, e, e
+    scale = 10**ledger.config.decimals
+    cents = np.rint(pay["amount"].to_numpy(dtype=np.float64) * scale).astype(np.int64)
+    return ledger._codes(pay["loan_id"]), _days(pay["payment_date"].to_numpy()), cents
+
+
+def _cumulative(keys: np.ndarray, cents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    cum = np.zeros(keys.size + 1, np.int64)
+    np.cumsum(cents[order], out=cum[1:])
+    return keys[order], cum
+
+
+def _paid_between(keys: np.ndarray, cum: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Sum of the amounts with key in ``(lo, hi]``, in minor units."""
+    return cum[np.searchsorted(keys, hi, side="right")] - cum[np.searchsorted(keys, lo, "right")]
+
+
+def _families(p: Portfolio, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
+    """Each loan's root (the first loan of its restructuring chain) and its successor flag."""
+    n = ledger.n_loans
+    root = np.arange(n)
+    has_successor = np.zeros(n, bool)
+    loans = p.loans
+    if "restructured_from" not in loans or not loans["restructured_from"].notna().any():
+        return root, has_successor
+    parent = np.full(n, -1, np.int64)
+    named = loans["restructured_from"].notna().to_numpy()
+    parent[named] = ledger._codes(loans["restructured_from"][named])
+    has_successor[parent[parent >= 0]] = True
+    # Each pass climbs one link of every chain at once; chains are short.
+    for _ in range(n):
+        up = parent[root]
+        if not (up >= 0).any():
+            return root, has_successor
+        root = np.where(up >= 0, up, root)
+    raise OverdueRiskError("loans.restructured_from forms a cycle.")
+
+
+def _reward(
+    p: Portfolio,
+    pays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ledger: Ledger,
+    keys: _Keys,
+    code: np.ndarray,
+    day: np.ndarray,
+    h: int,
+) -> np.ndarray:
+    """Money paid on each row's loan family in ``[day, day + h)``: from the day of the action,
+    so a payment the action brings on the spot counts."""
+    pc, pd_, cents = pays
+    root, has_successor = _families(p, ledger)
+    # The payment that closes a restructured loan moves its arrears to the new loan:
+    # no money is received.
+    transfer = has_successor[pc] & (pd_ == ledger._closed[pc])
+    k, cum = _cumulative(keys.of(root[pc[~transfer]], pd_[~transfer]), cents[~transfer])
+    fam = root[code]
+    cents_paid = _paid_between(k, cum, keys.of(fam, day - 1), keys.of(fam, day + h - 1))
+    return cents_paid / 10**ledger.config.decimals
+
+
+def _broken_promises(
+    pays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ledger: Ledger,
+    keys: _Keys,
+    lg: _Rows,
+    promise: np.ndarray,
+    grid: _Rows,
+    q: np.ndarray,
+) -> np.ndarray:
+    """Promises whose date passed before the day with less paid since than promised."""
+    if not promise.any() or not grid.size:
+        return np.zeros(grid.size, np.int64)
+    pc, pd_, cents = pays
+    k, cum = _cumulative(keys.of(pc, pd_), cents)
+    code, made, due = lg.code[promise], lg.day[promise], lg.pdate[promise]
+    paid = _paid_between(k, cum, keys.of(code, made), keys.of(code, due))
+    scale = 10**ledger.config.decimals
+    amount = np.rint(lg.pamount[promise] * scale)
+    broken = np.where(np.isnan(amount), paid <= 0, paid < amount)
+    # Known from the morning after the promise date.
+    known = keys.of(code[broken], due[broken] + 1)
+    known.sort()
+    return _Events(known, code[broken], due[broken]).count(keys.of(grid.code, keys.base), q + 1)
+
+
+def _report_unmatched(lg: _Rows, lk: np.ndarray, q: np.ndarray, loans, d0: int, d1: int) -> None:
+    """Log the cell's actions of the window that fall on no decision day."""
+    inside = np.flatnonzero((lg.day >= d0) & (lg.day <= d1))
+    i = np.minimum(np.searchsorted(q, lk[inside]), max(q.size - 1, 0))
+    miss = inside[q[i] != lk[inside]] if q.size else inside
+    if miss.size:
+        kinds = loans["product_type"].to_numpy()[lg.code[miss]]
+        logger.warning(
+            "%d of the cell's %d logged actions fall on days the ledger shows no arrears that "
+            "morning and are left out (by product type: %s).",
+            miss.size,
+            inside.size,
+            pd.Series(kinds).value_counts().to_dict(),
+        )
+
+
+# -- scores ------------------------------------------------------------------------------
+
+
+def _join_scores(scores, ledger: Ledger, g: _Rows) -> np.ndarray:
+    """The latest score dated strictly before each row's day (NaN: none)."""
+    if isinstance(scores, pd.DataFrame):
+        if "risk_score" in scores.columns:
+            values = scores["risk_score"]
+        elif scores.shape[1] == 1:
+            values = scores.iloc[:, 0]
+        else:
+            raise OverdueRiskError(
+                "scores must be a Series or a frame with one column or a risk_score column; "
+                f"got columns {list(scores.columns)[:5]}."
+            )
+    elif isinstance(scores, pd.Series):
+        values = scores
+    else:
+        raise OverdueRiskError(
+            f"scores must be a DataFrame or Series; got {type(scores).__name__}."
+        )
+    index = values.index
+    if not isinstance(index, pd.MultiIndex) or list(index.names) != ["loan_id", "as_of"]:
+        raise OverdueRiskError(
+            f"scores must be indexed by (loan_id, as_of); got index names {list(index.names)}."
+        )
+    if index.has_duplicates:
+        raise OverdueRiskError("scores has repeated (loan_id, as_of) pairs.")
+    code = ledger._codes(pd.Series(index.get_level_values("loan_id")))
+    day = _days(pd.to_datetime(index.get_level_values("as_of")).to_numpy())
+    known = code >= 0
+    code, day = code[known], day[known]
+    x = values.to_numpy(dtype=np.float64, na_value=np.nan)[known]
+    if not g.size or not code.size:
+        return np.full(g.size, np.nan)
+    lo = int(min(day.min(), g.day.min())) - 1
+    keys = _Keys(lo, int(max(day.max(), g.day.max())) - lo + 2)
+    k = keys.of(code, day)
+    order = np.argsort(k, kind="stable")
+    events = _Events(k[order], code[order], np.arange(code.size)[order])
+    pos = events.last(keys.of(g.code, g.day), g.code)
+    return np.where(pos == _NAT, np.nan, x[np.maximum(pos, 0)])

@@ -1,0 +1,599 @@
+"""The value model: expected amount recovered per account and action.
+
+:class:`ResponseModel` learns, from the randomised cell's logged decisions
+(:func:`~overdue_risk.prioritise._decisions.logged_decisions`), the expected
+money recovered within the horizon for each action, by a T-learner: one
+classifier per action for the chance of a payment, one shared regressor for
+the amount paid when there is one. Its uplift (an action's expected recovery
+minus that of no action) is causal under the cell's randomisation.
+
+:class:`RiskBasedValue` is the fallback when no usable log exists: a
+heuristic uplift from the risk score alone, flagged ``causal = False``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ..exceptions import ModelError
+from ..model import RiskModel
+from ..model._schema import FeatureSchema
+from ._decisions import DECISION_ACTIONS
+
+__all__ = ["DEFAULT_FEATURES", "DEFAULT_LIFTS", "ResponseModel", "RiskBasedValue"]
+
+logger = logging.getLogger(__name__)
+
+# The state columns the model reads by default: those logged_decisions and
+# account_state share with the same meaning, so one model scores both.
+DEFAULT_FEATURES = (
+    "dpd",
+    "overdue_amount",
+    "balance",
+    "product_type",
+    "product",
+    "attempts_7d",
+    "days_since_conversation",
+    "days_to_promise",
+    "failed_contacts",
+    "days_since_restructure_offer",
+)
+_OPTIONAL = ("risk_score",)  # read too when the decisions carry it
+
+# RiskBasedValue's default largest uplifts in the chance of payment: about twice the
+# simulator's calibrated average one-day uplifts (SMS +0.13, call +1.09, visit +4.36
+# points; docs/simulator.md), since the bell averages about one half over accounts.
+# Restructuring and legal action get none: a heuristic should never choose them.
+DEFAULT_LIFTS = {
+    "sms": 0.005,
+    "call": 0.02,
+    "visit": 0.08,
+    "letter": 0.005,
+    "restructure": 0.0,
+    "legal": 0.0,
+}
+_BASELINE = "none"
+_ACTION = "action"  # the amount model's action feature
+
+
+# -- parameter rules (checked at the top of fit) ------------------------------------------
+
+
+def _int_at_least(low: int):
+    def rule(v) -> str | None:
+        ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+        return None if ok else f"an int >= {low}"
+
+    return rule
+
+
+def _in_open_unit(v) -> str | None:
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < v <= 1
+    return None if ok else "a float in (0, 1]"
+
+
+def _names_or_none(v) -> str | None:
+    if v is None:
+        return None
+    ok = (
+        isinstance(v, Sequence)
+        and not isinstance(v, str)
+        and len(v) > 0
+        and all(isinstance(x, str) for x in v)
+        and len(set(v)) == len(v)
+    )
+    return None if ok else "None or a non-empty list of distinct names"
+
+
+def _jobs(v) -> str | None:
+    if v is None:
+        return None
+    ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v != 0
+    return None if ok else "None or a non-zero int"
+
+
+_RULES = {
+    "actions": _names_or_none,
+    "features": _names_or_none,
+    "min_rows": _int_at_least(1),
+    "n_estimators": _int_at_least(1),
+    "learning_rate": _in_open_unit,
+    "num_leaves": _int_at_least(2),
+    "min_child_samples": _int_at_least(1),
+    "random_state": _int_at_least(0),
+    "n_jobs": _jobs,
+}
+
+
+def _check_params(estimator: BaseEstimator) -> None:
+    name = type(estimator).__name__
+    for key, value in estimator.get_params().items():
+        problem = _RULES[key](value)
+        if problem:
+            raise ModelError(
+                f"The {key!r} parameter of {name} must be {problem}. Got {value!r} instead."
+            )
+
+
+# -- the T-learner -----------------------------------------------------------------------
+
+
+class ResponseModel(BaseEstimator):
+    """Expected recovery within the horizon per account and action: a T-learner.
+
+    For each action ``a`` (``"none"`` included) a LightGBM classifier
+    estimates ``P(paid | x, a)``, the chance of a payment within the horizon
+    given the morning state ``x`` and action ``a`` that day, from the
+    randomised cell's rows with action ``a`` only. One LightGBM regressor
+    (gamma loss, log link), shared by the actions with the action as a
+    feature, estimates ``E[amount | paid, x, a]``. The expected recovery is
+
+        ``mu(x, a) = P(paid | x, a) * E[amount | paid, x, a]``
+
+    and the uplift of ``a`` is ``mu(x, a) - mu(x, "none")``.
+
+    Rows on which no action could have been drawn (``action == "none"``
+    with propensity 1, e.g. after legal action, when the cell's policy does
+    nothing more) are left out: they carry no information about any action
+    and would make the ``"none"`` arm a different population from the others.
+
+    Why it is causal: within the randomised cell the action was drawn at
+    random given the observed state (the logged propensity depends on the
+    state only through which actions were eligible), so the rows of one arm
+    are a sample of the cell's decisions whose outcome distribution given
+    ``x`` is that under the action: each arm's model is unbiased for its
+    ``mu(x, a)`` without weights (the T-learner; Kunzel et al. 2019). This
+    needs overlap (each action drawn with positive probability in the states
+    it is asked about), an outcome that the action can change only through
+    the horizon, and that the future actions are those of the randomised
+    policy: ``mu`` is the value of acting today and then following the
+    cell's policy, not of following any other policy afterwards.
+
+    The amount model is shared because a payment's size is set mostly by the
+    arrears and the balance, and the arms are small (a few hundred paid rows
+    each): pooling them lets the trees split on the action where the data
+    show a difference, instead of fitting noise per arm.
+
+    Parameters
+    ----------
+    actions : list of str, optional
+        The actions to model; ``"none"`` must be one. By default every
+        action the decisions hold. An action left out is dropped explicitly;
+        an action with fewer than ``min_rows`` rows raises, so the model never
+        pretends to know an action it hardly saw randomised.
+    features : list of str, optional
+        State columns to read; by default :data:`DEFAULT_FEATURES` (the ones
+        ``account_state`` gives too), plus ``risk_score`` when present.
+    min_rows : int, default=200
+        Fewest rows an action needs.
+    n_estimators, learning_rate, num_leaves, min_child_samples : default=200, 0.05, 15, 50
+        LightGBM's parameters for every classifier and the regressor: strong
+        regularisation, for arms of a few hundred to a few thousand rows.
+    random_state : int, default=0
+    n_jobs : int, optional
+        Threads per LightGBM model; by default 1, the fastest for data this
+        small (more threads mostly wait on each other).
+
+    Attributes
+    ----------
+    actions_ : tuple of str
+        The modelled actions, ``"none"`` first, in :data:`DECISION_ACTIONS` order.
+    feature_names_in_ : ndarray of str
+    classifiers_ : dict of str to RiskModel
+        ``P(paid | x, a)`` per action (its ``predict_proba[:, 1]``).
+    amount_booster_ : lightgbm.Booster
+    amount_schema_ : FeatureSchema
+        The amount model and its features (the state and ``action``).
+    n_rows_, paid_rate_ : Series
+        Rows and share paid per action in the training decisions.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from overdue_risk.prioritise._value import ResponseModel
+    >>> rng = np.random.default_rng(0)
+    >>> n = 3000
+    >>> dpd = rng.integers(1, 90, n)
+    >>> action = rng.choice(["none", "call"], n)
+    >>> p = 0.3 + 0.3 * ((action == "call") & (dpd < 30))
+    >>> paid = rng.random(n) < p
+    >>> decisions = pd.DataFrame({"dpd": dpd, "overdue_amount": 100.0,
+    ...     "action": action, "reward_amount": np.where(paid, 100.0, 0.0)})
+    >>> model = ResponseModel(features=["dpd", "overdue_amount"]).fit(decisions)
+    >>> state = pd.DataFrame({"dpd": [10, 60], "overdue_amount": [100.0, 100.0]})
+    >>> lift = model.uplift(state)["call"]
+    >>> bool(lift.iloc[0] > 15), bool(abs(lift.iloc[1]) < 15)
+    (True, True)
+    """
+
+    causal = True
+
+    def __init__(
+        self,
+        *,
+        actions: Sequence[str] | None = None,
+        features: Sequence[str] | None = None,
+        min_rows: int = 200,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 50,
+        random_state: int = 0,
+        n_jobs: int | None = None,
+    ):
+        self.actions = actions
+        self.features = features
+        self.min_rows = min_rows
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- fit ------------------------------------------------------------------------------
+
+    def fit(self, decisions: pd.DataFrame) -> ResponseModel:
+        """Fit one classifier per action and the shared amount model.
+
+        Parameters
+        ----------
+        decisions : DataFrame
+            The randomised cell's decisions: the feature columns, ``action``
+            and ``reward_amount`` (paid means ``reward_amount > 0``), and
+            ``propensity`` when known (see above).
+
+        Returns
+        -------
+        self
+        """
+        _check_params(self)
+        if not isinstance(decisions, pd.DataFrame):
+            raise ModelError(f"decisions must be a DataFrame; got {type(decisions).__name__}.")
+        features = self._features(decisions)
+        for column in (_ACTION, "reward_amount"):
+            if column not in decisions.columns:
+                raise ModelError(f"decisions lacks the column {column!r}.")
+        if _ACTION in features:
+            raise ModelError("'action' is the treatment, not a feature.")
+        action = _action_names(decisions[_ACTION])
+        amount = decisions["reward_amount"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(amount).any() or (amount < 0).any():
+            raise ModelError("decisions.reward_amount must be amounts >= 0, with none missing.")
+        if "propensity" in decisions.columns:
+            # Rows where no action could be drawn (no action with probability 1, e.g.
+            # after legal action) say nothing about any action's effect, and would
+            # make the "none" arm a different population from the others.
+            p = decisions["propensity"].to_numpy(dtype=np.float64, na_value=np.nan)
+            usable = np.flatnonzero(~((action == _BASELINE) & (p >= 1)))
+            if usable.size < len(decisions):
+                logger.info(
+                    "%d rows without any possible action left out.", len(decisions) - usable.size
+                )
+                decisions, action, amount = decisions.iloc[usable], action[usable], amount[usable]
+        actions = self._actions(action)
+        dropped = sorted(set(action) - set(actions))
+        if dropped:
+            logger.info("Actions not modelled (left out by actions=): %s.", dropped)
+        paid = amount > 0
+        X = decisions[features]
+
+        classifiers = {}
+        for a in actions:
+            rows = np.flatnonzero(action == a)
+            y = paid[rows]
+            if y.all() or not y.any():
+                raise ModelError(
+                    f"Every one of the {rows.size} rows of action {a!r} has paid={bool(y[0])}: "
+                    "a model of P(paid) needs both outcomes."
+                )
+            classifiers[a] = RiskModel(
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=self.min_child_samples,
+                random_state=self.random_state,
+                n_jobs=self._threads(),
+            ).fit(X.iloc[rows], y.astype(np.int8))
+
+        # The amount when paid, one regressor for every modelled action.
+        use = np.flatnonzero(paid & np.isin(action, actions))
+        Xa = self._with_action(X.iloc[use], action[use], actions)
+        schema = FeatureSchema.from_frame(Xa)
+        data = lgb.Dataset(
+            schema.encode(Xa),
+            label=amount[use],
+            feature_name=schema.booster_names(),
+            categorical_feature=schema.categorical_indices,
+            free_raw_data=True,
+        )
+        params = {
+            "objective": "gamma",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "feature_fraction": 0.8,
+            "lambda_l2": 1.0,
+            "seed": self.random_state,
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": self._threads(),
+            "verbosity": -1,
+        }
+        booster = lgb.train(params, data, num_boost_round=self.n_estimators)
+
+        self.actions_ = actions
+        self.feature_names_in_ = np.asarray(features, dtype=object)
+        self.n_features_in_ = len(features)
+        self.classifiers_ = classifiers
+        self.amount_booster_ = lgb.Booster(model_str=booster.model_to_string())
+        self.amount_schema_ = schema
+        counts = pd.Series(action).value_counts()
+        self.n_rows_ = counts.reindex(list(actions), fill_value=0).rename("rows")
+        rate = pd.Series(paid).groupby(action).mean()
+        self.paid_rate_ = rate.reindex(list(actions)).rename("paid_rate")
+        return self
+
+    def _threads(self) -> int:
+        return 1 if self.n_jobs is None else int(self.n_jobs)
+
+    def _features(self, decisions: pd.DataFrame) -> list[str]:
+        if self.features is not None:
+            wanted = list(self.features)
+        else:
+            wanted = [*DEFAULT_FEATURES, *(c for c in _OPTIONAL if c in decisions.columns)]
+        missing = [c for c in wanted if c not in decisions.columns]
+        if missing:
+            raise ModelError(
+                f"decisions lacks the feature columns {missing}; build it with logged_decisions "
+                "or pass features= with the columns it has."
+            )
+        return wanted
+
+    def _actions(self, action: np.ndarray) -> tuple[str, ...]:
+        counts = pd.Series(action).value_counts()
+        if self.actions is None:
+            wanted = [a for a in counts.index if counts[a] > 0]
+        else:
+            wanted = list(self.actions)
+        unknown = [a for a in wanted if a not in DECISION_ACTIONS]
+        if unknown:
+            raise ModelError(
+                f"Unknown action(s) {unknown}; the decisions' actions are "
+                f"{', '.join(DECISION_ACTIONS)}."
+            )
+        if _BASELINE not in wanted:
+            raise ModelError(
+                "The actions must include 'none': the uplift of an action is over no action."
+            )
+        few = {a: int(counts.get(a, 0)) for a in wanted if counts.get(a, 0) < self.min_rows}
+        if few:
+            shown = ", ".join(f"{a!r} has {n}" for a, n in few.items())
+            raise ModelError(
+                f"Too few randomised rows to model: {shown}; min_rows={self.min_rows}. Pass "
+                "actions= without them to model the others (they get no value), or lower "
+                "min_rows if you accept a noisier estimate."
+            )
+        return tuple(a for a in DECISION_ACTIONS if a in wanted)
+
+    @staticmethod
+    def _with_action(X: pd.DataFrame, action: np.ndarray, actions: tuple[str, ...]):
+        out = X.copy()
+        out[_ACTION] = pd.Categorical(action, categories=list(actions))
+        return out
+
+    # -- predict --------------------------------------------------------------------------
+
+    def _state(self, state) -> pd.DataFrame:
+        check_is_fitted(self, "classifiers_")
+        if not isinstance(state, pd.DataFrame):
+            raise ModelError(f"state must be a DataFrame; got {type(state).__name__}.")
+        names = list(self.feature_names_in_)
+        missing = [c for c in names if c not in state.columns]
+        if missing:
+            raise ModelError(
+                f"state lacks {len(missing)} of the model's features: {missing}. The model "
+                f"reads {names}."
+            )
+        return state[names]
+
+    def paid_probability(self, state: pd.DataFrame) -> pd.DataFrame:
+        """``P(paid within the horizon | state, action)``: one column per action."""
+        X = self._state(state)
+        cols = {a: self.classifiers_[a].predict_proba(X)[:, 1] for a in self.actions_}
+        return pd.DataFrame(cols, index=state.index)
+
+    def amount_if_paid(self, state: pd.DataFrame) -> pd.DataFrame:
+        """``E[amount | paid, state, action]``: one column per action."""
+        X = self._state(state)
+        n, k = len(X), len(self.actions_)
+        # Every (account, action) pair in one call: the state repeated once per action.
+        stacked = X.iloc[np.tile(np.arange(n), k)]
+        stacked = self._with_action(stacked, np.repeat(self.actions_, n), self.actions_)
+        values = self.amount_booster_.predict(self.amount_schema_.encode(stacked, "state"))
+        return pd.DataFrame(values.reshape(k, n).T, index=state.index, columns=list(self.actions_))
+
+    def predict(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Expected recovery within the horizon, ``P(paid) * E[amount | paid]``, per action.
+
+        Parameters
+        ----------
+        state : DataFrame
+            The model's feature columns: the rows of
+            :func:`~overdue_risk.prioritise._decisions.logged_decisions` or of
+            :func:`~overdue_risk.prioritise._rules.account_state` (with
+            ``risk_score`` joined when the model was fitted with it).
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``state``, one column per action of ``actions_``
+            (``"none"`` is the allocator's ``"wait"``); ``attrs["causal"]``
+            is True.
+        """
+        out = self.paid_probability(state) * self.amount_if_paid(state)
+        out.attrs["causal"] = True
+        return out
+
+    def uplift(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Expected recovery of each action minus that of no action (``"none"`` left out)."""
+        mu = self.predict(state)
+        out = mu.drop(columns=_BASELINE).sub(mu[_BASELINE], axis=0)
+        out.attrs["causal"] = True
+        return out
+
+
+def _action_names(values: pd.Series) -> np.ndarray:
+    names = values.astype(object).to_numpy()
+    if pd.isna(names).any():
+        raise ModelError("decisions.action has missing values; no action is 'none'.")
+    return names.astype(str)
+
+
+# -- the fallback ------------------------------------------------------------------------
+
+
+class RiskBasedValue:
+    """A heuristic uplift from the risk score, for when no randomised log exists.
+
+    With ``p = 1 - risk_score`` the chance the account pays, the uplift of
+    action ``a`` in that chance is taken as
+
+        ``lifts[a] * 4 * p * (1 - p)``
+
+    largest (``lifts[a]``) for accounts with ``p = 0.5`` and vanishing for
+    those sure to pay or sure not to: the persuadable are in the middle.
+    The uplift in expected recovery is that times ``overdue_amount``.
+    :meth:`predict` gives levels for the worklist, ``p * overdue_amount``
+    for no action and that plus the uplift for each action; only their
+    differences mean anything.
+
+    It is **not causal**: nothing here was learned from a comparison of
+    treated and untreated accounts. ``lifts`` are judgement (or borrowed from
+    a test elsewhere) and the bell shape is an assumption; the ranking it
+    gives is risk-based targeting in disguise. The outputs carry
+    ``attrs["causal"] = False`` and the class ``causal = False``, so a
+    worklist can say so. Replace it with :class:`ResponseModel` as soon as a
+    randomised cell has run long enough.
+
+    Parameters
+    ----------
+    lifts : dict of str to float, optional
+        The largest uplift in the chance of payment of each action, in
+        [-1, 1]; the baseline (``"none"`` or ``"wait"``) is not an entry.
+        Default :data:`DEFAULT_LIFTS` (a few points for contacts, none for
+        restructuring and legal action).
+    score_column : str, default="risk_score"
+        The state column with the risk score (a probability of going bad).
+    amount_column : str, default="overdue_amount"
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from overdue_risk.prioritise._value import RiskBasedValue
+    >>> value = RiskBasedValue({"call": 0.10, "sms": 0.02})
+    >>> state = pd.DataFrame({"risk_score": [0.5, 0.9], "overdue_amount": [200.0, 200.0]})
+    >>> value.uplift(state).round(2).to_dict("list")
+    {'call': [20.0, 7.2], 'sms': [4.0, 1.44]}
+    >>> value.predict(state).round(2).to_dict("list")
+    {'none': [100.0, 20.0], 'call': [120.0, 27.2], 'sms': [104.0, 21.44]}
+    >>> value.causal
+    False
+    """
+
+    causal = False
+
+    def __init__(
+        self,
+        lifts: Mapping[str, float] | None = None,
+        *,
+        score_column: str = "risk_score",
+        amount_column: str = "overdue_amount",
+    ):
+        self.lifts = lifts
+        self.score_column = score_column
+        self.amount_column = amount_column
+
+    def _check(self) -> dict[str, float]:
+        if self.lifts is None:
+            return dict(DEFAULT_LIFTS)
+        if not isinstance(self.lifts, Mapping) or not self.lifts:
+            raise ModelError(
+                "The 'lifts' parameter of RiskBasedValue must be a non-empty dict of action to "
+                f"float. Got {self.lifts!r} instead."
+            )
+        out = {}
+        for action, lift in self.lifts.items():
+            if not isinstance(action, str):
+                raise ModelError(f"lifts keys must be action names; got {action!r}.")
+            if action in (_BASELINE, "wait"):
+                raise ModelError(
+                    f"lifts must not hold {action!r}: the uplift is over no action, whose "
+                    "uplift is 0 by definition."
+                )
+            ok = isinstance(lift, numbers.Real) and not isinstance(lift, bool)
+            if not ok or not math.isfinite(lift) or not -1 <= lift <= 1:
+                raise ModelError(f"lifts[{action!r}] must be a float in [-1, 1]; got {lift!r}.")
+            out[action] = float(lift)
+        return out
+
+    def _column(self, state: pd.DataFrame, name: str) -> np.ndarray:
+        if name not in state.columns:
+            raise ModelError(f"state lacks the column {name!r} that RiskBasedValue reads.")
+        return state[name].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def _pay(self, state) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+        """The lifts, the chance of payment ``p`` and the bell ``4 p (1 - p)``."""
+        lifts = self._check()
+        if not isinstance(state, pd.DataFrame):
+            raise ModelError(f"state must be a DataFrame; got {type(state).__name__}.")
+        risk = self._column(state, self.score_column)
+        if ((risk < 0) | (risk > 1)).any():
+            raise ModelError(f"state.{self.score_column} must be probabilities in [0, 1].")
+        p = 1.0 - risk
+        return lifts, p, 4.0 * p * (1.0 - p)
+
+    def pay_uplift(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Uplift in the chance of payment, ``lifts[a] * 4 p (1 - p)``, per action."""
+        lifts, _, bell = self._pay(state)
+        out = pd.DataFrame({a: lift * bell for a, lift in lifts.items()}, index=state.index)
+        out.attrs["causal"] = False
+        return out
+
+    def uplift(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Uplift in expected recovery: :meth:`pay_uplift` times ``overdue_amount``.
+
+        NaN where the score or the overdue amount is missing.
+        """
+        pay = self.pay_uplift(state)
+        out = pay.mul(self._column(state, self.amount_column), axis=0)
+        out.attrs["causal"] = False
+        return out
+
+    def predict(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Heuristic recovery levels: ``p * overdue_amount`` for ``"none"``, plus the uplift.
+
+        The same interface as :meth:`ResponseModel.predict`; only the
+        differences from ``"none"`` (:meth:`uplift`) carry the heuristic.
+        """
+        up = self.uplift(state)
+        _, p, _ = self._pay(state)
+        base = p * self._column(state, self.amount_column)
+        out = up.add(base, axis=0)
+        out.insert(0, _BASELINE, base)
+        out.attrs["causal"] = False
+        return out
+
+    def __repr__(self) -> str:
+        return "RiskBasedValue()" if self.lifts is None else f"RiskBasedValue({self.lifts!r})"

@@ -1,0 +1,305 @@
+"""``prioritise``: today's worklist, from values, contact rules and capacities."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..contract import Portfolio
+from ..exceptions import OverdueRiskError
+from ..ledger._engine import AsOf, parse_as_of
+from ._allocate import Allocation, allocate
+from ._rules import Eligibility, account_state, eligibility
+from ._strategy import Strategy
+
+__all__ = ["Worklist", "prioritise"]
+
+WAIT = "wait"
+# Why an account gets no action: the first that applies.
+UNTREATED = ("no_eligible_action", "no_value_estimate", "not_worth_its_cost", "capacity")
+
+
+def _as_strategy(strategy) -> Strategy:
+    if isinstance(strategy, Strategy):
+        return strategy
+    if isinstance(strategy, str) and strategy in Strategy.profiles():
+        return Strategy.profile(strategy)
+    if isinstance(strategy, str) or hasattr(strategy, "__fspath__"):
+        return Strategy.from_toml(strategy)
+    raise OverdueRiskError(
+        "strategy must be a Strategy, a profile name or a TOML file; "
+        f"got {type(strategy).__name__}."
+    )
+
+
+def _latest_scores(scores: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per loan: its latest score dated on or before ``as_of``."""
+    frame = scores.reset_index() if "loan_id" not in scores.columns else scores
+    if "loan_id" not in frame.columns or "score" not in frame.columns:
+        raise OverdueRiskError(
+            "scores must have a loan_id (column or index level) and a score column, as "
+            "written by `overdue-risk score`."
+        )
+    s = pd.to_numeric(frame["score"], errors="coerce")
+    if (s.isna() | (s < 0) | (s > 1)).any():
+        bad = frame.loc[s.isna() | (s < 0) | (s > 1), "loan_id"].astype(str).head(5).tolist()
+        raise OverdueRiskError(
+            f"scores.score must be probabilities in [0, 1]; first bad loans: {bad}."
+        )
+    frame = frame.assign(loan_id=frame["loan_id"].astype(str))
+    if "as_of" in frame.columns:
+        dates = pd.to_datetime(frame["as_of"])
+        frame = frame[(dates <= as_of).to_numpy()]
+        frame = frame.assign(_d=dates[dates <= as_of].to_numpy()).sort_values(
+            ["loan_id", "_d"], kind="stable"
+        )
+        frame = frame.drop(columns="_d")
+    return frame.drop_duplicates("loan_id", keep="last").set_index("loan_id")
+
+
+def _reason_text(scores: pd.DataFrame) -> pd.Series | None:
+    """``reason_1_text; reason_2_text; ...`` from the score file, when it has reasons."""
+    cols = sorted(
+        (c for c in scores.columns if c.startswith("reason_") and c.endswith("_text")),
+        key=lambda c: int(c.split("_")[1]),
+    )
+    if not cols:
+        return None
+    parts = scores[cols].astype(object).where(scores[cols].notna(), "")
+    text = parts.iloc[:, 0].astype(str)
+    for c in cols[1:]:
+        nxt = parts[c].astype(str)
+        text = text.where(nxt == "", np.where(text == "", nxt, text + "; " + nxt))
+    return text
+
+
+@dataclass(frozen=True, eq=False)
+class Worklist:
+    """Today's actions, one row per overdue account, with the reasons behind them.
+
+    Attributes
+    ----------
+    as_of : Timestamp
+    strategy : Strategy
+    causal : bool
+        False when the values come from the risk-score fallback rather than
+        an uplift model learned from randomised actions.
+    allocation : Allocation
+        The solver's result (objective, dual bound, gap, shadow prices).
+    eligibility : Eligibility
+    """
+
+    as_of: pd.Timestamp
+    strategy: Strategy
+    causal: bool
+    allocation: Allocation
+    eligibility: Eligibility
+    _table: pd.DataFrame = field(repr=False)
+
+    def table(self) -> pd.DataFrame:
+        """One row per overdue account, the treated ones first by expected value.
+
+        Columns: ``rank`` (1 = most valuable; empty when untreated), ``action``,
+        ``expected_value`` (expected extra recovery within the horizon minus
+        the action's cost, against waiting), ``expected_recovery``, ``cost``,
+        ``risk_score``, ``dpd``, ``overdue_amount``, ``reasons`` (the risk
+        model's top reasons, when the scores carry them), ``untreated_because``
+        and ``blocked`` (the contact or eligibility rule that blocked each
+        other action), ``value_source``.
+        """
+        return self._table.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """Per action: capacity, accounts given it, capacity used, expected recovery,
+        cost and net value; then one row per reason accounts were left untreated."""
+        t = self._table
+        caps = {a: getattr(self.strategy.actions, a).capacity for a in self.eligibility.actions}
+        rows = []
+        for a in self.eligibility.actions:
+            if a == WAIT:
+                continue
+            got = t["action"] == a
+            cap = caps[a]
+            n = int(got.sum())
+            rows.append(
+                {
+                    "item": a,
+                    "capacity": cap,
+                    "accounts": n,
+                    "capacity_used": n / cap if math.isfinite(cap) and cap > 0 else math.nan,
+                    "expected_recovery": float(t.loc[got, "expected_recovery"].sum()),
+                    "cost": float(t.loc[got, "cost"].sum()),
+                    "expected_value": float(t.loc[got, "expected_value"].sum()),
+                }
+            )
+        for reason in UNTREATED:
+            n = int((t["untreated_because"] == reason).sum())
+            rows.append({"item": f"untreated: {reason}", "accounts": n})
+        out = pd.DataFrame(rows).set_index("item")
+        out.attrs.update(
+            {
+                "method": self.allocation.method,
+                "gap": self.allocation.gap,
+                "objective": self.allocation.objective,
+                "upper_bound": self.allocation.upper_bound,
+                "causal": self.causal,
+            }
+        )
+        return out
+
+    def __repr__(self) -> str:
+        t = self._table
+        treated = int((t["action"] != WAIT).sum())
+        return (
+            f"Worklist({self.as_of.date()}, {len(t):,} overdue accounts, {treated:,} treated, "
+            f"expected value {self.allocation.objective:,.2f}, gap {self.allocation.gap:.2%}"
+            f"{'' if self.causal else ', NON-CAUSAL values'})"
+        )
+
+
+def action_values(
+    value_model, state: pd.DataFrame, actions: tuple[str, ...], strategy: Strategy
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected recovery uplift against waiting, and net value, per account and action.
+
+    Actions the value model gives no estimate for are NaN.
+    """
+    recovery = value_model.predict(state)
+    if WAIT in recovery.columns and "none" not in recovery.columns:
+        recovery = recovery.rename(columns={WAIT: "none"})
+    if "none" not in recovery.columns:
+        raise OverdueRiskError("The value model must predict the recovery of 'none' (waiting).")
+    base = recovery["none"].to_numpy(dtype=np.float64)
+    n, m = len(state), len(actions)
+    uplift = np.full((n, m), np.nan)
+    net = np.full((n, m), np.nan)
+    for j, a in enumerate(actions):
+        if a == WAIT:
+            uplift[:, j] = 0.0
+            net[:, j] = 0.0
+        elif a in recovery.columns:
+            uplift[:, j] = recovery[a].to_numpy(dtype=np.float64) - base
+            net[:, j] = uplift[:, j] - getattr(strategy.actions, a).cost
+    return uplift, net
+
+
+def prioritise(
+    scores: pd.DataFrame,
+    portfolio: Portfolio,
+    as_of: AsOf,
+    strategy,
+    *,
+    value_model=None,
+    flags: pd.DataFrame | None = None,
+    method: str = "auto",
+) -> Worklist:
+    """Decide which overdue account gets which action on ``as_of``.
+
+    Maximises the total expected net value (extra recovery within the value
+    model's horizon, minus cost) subject to every action's daily capacity, one
+    action per account, and every eligibility and contact rule of the strategy.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Risk scores by ``loan_id`` (column or index), as written by
+        ``overdue-risk score``; with an ``as_of`` column the latest score on or
+        before ``as_of`` is used. Reason-code texts are carried to the worklist.
+    portfolio : Portfolio
+    as_of : date-like
+        The day the worklist is for; records dated on it count as done.
+    strategy : Strategy, profile name or TOML path
+    value_model : optional
+        An object with ``predict(state) -> DataFrame`` of expected recovery per
+        action (columns: action names and ``none``) and a ``causal`` attribute:
+        a fitted :class:`ResponseModel` or a :class:`RiskBasedValue`. Default:
+        ``RiskBasedValue()``, flagged non-causal in the output.
+    flags : DataFrame, optional
+        Opt-out, cease-contact, hardship and vulnerability flags by loan.
+    method : {"auto", "lp", "lagrangian", "greedy"}
+        The allocation method (see :func:`allocate`).
+
+    Returns
+    -------
+    Worklist
+    """
+    from ._value import RiskBasedValue
+
+    strategy = _as_strategy(strategy)
+    days = parse_as_of(as_of)
+    if days.size != 1:
+        raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
+    day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
+    state = account_state(strategy, portfolio, day, flags=flags)
+    latest = _latest_scores(scores, day)
+    risk = latest["score"].reindex(state.index.astype(str)).to_numpy(dtype=np.float64)
+    missing = np.isnan(risk)
+    if missing.any():
+        first = state.index[missing][:5].tolist()
+        raise OverdueRiskError(
+            f"{int(missing.sum())} overdue accounts have no risk score on or before "
+            f"{day.date()}; first: {first}. Score the portfolio at this date first."
+        )
+    state = state.assign(risk_score=risk)
+    model = value_model if value_model is not None else RiskBasedValue()
+    rules = eligibility(strategy, state)
+    actions = rules.actions
+    uplift, net = action_values(model, state, actions, strategy)
+    known = ~np.isnan(net)
+    usable = rules.eligible & known
+    solve_cols = [j for j, a in enumerate(actions) if a != WAIT]
+    capacity = np.array([getattr(strategy.actions, actions[j]).capacity for j in solve_cols])
+    alloc = allocate(
+        np.where(usable, net, 0.0)[:, solve_cols],
+        usable[:, solve_cols],
+        capacity,
+        method=method,
+    )
+    chosen = np.where(alloc.action >= 0, np.asarray(solve_cols)[np.maximum(alloc.action, 0)], -1)
+    names = np.asarray(actions, dtype=object)
+    rows = np.arange(len(state))
+    took = chosen >= 0
+    action = np.where(took, names[np.maximum(chosen, 0)], WAIT)
+    cost = np.array([getattr(strategy.actions, a).cost for a in actions])
+
+    # Why the untreated were left: the first reason that applies.
+    eligible_any = rules.eligible[:, solve_cols].any(axis=1)
+    known_any = usable[:, solve_cols].any(axis=1)
+    positive_any = (usable[:, solve_cols] & (net[:, solve_cols] > 0)).any(axis=1)
+    because = np.select(
+        [took, ~eligible_any, ~known_any, ~positive_any],
+        ["", UNTREATED[0], UNTREATED[1], UNTREATED[2]],
+        default=UNTREATED[3],
+    )
+    value = np.where(took, net[rows, np.maximum(chosen, 0)], 0.0)
+    order = np.lexsort((rows, -value, ~took))  # treated first, by value, ties by row
+    rank = np.full(len(state), np.nan)
+    rank[order[: int(took.sum())]] = np.arange(1, int(took.sum()) + 1)
+    reasons = _reason_text(latest)
+    table = pd.DataFrame(
+        {
+            "rank": pd.array(rank, dtype="Int64"),
+            "action": action,
+            "expected_value": value,
+            "expected_recovery": np.where(took, uplift[rows, np.maximum(chosen, 0)], 0.0),
+            "cost": np.where(took, cost[np.maximum(chosen, 0)], 0.0),
+            "risk_score": risk,
+            "dpd": state["dpd"].to_numpy(),
+            "overdue_amount": state["overdue_amount"].to_numpy(),
+            "reasons": (
+                reasons.reindex(state.index.astype(str)).fillna("").to_numpy()
+                if reasons is not None
+                else ""
+            ),
+            "untreated_because": because,
+            "blocked": rules.explain().to_numpy(),
+            "value_source": "uplift model"
+            if getattr(model, "causal", False)
+            else "risk-score fallback (not causal)",
+        },
+        index=state.index,
+    ).iloc[order]
+    return Worklist(day, strategy, bool(getattr(model, "causal", False)), alloc, rules, table)
