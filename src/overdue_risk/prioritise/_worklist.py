@@ -303,3 +303,35 @@ def prioritise(
         index=state.index,
     ).iloc[order]
     return Worklist(day, strategy, bool(getattr(model, "causal", False)), alloc, rules, table)
+
+
+def learn_value_model(
+    portfolio: Portfolio, as_of: AsOf, *, horizon_days: int = 30, min_rows: int = 200
+):
+    """The value model the log supports at ``as_of``, or the non-causal fallback.
+
+    Fits a :class:`ResponseModel` on the randomised cell's decisions whose
+    horizon ended before ``as_of``, for every action with at least
+    ``min_rows`` of them (``"none"`` included). Without a randomised cell, or
+    with too few decisions, returns :class:`RiskBasedValue`, whose values the
+    worklist flags as not causal.
+    """
+    from ..contract import validate
+    from ._decisions import logged_decisions
+    from ._value import ResponseModel, RiskBasedValue
+
+    p = portfolio if portfolio.validated else validate(portfolio)
+    days = parse_as_of(as_of)
+    evening = pd.Timestamp(np.datetime64(int(days[0]) - 1, "D"))
+    if p.collections is None or "holdout" not in p.collections.columns:
+        return RiskBasedValue()
+    first = p.collections["action_date"].min()
+    last = evening - pd.Timedelta(days=horizon_days - 1)
+    if pd.isna(first) or first > last:
+        return RiskBasedValue()
+    decisions = logged_decisions(p, first, last, horizon_days=horizon_days, data_end=evening)
+    counts = decisions["action"].astype(str).value_counts()
+    known = [a for a in counts.index if counts[a] >= min_rows]
+    if "none" not in known or len(known) < 2:
+        return RiskBasedValue()
+    return ResponseModel(actions=known, min_rows=min_rows).fit(decisions)

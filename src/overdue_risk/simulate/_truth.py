@@ -294,6 +294,7 @@ class SimulationTruth:
         n_paths: int = 100,
         days: int = 30,
         loans=None,
+        seed: int | None = None,
     ) -> pd.DataFrame:
         """True response of each overdue account to each action.
 
@@ -305,6 +306,10 @@ class SimulationTruth:
         amount paid (money only: restructuring transfers do not count).
         ``"none"`` is the baseline, so ``uplift`` is each action's probability
         minus that of no action today.
+
+        ``seed`` draws another set of futures (the portfolio's seed by
+        default): an oracle that chooses actions on one set's estimates and is
+        scored on another's does not profit from Monte Carlo noise.
 
         Returns
         -------
@@ -337,7 +342,7 @@ class SimulationTruth:
             day + 1,
             days,
             LoggedPolicy(self.scenario),
-            seed=self.seed,
+            seed=self.seed if seed is None else seed,
             stream=_crn.RESPONSE,
             n_paths=n_paths,
             forced_actions=codes,
