@@ -635,8 +635,12 @@ def known_response() -> tuple[ResponseModel, pd.DataFrame]:
     return ResponseModel(features=FEATURES).fit(d), d
 
 
-def test_the_t_learner_recovers_the_sign_of_the_uplift_per_segment(known_response):
-    model, _ = known_response
+@pytest.mark.parametrize("learner", ["t", "s"])
+def test_the_learners_recover_the_sign_of_the_uplift_per_segment(known_response, learner):
+    model, d = known_response
+    if learner == "s":
+        model = ResponseModel(features=FEATURES, learner="s").fit(d)
+        assert list(model.classifiers_) == ["*"]
     test = synthetic_decisions(seed=12, n=3000)
     lift = model.uplift(test)
     segment = pd.cut(test["dpd"], [0, 29, 59, 90], labels=["early", "mid", "late"])

@@ -104,6 +104,7 @@ def _jobs(v) -> str | None:
 _RULES = {
     "actions": _names_or_none,
     "features": _names_or_none,
+    "learner": lambda v: None if v in ("t", "s") else "'t' or 's'",
     "min_rows": _int_at_least(1),
     "n_estimators": _int_at_least(1),
     "learning_rate": _in_open_unit,
@@ -163,6 +164,11 @@ class ResponseModel(BaseEstimator):
     each): pooling them lets the trees split on the action where the data
     show a difference, instead of fitting noise per arm.
 
+    With ``learner="s"`` one classifier (an S-learner) estimates ``P(paid | x,
+    a)`` from every arm, the action a categorical feature: it learns an
+    action's effect only where the data show one, so the uplifts of small arms
+    shrink towards zero instead of carrying the noise of two separate fits.
+
     Parameters
     ----------
     actions : list of str, optional
@@ -173,6 +179,8 @@ class ResponseModel(BaseEstimator):
     features : list of str, optional
         State columns to read; by default :data:`DEFAULT_FEATURES` (the ones
         ``account_state`` gives too), plus ``risk_score`` when present.
+    learner : {"t", "s"}, default="t"
+        One classifier per action (T-learner) or one for all (S-learner).
     min_rows : int, default=200
         Fewest rows an action needs.
     n_estimators, learning_rate, num_leaves, min_child_samples : default=200, 0.05, 15, 50
@@ -189,7 +197,8 @@ class ResponseModel(BaseEstimator):
         The modelled actions, ``"none"`` first, in :data:`DECISION_ACTIONS` order.
     feature_names_in_ : ndarray of str
     classifiers_ : dict of str to RiskModel
-        ``P(paid | x, a)`` per action (its ``predict_proba[:, 1]``).
+        ``P(paid | x, a)`` per action (its ``predict_proba[:, 1]``); with the
+        S-learner one entry, ``"*"``, whose features include ``action``.
     amount_booster_ : lightgbm.Booster
     amount_schema_ : FeatureSchema
         The amount model and its features (the state and ``action``).
@@ -222,6 +231,7 @@ class ResponseModel(BaseEstimator):
         *,
         actions: Sequence[str] | None = None,
         features: Sequence[str] | None = None,
+        learner: str = "t",
         min_rows: int = 200,
         n_estimators: int = 200,
         learning_rate: float = 0.05,
@@ -232,6 +242,7 @@ class ResponseModel(BaseEstimator):
     ):
         self.actions = actions
         self.features = features
+        self.learner = learner
         self.min_rows = min_rows
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -287,6 +298,16 @@ class ResponseModel(BaseEstimator):
         paid = amount > 0
         X = decisions[features]
 
+        def classifier() -> RiskModel:
+            return RiskModel(
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=self.min_child_samples,
+                random_state=self.random_state,
+                n_jobs=self._threads(),
+            )
+
         classifiers = {}
         for a in actions:
             rows = np.flatnonzero(action == a)
@@ -296,14 +317,14 @@ class ResponseModel(BaseEstimator):
                     f"Every one of the {rows.size} rows of action {a!r} has paid={bool(y[0])}: "
                     "a model of P(paid) needs both outcomes."
                 )
-            classifiers[a] = RiskModel(
-                n_estimators=self.n_estimators,
-                learning_rate=self.learning_rate,
-                num_leaves=self.num_leaves,
-                min_child_samples=self.min_child_samples,
-                random_state=self.random_state,
-                n_jobs=self._threads(),
-            ).fit(X.iloc[rows], y.astype(np.int8))
+            if self.learner == "t":
+                classifiers[a] = classifier().fit(X.iloc[rows], y.astype(np.int8))
+        if self.learner == "s":
+            # One classifier, the action a feature: effects are learned only where the
+            # data show them, so small arms shrink towards the pooled response.
+            arms = np.flatnonzero(np.isin(action, actions))
+            Xs = self._with_action(X.iloc[arms], action[arms], actions)
+            classifiers = {"*": classifier().fit(Xs, paid[arms].astype(np.int8))}
 
         # The amount when paid, one regressor for every modelled action.
         use = np.flatnonzero(paid & np.isin(action, actions))
@@ -411,6 +432,12 @@ class ResponseModel(BaseEstimator):
     def paid_probability(self, state: pd.DataFrame) -> pd.DataFrame:
         """``P(paid within the horizon | state, action)``: one column per action."""
         X = self._state(state)
+        if "*" in self.classifiers_:
+            n, k = len(X), len(self.actions_)
+            stacked = X.iloc[np.tile(np.arange(n), k)]
+            stacked = self._with_action(stacked, np.repeat(self.actions_, n), self.actions_)
+            p = self.classifiers_["*"].predict_proba(stacked)[:, 1]
+            return pd.DataFrame(p.reshape(k, n).T, index=state.index, columns=list(self.actions_))
         cols = {a: self.classifiers_[a].predict_proba(X)[:, 1] for a in self.actions_}
         return pd.DataFrame(cols, index=state.index)
 
