@@ -583,7 +583,7 @@ def test_sample_response_model_end_to_end(sample):
     assert max(n["restructure"], n["visit"], n["legal"]) < 200
     with pytest.raises(ModelError, match=few):
         ResponseModel().fit(d)
-    model = ResponseModel(actions=["none", "sms", "call", "letter"]).fit(d)
+    model = ResponseModel(actions=["none", "sms", "call", "letter"], learner="t").fit(d)
     mu = model.predict(d)
     assert list(mu.columns) == ["none", "sms", "call", "letter"]
     assert np.isfinite(mu.to_numpy()).all() and (mu.to_numpy() >= 0).all()
@@ -591,7 +591,7 @@ def test_sample_response_model_end_to_end(sample):
     usable = d[~((d["action"] == "none") & (d["propensity"] >= 1))]
     per_arm = usable["action"].astype(str).value_counts()
     assert model.n_rows_.to_dict() == {a: per_arm[a] for a in ("none", "sms", "call", "letter")}
-    # The mean prediction per arm is near the arm's mean recovery (no weighting needed).
+    # The T-learner: the mean prediction per arm is near its mean recovery (no weights).
     observed = usable.groupby("action", observed=True)["reward_amount"].mean()
     fitted = model.predict(usable)
     for a in model.actions_:

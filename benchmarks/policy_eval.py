@@ -1,0 +1,103 @@
+"""Collection policies compared on the simulator's truth, at equal capacity.
+
+Usage::
+
+    python benchmarks/policy_eval.py [--loans 50000] [--seeds 202,303] [--paths 100] [--markdown]
+
+For each seed: simulate a lender over 2023-01-01 .. (last date + 30 days), learn the
+risk model and the response model from data dated before the first decision date,
+and compare the prioritiser with the oracle, the three heuristics, the logged
+policy and no action on each decision date (see docs/prioritise.md). Capacities
+per day scale with the book: calls 1.8%, visits 0.24%, restructuring offers
+0.12% and legal actions 0.06% of the loans; SMS unlimited. Costs are the
+simulator's. The response model's settings were chosen on seed 101 only
+(benchmarks/value_model.py); report seeds other than 101.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+
+import overdue_risk as odr
+from overdue_risk.prioritise._policy_eval import simulated_comparison
+
+DATES = ["2024-09-02", "2024-09-09", "2024-09-16"]
+SHARES = {"call": 0.018, "visit": 0.0024, "restructure": 0.0012, "legal": 0.0006}
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """A pipe table (pandas' to_markdown needs the optional tabulate)."""
+    flat = df.reset_index()
+    lines = ["| " + " | ".join(map(str, flat.columns)) + " |"]
+    lines.append("|" + "---|" * len(flat.columns))
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in flat.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def strategy(n_loans: int) -> odr.Strategy:
+    actions = {a: {"capacity": max(1, round(share * n_loans))} for a, share in SHARES.items()}
+    actions["restructure"]["cost"] = 15.0  # the simulator's cost of an offer
+    return odr.Strategy().replace(actions=actions)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--loans", type=int, default=50_000)
+    ap.add_argument("--seeds", default="202,303")
+    ap.add_argument("--dates", default=",".join(DATES))
+    ap.add_argument("--paths", type=int, default=100)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    dates = args.dates.split(",")
+    shown = [
+        "treated",
+        "n_sms",
+        "n_call",
+        "n_visit",
+        "n_restructure",
+        "n_legal",
+        "recovered",
+        "cost",
+        "net",
+        "net_vs_none",
+        "share_of_oracle",
+        "payers",
+        "contacts_per_account",
+        "harsh_actions",
+        "rule_violations",
+    ]
+    for seed in (int(s) for s in args.seeds.split(",")):
+        t0 = time.perf_counter()
+        comparison, learned = simulated_comparison(
+            args.loans, dates, strategy(args.loans), seed=seed, n_paths=args.paths
+        )
+        seconds = time.perf_counter() - t0
+        table = comparison.table()[shown]
+        heuristics = table.loc[["highest_dpd", "highest_balance", "expected_loss"], "net_vs_none"]
+        best = heuristics.max()
+        ours = table.loc["prioritiser", "net_vs_none"]
+        print(f"\n### seed {seed}: {args.loans:,} loans, {len(dates)} dates, {seconds:.0f} s\n")
+        fmt = table.round(3)
+        print(markdown(fmt) if args.markdown else fmt.to_string())
+        print(
+            "\nprioritiser / oracle (net against no action): "
+            f"{table.loc['prioritiser', 'share_of_oracle']:.3f}; "
+            f"prioritiser / best heuristic ({heuristics.idxmax()}): {ours / best:.3f}; "
+            f"rule violations (all but logged): "
+            f"{int(table.drop(index='logged')['rule_violations'].sum())}"
+        )
+        ope = comparison.off_policy()
+        if ope is not None:
+            cols = ["n", "matched", "truth", "ipw", "snipw", "dr", "dm", "ipw_error", "dr_error"]
+            out = ope[cols].round(3)
+            print("\nOff-policy value of the prioritiser per logged randomised decision:\n")
+            print(markdown(out) if args.markdown else out.to_string())
+        print("\nResponse model rows per action:", learned["value_model"].n_rows_.to_dict())
+
+
+if __name__ == "__main__":
+    pd.set_option("display.width", 250)
+    main()
