@@ -64,6 +64,7 @@ DEFAULT_LIFTS = {
 }
 _BASELINE = "none"
 _ACTION = "action"  # the amount model's action feature
+_SCALE = "overdue_amount"  # the amount model predicts payments as a multiple of it
 
 
 # -- parameter rules (checked at the top of fit) ------------------------------------------
@@ -143,7 +144,9 @@ class ResponseModel(BaseEstimator):
     ``learner="t"``, one classifier per action from its rows only (the
     T-learner). One LightGBM regressor
     (gamma loss, log link), shared by the actions with the action as a
-    feature, estimates ``E[amount | paid, x, a]``. The expected recovery is
+    feature, estimates ``E[amount | paid, x, a]`` as a multiple of the
+    account's arrears (when ``overdue_amount`` is a feature): the ratio varies
+    little between accounts, and the scale comes exactly from the arrears. The expected recovery is
 
         ``mu(x, a) = P(paid | x, a) * E[amount | paid, x, a]``
 
@@ -343,13 +346,16 @@ class ResponseModel(BaseEstimator):
             Xs = self._with_action(X.iloc[arms], action[arms], actions)
             classifiers = {"*": classifier(arms.size).fit(Xs, paid[arms].astype(np.int8))}
 
-        # The amount when paid, one regressor for every modelled action.
+        # The amount when paid, one regressor for every modelled action, as a multiple of
+        # the arrears when the state has them: that ratio varies little between accounts,
+        # so the scale comes exactly from each account's arrears, not from a noisy fit.
         use = np.flatnonzero(paid & np.isin(action, actions))
+        scale = self._scale(X)
         Xa = self._with_action(X.iloc[use], action[use], actions)
         schema = FeatureSchema.from_frame(Xa)
         data = lgb.Dataset(
             schema.encode(Xa),
-            label=amount[use],
+            label=amount[use] / scale[use],
             feature_name=schema.booster_names(),
             categorical_feature=schema.categorical_indices,
             free_raw_data=True,
@@ -466,7 +472,15 @@ class ResponseModel(BaseEstimator):
         stacked = X.iloc[np.tile(np.arange(n), k)]
         stacked = self._with_action(stacked, np.repeat(self.actions_, n), self.actions_)
         values = self.amount_booster_.predict(self.amount_schema_.encode(stacked, "state"))
-        return pd.DataFrame(values.reshape(k, n).T, index=state.index, columns=list(self.actions_))
+        values = values.reshape(k, n).T * self._scale(X)[:, None]
+        return pd.DataFrame(values, index=state.index, columns=list(self.actions_))
+
+    def _scale(self, X: pd.DataFrame) -> np.ndarray:
+        """The arrears (at least 1) of each row, or 1 when the model does not read them."""
+        if _SCALE not in X.columns:
+            return np.ones(len(X))
+        arrears = X[_SCALE].to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.maximum(np.nan_to_num(arrears, nan=1.0), 1.0)
 
     def predict(self, state: pd.DataFrame) -> pd.DataFrame:
         """Expected recovery within the horizon, ``P(paid) * E[amount | paid]``, per action.
