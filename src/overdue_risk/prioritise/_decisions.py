@@ -35,6 +35,7 @@ from ..contract._schema import OUTCOMES
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
 from ..ledger._engine import _NAT, AsOf, _days, parse_as_of
+from ._rules import _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, _category_codes
 from ._strategy import Strategy
 
 __all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions"]
@@ -68,12 +69,7 @@ DECISION_COLUMNS = {
     "paid": "bool",
 }
 
-_REACHED = tuple(OUTCOMES.index(o) for o in ("contacted", "promise", "paid", "refused", "dispute"))
-_PROMISE = OUTCOMES.index("promise")
-_RESET = (_PROMISE, OUTCOMES.index("paid"))
-_RESTRUCTURE = LOGGED_ACTIONS.index("restructure")
 _LEGAL = LOGGED_ACTIONS.index("legal")
-_WINDOW = 7  # attempts_7d: the 7 days ending on the decision day
 
 
 def logged_decisions(
@@ -418,10 +414,6 @@ def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> _Rows:
         propensity=column("propensity", np.nan),
         holdout=holdout,
     )
-
-
-def _category_codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
-    return pd.Categorical(values, categories=list(categories)).codes.astype(np.int8)
 
 
 def _cell(cell, log: _Rows, ledger: Ledger) -> np.ndarray:
