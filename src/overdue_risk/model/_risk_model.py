@@ -81,9 +81,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     n_estimators : int, default=1000
         Most boosting rounds; early stopping on ``X_val`` picks fewer.
     learning_rate, num_leaves, max_depth, min_child_samples, subsample, colsample_bytree, \
-reg_lambda
+reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         LightGBM's parameters of the same names (``subsample`` is
-        ``bagging_fraction``, applied every round).
+        ``bagging_fraction``, applied every round). The defaults were tuned
+        once, on a simulated portfolio (``benchmarks/model_quality.py --tune``;
+        see ``docs/benchmarks.md``); override them for your data.
     early_stopping_rounds : int, default=100
         Stop when the log loss on ``X_val`` has not improved for this many rounds.
     calibration : {None, "isotonic", "sigmoid"}, default=None
@@ -144,13 +146,13 @@ reg_lambda
         self,
         *,
         n_estimators: int = 1000,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        learning_rate: float = 0.03,
+        num_leaves: int = 15,
         max_depth: int = -1,
         min_child_samples: int = 100,
         subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
+        colsample_bytree: float = 0.5,
+        reg_lambda: float = 10.0,
         early_stopping_rounds: int = 100,
         calibration: str | None = None,
         monotone_constraints: dict | None = None,

@@ -234,7 +234,7 @@ class ResponseModel(BaseEstimator):
     >>> paid = rng.random(n) < p
     >>> decisions = pd.DataFrame({"dpd": dpd, "overdue_amount": 100.0,
     ...     "action": action, "reward_amount": np.where(paid, 100.0, 0.0)})
-    >>> model = ResponseModel(features=["dpd", "overdue_amount"]).fit(decisions)
+    >>> model = ResponseModel(features=["dpd", "overdue_amount"], learner="t").fit(decisions)
     >>> state = pd.DataFrame({"dpd": [10, 60], "overdue_amount": [100.0, 100.0]})
     >>> lift = model.uplift(state)["call"]
     >>> bool(lift.iloc[0] > 15), bool(abs(lift.iloc[1]) < 15)
