@@ -203,3 +203,25 @@ def test_a_tampered_model_is_refused(trained, tmp_path, capsys):
     )
     assert code == 2 and "model.txt does not match the sha256" in err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_training_dates_end_their_horizon_before_the_stopping_date():
+    from overdue_risk.model import train_risk_model
+
+    months = pd.date_range("2023-10-31", "2024-09-30", freq="ME")
+    result = train_risk_model(
+        load_portfolio(SAMPLE),
+        months,
+        "dpd30_90d",
+        model=RiskModel(n_estimators=20),
+        families=["ledger"],
+    )
+    # Stopping on 2024-08-31: only month ends at least 90 days before it train.
+    assert result.dates["validation"] == ["2024-08-31"] and result.dates["test"] == ["2024-09-30"]
+    assert result.dates["train"] == [d.strftime("%Y-%m-%d") for d in months[:8]]
+    assert (
+        months[7] + pd.Timedelta(days=90)
+        <= pd.Timestamp("2024-08-31")
+        < months[8] + pd.Timedelta(days=90)
+    )
+    assert result.model.windows_["train"]["as_of"] == ["2023-10-31", "2024-05-31"]

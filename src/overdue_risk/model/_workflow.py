@@ -79,7 +79,9 @@ def train_risk_model(
 
     The last as-of date whose horizon is observed is the test set, the one
     before it stops the boosting early (and calibrates, when the model
-    calibrates), and every earlier date trains.
+    calibrates), and every earlier date whose horizon ended by then trains
+    (dates closer to the early-stopping date are left out: their label
+    windows overlap its own).
 
     Parameters
     ----------
@@ -118,7 +120,17 @@ def train_risk_model(
             f"{target.name} horizon; got {len(observed)}. Give more (earlier) dates."
         )
     test_date, val_date = observed[-1], observed[-2]
-    train, val, test = (data[dates < val_date], data[dates == val_date], data[dates == test_date])
+    # Train only on dates whose horizon ended by the validation date: with overlapping
+    # label windows the validation month rewards trees that recognise its customers,
+    # and early stopping never stops (benchmarks/model_quality.py --leak-check).
+    horizon = pd.Timedelta(days=target.horizon_days)
+    before = dates + horizon <= val_date
+    if not before.any():
+        raise ModelError(
+            f"No as-of date ends its {target.horizon_days}-day horizon by the early-stopping "
+            f"date {pd.Timestamp(val_date).date()}; give dates further back."
+        )
+    train, val, test = (data[before], data[dates == val_date], data[dates == test_date])
     estimator = clone(model) if model is not None else RiskModel(calibration="isotonic")
     estimator.set_params(target=target)
 
@@ -148,7 +160,7 @@ def train_risk_model(
     estimator.build_options_ = _build_options(families, exclude, tolerance)
     fmt = "%Y-%m-%d"
     split_dates = {
-        "train": [pd.Timestamp(d).strftime(fmt) for d in observed[:-2]],
+        "train": sorted({pd.Timestamp(d).strftime(fmt) for d in dates[before]}),
         "validation": [pd.Timestamp(val_date).strftime(fmt)],
         "test": [pd.Timestamp(test_date).strftime(fmt)],
     }
