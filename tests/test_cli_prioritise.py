@@ -32,22 +32,25 @@ def scores_file(tmp_path_factory) -> Path:
     return path
 
 
-def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, capsys):
-    strategy = tmp_path / "strategy.toml"
-    strategy.write_text('extends = "us_reg_f"\n\n[actions.call]\ncapacity = 25\n')
-    out = tmp_path / "worklist.csv"
-    argv = [
+def prioritise_argv(scores: Path, out: Path, strategy="default", as_of=AS_OF) -> list[str]:
+    return [
         "prioritise",
-        str(scores_file),
+        str(scores),
         SAMPLE,
         "--as-of",
-        AS_OF,
+        as_of,
         "--strategy",
         str(strategy),
         "--out",
         str(out),
     ]
-    code, stdout, err = run(argv, capsys)
+
+
+def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, capsys):
+    strategy = tmp_path / "strategy.toml"
+    strategy.write_text('extends = "us_reg_f"\n\n[actions.call]\ncapacity = 25\n')
+    out = tmp_path / "worklist.csv"
+    code, stdout, err = run(prioritise_argv(scores_file, out, strategy), capsys)
     assert code == 0, err
     worklist = pd.read_csv(out)
     expected = account_state(Strategy.from_toml(strategy), load_portfolio(SAMPLE), AS_OF)
@@ -59,20 +62,7 @@ def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, cap
 
 def test_prioritise_fallback_is_flagged(scores_file, tmp_path, capsys):
     out = tmp_path / "worklist.parquet"
-    argv = [
-        "prioritise",
-        str(scores_file),
-        SAMPLE,
-        "--as-of",
-        AS_OF,
-        "--strategy",
-        "default",
-        "--out",
-        str(out),
-        "--value",
-        "fallback",
-    ]
-    code, _, err = run(argv, capsys)
+    code, _, err = run([*prioritise_argv(scores_file, out), "--value", "fallback"], capsys)
     assert code == 0
     assert "not causal" in err
     assert set(pd.read_parquet(out)["value_source"]) == {"risk-score fallback (not causal)"}
@@ -86,17 +76,7 @@ def test_prioritise_fallback_is_flagged(scores_file, tmp_path, capsys):
     ],
 )
 def test_prioritise_bad_input_exits_2(scores_file, tmp_path, capsys, extra, match):
-    argv = [
-        "prioritise",
-        str(scores_file),
-        SAMPLE,
-        "--as-of",
-        AS_OF,
-        "--strategy",
-        "default",
-        "--out",
-        str(tmp_path / "w.csv"),
-    ]
+    argv = prioritise_argv(scores_file, tmp_path / "w.csv")
     for i in range(0, len(extra), 2):
         argv[argv.index(extra[i]) + 1] = extra[i + 1]
     code, _, err = run(argv, capsys)

@@ -106,7 +106,7 @@ def expected(w7=(), w30=(), **values) -> dict[str, float]:
     return out
 
 
-def check(row: pd.Series, numbers: dict[str, float], outcome, action) -> None:
+def assert_row(row: pd.Series, numbers: dict[str, float], outcome, action) -> None:
     got = row[list(numbers)].to_numpy(np.float64)
     np.testing.assert_allclose(got, list(numbers.values()), rtol=1e-6, equal_nan=True)
     for name, value in (("last_outcome", outcome), ("last_action", action)):
@@ -140,7 +140,7 @@ def test_first_promise_kept_second_pending():
         days_to_promise=0,
         days_since_broken_promise=NAN,
     )
-    check(row, numbers, "promise", "call")
+    assert_row(row, numbers, "promise", "call")
 
 
 def test_promise_broken_the_day_after_its_date():
@@ -159,7 +159,7 @@ def test_promise_broken_the_day_after_its_date():
         days_to_promise=NAN,
         days_since_broken_promise=0,  # resolved (broken) today
     )
-    check(row, numbers, "promise", "call")
+    assert_row(row, numbers, "promise", "call")
 
 
 def test_promise_without_date_is_never_resolved():
@@ -178,7 +178,7 @@ def test_promise_without_date_is_never_resolved():
         days_to_promise=NAN,  # promise 6 was due 04-10; promise 7 has no date
         days_since_broken_promise=1,  # promise 6, resolved 04-11
     )
-    check(row, numbers, "promise", "sms")
+    assert_row(row, numbers, "promise", "sms")
 
 
 def test_pending_then_kept():
@@ -196,7 +196,7 @@ def test_pending_then_kept():
         days_to_promise=10,  # promise 8 is due 04-30
         days_since_broken_promise=9,  # 04-20 - 04-11
     )
-    check(X.loc[("A", "2024-04-20")], numbers, "promise", "call")
+    assert_row(X.loc[("A", "2024-04-20")], numbers, "promise", "call")
     numbers = expected(
         w7={},
         w30={"sms": 1, "call": 1},  # (04-01, 05-01]: actions 7 and 8, not 6 (04-01)
@@ -210,7 +210,7 @@ def test_pending_then_kept():
         days_to_promise=NAN,
         days_since_broken_promise=20,
     )
-    check(X.loc[("A", "2024-05-01")], numbers, "promise", "call")
+    assert_row(X.loc[("A", "2024-05-01")], numbers, "promise", "call")
 
 
 def test_action_on_as_of_counts_and_later_ones_do_not():
@@ -228,7 +228,7 @@ def test_action_on_as_of_counts_and_later_ones_do_not():
         days_to_promise=NAN,
         days_since_broken_promise=51,  # 06-01 - 04-11: 19 + 31 + 1
     )
-    check(row, numbers, "refused", "legal")
+    assert_row(row, numbers, "refused", "legal")
 
 
 def test_window_edges():
@@ -257,9 +257,9 @@ def test_loan_without_actions_counts_zero():
         days_since_broken_promise=NAN,
     )
     for day in ("2024-03-15", "2024-06-01"):
-        check(X.loc[("B", day)], none, None, None)
+        assert_row(X.loc[("B", day)], none, None, None)
     # Before its first action loan A reads the same.
-    check(features(portfolio(), "2024-02-15").loc[("A", "2024-02-15")], none, None, None)
+    assert_row(features(portfolio(), "2024-02-15").loc[("A", "2024-02-15")], none, None, None)
 
 
 def test_latest_open_promise_is_found_behind_broken_ones():

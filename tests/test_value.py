@@ -25,6 +25,7 @@ from sklearn.exceptions import NotFittedError
 
 import overdue_risk as odr
 from overdue_risk import DataQualityWarning, Ledger, ModelError, OverdueRiskError, Portfolio
+from overdue_risk.contract._schema import TABLES
 from overdue_risk.prioritise._decisions import (
     DECISION_ACTIONS,
     DECISION_COLUMNS,
@@ -42,6 +43,7 @@ from strategies import day, portfolios, shuffled, to_portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LOG_COLUMNS = [c.name for c in TABLES["collections"].columns]  # the contract's order
 T0 = pd.Timestamp("2024-01-01")
 FEB = pd.Timestamp("2024-02-01")  # every hand-made loan's only instalment falls due
 
@@ -79,17 +81,7 @@ def hand_portfolio(
         frame = pd.concat([frame, more_loans], ignore_index=True)
         schedule = pd.concat([schedule, more_schedule], ignore_index=True)
     pay = pd.DataFrame(list(payments), columns=["loan_id", "payment_date", "amount"])
-    columns = [
-        "loan_id",
-        "action_date",
-        "action",
-        "outcome",
-        "promise_date",
-        "promise_amount",
-        "cost",
-        "propensity",
-        "holdout",
-    ]
+    columns = LOG_COLUMNS
     rows = [
         {
             "outcome": "contacted",
@@ -395,17 +387,7 @@ def _with_log(records, rows, *, later: bool) -> Portfolio:
     pays = p.payments
     log = pd.DataFrame(
         rows,
-        columns=[
-            "loan_id",
-            "action_date",
-            "action",
-            "outcome",
-            "promise_date",
-            "promise_amount",
-            "cost",
-            "propensity",
-            "holdout",
-        ],
+        columns=LOG_COLUMNS,
     )
     return Portfolio(loans=p.loans, installments=p.installments, payments=pays, collections=log)
 

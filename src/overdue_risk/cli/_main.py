@@ -84,13 +84,21 @@ def _names(text: str | None) -> list[str]:
     return [] if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _families(text: str | None) -> list[str] | None:
+    """The chosen feature families; an unknown one fails before the portfolio is read."""
+    from ..features import list_features
+
+    families = _names(text) or None
+    list_features(families)
+    return families
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
-    from ..features import build_features, list_features
+    from ..features import build_features
 
     out = check_output_path(args.out)
     as_of = _dates(args.as_of)
-    families = _names(args.families) or None
-    list_features(families)  # an unknown family fails here, before the portfolio is read
+    families = _families(args.families)
     portfolio = load_portfolio(args.portfolio)
     features = build_features(
         portfolio,
@@ -164,10 +172,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     report_path = _html_path(args.report) if args.report else None
     as_of = _dates(args.as_of_dates)
     target = parse_target(args.target)
-    families = _names(args.families) or None
-    from ..features import list_features
-
-    list_features(families)  # an unknown family fails before the portfolio is read
+    families = _families(args.families)
     calibration = None if args.calibration == "none" else args.calibration
     portfolio = load_portfolio(args.portfolio)
     result = train_risk_model(
@@ -358,6 +363,27 @@ def _portfolio_dates_out(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _feature_choice(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--families",
+        metavar="NAME[,NAME...]",
+        help="feature families to compute, comma separated (default: all)",
+    )
+    p.add_argument(
+        "--exclude",
+        metavar="COLUMN[,COLUMN...]",
+        help="loan or customer columns (or features) to leave out, comma separated",
+    )
+
+
+def _target(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        default="dpd30_90d",
+        help="dpd<threshold>_<days>d or cure_<days>d (default dpd30_90d)",
+    )
+
+
 def _tolerance(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tolerance",
@@ -412,16 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         "using only records dated on or before it.",
     )
     _portfolio_dates_out(p)
-    p.add_argument(
-        "--families",
-        metavar="NAME[,NAME...]",
-        help="feature families to compute, comma separated (default: all)",
-    )
-    p.add_argument(
-        "--exclude",
-        metavar="COLUMN[,COLUMN...]",
-        help="loan or customer columns (or features) to leave out, comma separated",
-    )
+    _feature_choice(p)
     _tolerance(p)
     p.set_defaults(func=_cmd_features)
 
@@ -433,11 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ledger; dates whose horizon ends after the data give no rows.",
     )
     _portfolio_dates_out(p)
-    p.add_argument(
-        "--target",
-        default="dpd30_90d",
-        help="dpd<threshold>_<days>d or cure_<days>d (default dpd30_90d)",
-    )
+    _target(p)
     p.add_argument(
         "--observed-until",
         metavar="DATE",
@@ -461,11 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE[,DATE...]",
         help="snapshot dates, e.g. month ends, comma separated (at least 3 observed)",
     )
-    p.add_argument(
-        "--target",
-        default="dpd30_90d",
-        help="dpd<threshold>_<days>d or cure_<days>d (default dpd30_90d)",
-    )
+    _target(p)
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
     p.add_argument(
         "--calibration",
@@ -473,12 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="isotonic",
         help="calibration on the early-stopping date (default isotonic)",
     )
-    p.add_argument("--families", metavar="NAME[,NAME...]", help="feature families (default all)")
-    p.add_argument(
-        "--exclude",
-        metavar="COLUMN[,COLUMN...]",
-        help="loan or customer columns (or features) the model may not use",
-    )
+    _feature_choice(p)
     p.add_argument("--report", metavar="REPORT.html", help="also write the test-set report")
     p.add_argument("--seed", type=int, default=0, help="LightGBM's seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")

@@ -108,7 +108,7 @@ def train_risk_model(
 
     target = as_target(target)
     config = LedgerConfig(tolerance=tolerance)
-    portfolio = portfolio if portfolio.validated else validate(portfolio)
+    portfolio = validate(portfolio)  # returns a validated portfolio as it is
     data = build_training_set(
         portfolio, as_of_dates, target, families=families, exclude=exclude, ledger_config=config
     )
@@ -223,7 +223,7 @@ def evaluate_model(model: RiskModel, portfolio: Portfolio, as_of: AsOf):
         raise ModelError("The model records no target; evaluate it with evaluate().")
     target = as_target(model.target)
     options = _options(model)
-    portfolio = portfolio if portfolio.validated else validate(portfolio)
+    portfolio = validate(portfolio)  # returns a validated portfolio as it is
     labels = make_labels(portfolio, as_of, target, LedgerConfig(tolerance=options["tolerance"]))
     if labels.empty:
         raise ModelError(

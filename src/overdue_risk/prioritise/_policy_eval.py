@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..exceptions import OverdueRiskError
 from ._allocate import allocate
+from ._ope import off_policy_value
 from ._rules import account_state, eligibility
 from ._strategy import Strategy
 from ._worklist import WAIT, action_values
@@ -194,7 +195,6 @@ def compare_policies(
     PolicyComparison
     """
     from ..features._custom import cut_portfolio
-    from ._ope import off_policy_value
 
     rows, ope_rows = [], []
     for date in pd.to_datetime(list(dates)):
@@ -278,7 +278,6 @@ def compare_policies(
                     amount,
                     strategy,
                     value_model,
-                    off_policy_value,
                 )
             )
     ope = [o for o in ope_rows if o is not None]
@@ -290,7 +289,7 @@ def compare_policies(
     )
 
 
-def _off_policy_row(decisions, date, ids, chosen, names, amount, strategy, model, estimate):
+def _off_policy_row(decisions, date, ids, chosen, names, amount, strategy, model):
     """IPW/SNIPW/DR of the prioritiser's choices on the day's logged randomised decisions,
     and the truth on the same decisions (expected recovery less the day's action cost)."""
     dates = decisions.index.get_level_values("as_of")
@@ -307,7 +306,7 @@ def _off_policy_row(decisions, date, ids, chosen, names, amount, strategy, model
     q_hat = pd.DataFrame(
         {a: mu[a].to_numpy() - cost[a] for a in actions if a in mu.columns}, index=today.index
     )
-    est = estimate(today, target, q_hat=q_hat)
+    est = off_policy_value(today, target, q_hat=q_hat)
     col = np.where(chosen[at] >= 0, chosen[at] + 1, 0)
     true = amount[at, col] - np.asarray([cost[a] for a in target])
     return {
@@ -405,6 +404,8 @@ def simulated_comparison(
     )
     counts = history["action"].astype(str).value_counts()
     known = [a for a in counts.index if counts[a] >= 200]
+    # Unlike learn_value_model there is no fallback: with too few randomised rows for
+    # an action the prioritiser simply has no value for it.
     value = ResponseModel(actions=known).fit(history)
     evaluation = logged_decisions(
         portfolio, days[0], days[-1], horizon_days=horizon_days, data_end=end

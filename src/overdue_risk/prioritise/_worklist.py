@@ -320,7 +320,7 @@ def learn_value_model(
     from ._decisions import logged_decisions
     from ._value import ResponseModel, RiskBasedValue
 
-    p = portfolio if portfolio.validated else validate(portfolio)
+    p = validate(portfolio)
     days = parse_as_of(as_of)
     evening = pd.Timestamp(np.datetime64(int(days[0]) - 1, "D"))
     if p.collections is None or "holdout" not in p.collections.columns:
