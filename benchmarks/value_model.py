@@ -26,6 +26,7 @@ import overdue_risk as odr
 from overdue_risk.contract import validate
 from overdue_risk.features._custom import cut_portfolio
 from overdue_risk.prioritise import account_state, logged_decisions
+from overdue_risk.prioritise._value import DEFAULT_FEATURES
 
 ACTIONS = ["none", "sms", "call", "visit", "restructure", "legal"]
 COST = {"call": 1.5, "visit": 25.0}
@@ -45,6 +46,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loans", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=101)
+    ap.add_argument(
+        "--levels",
+        action="store_true",
+        help="only the level of recovery of no action against the truth, by DPD band",
+    )
     args = ap.parse_args()
     date = pd.Timestamp("2024-09-02")
     evening = date - pd.Timedelta(days=1)
@@ -85,6 +91,9 @@ def main() -> None:
             row[f"{a}_top{k[a]}_share"] = round(float(got / best), 3)
         rows.append(row)
 
+    if args.levels:
+        print(levels(history, known, state, tab, ids).to_string())
+        return
     for learner, leaf, leaves in CONFIGS:
         t0 = time.perf_counter()
         model = odr.ResponseModel(
@@ -99,6 +108,40 @@ def main() -> None:
         values = state[column].to_numpy(dtype=np.float64)
         score(f"rank by {column}", {"call": values, "visit": values}, 0.0)
     print(pd.DataFrame(rows).to_string(index=False))
+
+
+def levels(history, known, state, tab, ids) -> pd.DataFrame:
+    """Mean predicted and true recovery with no action, by DPD band and legal action.
+
+    The default model against the same model without ``legal_started``, which
+    leaves out the rows after legal action and extrapolates to those states.
+    """
+    truth = tab["expected_amount"].unstack("action")["none"].reindex(ids).to_numpy()
+    without = [c for c in DEFAULT_FEATURES if c != "legal_started"]
+    default = odr.ResponseModel(actions=known).fit(history).predict(state)["none"]
+    plain = odr.ResponseModel(actions=known, features=without).fit(history).predict(state)["none"]
+    frame = pd.DataFrame(
+        {
+            "dpd": pd.cut(state["dpd"], [0, 30, 60, 90, 180, 365, 10_000]),
+            "legal_started": state["legal_started"].to_numpy(),
+            "accounts": 1,
+            "truth": truth,
+            "default": default.to_numpy(),
+            "without_legal_started": plain.to_numpy(),
+        }
+    )
+    keys = ["dpd", "legal_started"]
+    out = frame.groupby(keys, observed=True).agg(
+        accounts=("accounts", "sum"),
+        truth=("truth", "mean"),
+        default=("default", "mean"),
+        without_legal_started=("without_legal_started", "mean"),
+    )
+    total = frame.drop(columns=keys).agg(
+        {"accounts": "sum", "truth": "mean", "default": "mean", "without_legal_started": "mean"}
+    )
+    out.loc[("all", ""), :] = total.to_numpy()
+    return out.round(1)
 
 
 if __name__ == "__main__":

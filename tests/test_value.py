@@ -569,15 +569,22 @@ def test_sample_response_model_end_to_end(sample):
     mu = model.predict(d)
     assert list(mu.columns) == ["none", "sms", "call", "letter"]
     assert np.isfinite(mu.to_numpy()).all() and (mu.to_numpy() >= 0).all()
-    # No-action rows where nothing could be drawn (after legal action) are left out.
-    usable = d[~((d["action"] == "none") & (d["propensity"] >= 1))]
-    per_arm = usable["action"].astype(str).value_counts()
+    # The arms learn from the rows where an action could be drawn; the rows after legal
+    # action (no action possible) have their own model of the level of recovery.
+    stuck = ((d["action"] == "none") & (d["propensity"] >= 1)).to_numpy()
+    assert stuck.sum() > 100 and d.loc[stuck, "legal_started"].all()
+    per_arm = d.loc[~stuck, "action"].astype(str).value_counts()
     assert model.n_rows_.to_dict() == {a: per_arm[a] for a in ("none", "sms", "call", "letter")}
-    # The T-learner: the mean prediction per arm is near its mean recovery (no weights).
-    observed = usable.groupby("action", observed=True)["reward_amount"].mean()
-    fitted = model.predict(usable)
+    assert model.no_action_model_.n_rows_.to_dict() == {"none": int(stuck.sum())}
+    # The T-learner: the mean prediction per arm is near its mean recovery (no weights),
+    # and so is that of no action after legal action.
+    fitted = model.predict(d)
     for a in model.actions_:
-        assert abs(fitted[a].mean() - observed[a]) < 0.25 * observed[a]
+        arm = (d["action"] == a).to_numpy() & ~stuck
+        want = d.loc[arm, "reward_amount"].mean()
+        assert abs(fitted.loc[arm, a].mean() - want) < 0.25 * want
+    want = d.loc[stuck, "reward_amount"].mean()
+    assert abs(fitted.loc[stuck, "none"].mean() - want) < 0.25 * want
     # The model scores account_state's frame as it is.
     state = account_state(Strategy(), sample, "2024-06-30")
     assert model.uplift(state).shape == (len(state), 3)
@@ -649,11 +656,39 @@ def test_the_t_learner_parts(known_response):
     assert model.causal is True
 
 
-def test_rows_where_no_action_could_be_drawn_are_left_out(known_response):
-    model, d = known_response
-    stuck = d.head(400).assign(action="none", propensity=1.0, reward_amount=1e6)
-    again = ResponseModel(features=FEATURES).fit(pd.concat([d, stuck], ignore_index=True))
-    pd.testing.assert_frame_equal(again.predict(d.head(50)), model.predict(d.head(50)))
+def test_states_where_the_log_never_acts_get_their_level_and_the_transported_uplift(
+    known_response,
+):
+    # After legal action nothing more is drawn (no action with propensity 1) and
+    # customers seldom pay. Those rows teach the level of recovery there; the effect
+    # of an action, never tried there, is the one learned where it was.
+    _, d = known_response
+    rng = np.random.default_rng(3)
+    stuck = d.sample(3000, random_state=4).assign(
+        action="none",
+        propensity=1.0,
+        reward_amount=lambda x: np.where(rng.random(len(x)) < 0.05, x["overdue_amount"], 0.0),
+    )
+    both = pd.concat([d.assign(legal_started=False), stuck.assign(legal_started=True)])
+    features = [*FEATURES, "legal_started"]
+    model = ResponseModel(features=features).fit(both)
+    alone = ResponseModel(features=features).fit(d.assign(legal_started=False))
+    assert model.n_rows_.to_dict() == alone.n_rows_.to_dict()
+    assert model.no_action_model_.n_rows_["none"] == len(stuck)
+    after = stuck.assign(legal_started=True)
+    mu = model.predict(after)
+    want = stuck["reward_amount"].mean()
+    assert abs(mu["none"].mean() - want) < 0.3 * want
+    before = after.assign(legal_started=False)
+    lifted, learned = model.uplift(after), alone.uplift(before)
+    # The same uplift, except where it would make a recovery negative (clipped at 0).
+    clipped = model.predict(after).drop(columns="none").to_numpy() == 0
+    assert clipped.mean() < 0.5
+    np.testing.assert_allclose(lifted.to_numpy()[~clipped], learned.to_numpy()[~clipped])
+    assert (lifted.to_numpy()[clipped] >= learned.to_numpy()[clipped]).all()
+    # Without legal_started among the features those rows are left out.
+    plain = ResponseModel(features=FEATURES).fit(both)
+    assert plain.no_action_model_ is None and plain.n_rows_.equals(alone.n_rows_)
 
 
 def test_params_are_stored_untouched_and_clone():

@@ -35,7 +35,7 @@ from ..contract._schema import OUTCOMES
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
 from ..ledger._engine import _NAT, AsOf, _days, parse_as_of
-from ._rules import _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, _category_codes
+from ._rules import _LEGAL, _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, _category_codes
 from ._strategy import Strategy
 
 __all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions"]
@@ -68,8 +68,6 @@ DECISION_COLUMNS = {
     "reward_amount": "float64",
     "paid": "bool",
 }
-
-_LEGAL = LOGGED_ACTIONS.index("legal")
 
 
 def logged_decisions(

@@ -79,8 +79,11 @@ STATE_COLUMNS = {
     "days_to_promise": "float64",
     "failed_contacts": "int64",
     "days_since_restructure_offer": "float64",
+    "legal_started": "bool",
     **dict.fromkeys(FLAGS, "bool"),
 }
+# The columns the rules read: legal_started informs the value model only.
+_RULE_COLUMNS = tuple(c for c in STATE_COLUMNS if c != "legal_started")
 
 # Outcomes that reached the customer: a conversation.
 _REACHED = tuple(OUTCOMES.index(o) for o in ("contacted", "promise", "paid", "refused", "dispute"))
@@ -88,6 +91,7 @@ _PROMISE = OUTCOMES.index("promise")
 # Outcomes after which contacts are no longer failing: a promise, or money on the spot.
 _RESET = (_PROMISE, OUTCOMES.index("paid"))
 _RESTRUCTURE = LOGGED_ACTIONS.index("restructure")
+_LEGAL = LOGGED_ACTIONS.index("legal")
 _WINDOW = 7  # days of the attempt cap: the 7 consecutive days ending today
 
 
@@ -141,7 +145,8 @@ def account_state(
         the last payment, the last promise and the last payment on the spot,
         up to ``as_of``); ``days_since_restructure_offer`` (since the last
         logged ``restructure`` action, or the start of a loan that replaces a
-        restructured one; NaN if none); and one boolean column per flag.
+        restructured one; NaN if none); ``legal_started`` (a ``legal`` action
+        is logged); and one boolean column per flag.
 
     Examples
     --------
@@ -221,6 +226,7 @@ def account_state(
         "days_to_promise": -_since(today, promise_day),
         "failed_contacts": log.count(failed, n),
         "days_since_restructure_offer": _since(today, offer),
+        "legal_started": log.latest(log.action == _LEGAL, log.day, n) != _NAT,
     }
     ids = pd.Index(loans["loan_id"].iloc[code], name="loan_id")
     data.update(_read_flags(strategy, loans, code, ids, flags))
@@ -512,7 +518,7 @@ def eligibility(strategy: Strategy, state: pd.DataFrame) -> Eligibility:
         raise OverdueRiskError(f"strategy must be a Strategy; got {type(strategy).__name__}.")
     if not isinstance(state, pd.DataFrame):
         raise OverdueRiskError(f"state must be a DataFrame; got {type(state).__name__}.")
-    missing = [c for c in STATE_COLUMNS if c not in state.columns]
+    missing = [c for c in _RULE_COLUMNS if c not in state.columns]
     if missing:
         raise OverdueRiskError(f"state is missing the columns {', '.join(missing)}.")
     n, names, r = len(state), strategy.action_names, strategy.rules

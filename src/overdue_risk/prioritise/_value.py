@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ModelError
@@ -47,6 +47,7 @@ DEFAULT_FEATURES = (
     "days_to_promise",
     "failed_contacts",
     "days_since_restructure_offer",
+    "legal_started",
 )
 _OPTIONAL = ("risk_score",)  # read too when the decisions carry it
 
@@ -65,6 +66,11 @@ DEFAULT_LIFTS = {
 _BASELINE = "none"
 _ACTION = "action"  # the amount model's action feature
 _SCALE = "overdue_amount"  # the amount model predicts payments as a multiple of it
+_NO_ACTION_STATE = "legal_started"  # the state in which the randomised cell never acts
+# Its level model's leaves: a share of its rows. They are a few hundred loans repeated
+# daily, and a few settle in full: leaves of 1% of the rows (a handful of loans) learned
+# those loans; 15% was chosen on tuning seed 101 (docs/value-model.md).
+_NO_ACTION_LEAF = 0.15
 
 
 # -- parameter rules (checked at the top of fit) ------------------------------------------
@@ -153,9 +159,21 @@ class ResponseModel(BaseEstimator):
     and the uplift of ``a`` is ``mu(x, a) - mu(x, "none")``.
 
     Rows on which no action could have been drawn (``action == "none"``
-    with propensity 1, e.g. after legal action, when the cell's policy does
-    nothing more) are left out: they carry no information about any action
-    and would make the ``"none"`` arm a different population from the others.
+    with propensity 1: after legal action the cell's policy does nothing
+    more) say nothing about any action, and would make the ``"none"`` arm a
+    different population from the others: the classifiers and the regressor
+    leave them out. When ``legal_started`` is a feature they get a model of
+    their own, ``no_action_model_``, for the level of recovery in those
+    states, which the prioritiser and the direct and doubly robust estimators
+    of :func:`~overdue_risk.prioritise._ope.off_policy_value` need. There
+    :meth:`predict` gives that level for ``"none"`` plus, for each action,
+    the uplift the main model learned for the same state (clipped so that no
+    recovery is negative). That uplift is an assumption, not an estimate:
+    the log never tried an action after legal action, so its effect there is
+    taken to be what it is in comparable states before. Without the separate
+    level, the recovery of accounts 90+ days past due was extrapolated from
+    the earlier states, at 4 to 90 times the truth on a simulated book
+    (docs/value-model.md).
 
     Why it is causal: within the randomised cell the action was drawn at
     random given the observed state (the logged propensity depends on the
@@ -220,7 +238,12 @@ class ResponseModel(BaseEstimator):
     amount_schema_ : FeatureSchema
         The amount model and its features (the state and ``action``).
     n_rows_, paid_rate_ : Series
-        Rows and share paid per action in the training decisions.
+        Rows and share paid per action in the training decisions (those
+        where an action could be drawn).
+    no_action_model_ : ResponseModel or None
+        The level of recovery where the log never acts (``legal_started``),
+        fitted on those rows with ``actions=["none"]``; None without such
+        rows or without ``legal_started`` among the features.
 
     Examples
     --------
@@ -297,17 +320,26 @@ class ResponseModel(BaseEstimator):
         amount = decisions["reward_amount"].to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isnan(amount).any() or (amount < 0).any():
             raise ModelError("decisions.reward_amount must be amounts >= 0, with none missing.")
-        if "propensity" in decisions.columns:
-            # Rows where no action could be drawn (no action with probability 1, e.g.
-            # after legal action) say nothing about any action's effect, and would
-            # make the "none" arm a different population from the others.
-            p = decisions["propensity"].to_numpy(dtype=np.float64, na_value=np.nan)
-            usable = np.flatnonzero(~((action == _BASELINE) & (p >= 1)))
-            if usable.size < len(decisions):
-                logger.info(
-                    "%d rows without any possible action left out.", len(decisions) - usable.size
+        no_action = None
+        stuck = self._no_action_rows(decisions, action)
+        if stuck.any():
+            # After legal action the cell draws nothing more: those rows say nothing about
+            # any action, and would make "none" a different population from the other
+            # arms. Their own model gives the level of recovery in those states, in
+            # amounts rather than multiples of the arrears: the oldest accounts' arrears
+            # exceed any seen in training, and a multiple of them extrapolates.
+            paid_stuck = amount[stuck] > 0
+            both = paid_stuck.any() and not paid_stuck.all()
+            if _NO_ACTION_STATE in features and stuck.sum() >= self.min_rows and both:
+                rest = [c for c in features if c not in (_NO_ACTION_STATE, _SCALE)]
+                no_action = clone(self).set_params(
+                    actions=[_BASELINE], features=rest, min_child_samples=_NO_ACTION_LEAF
                 )
-                decisions, action, amount = decisions.iloc[usable], action[usable], amount[usable]
+                no_action.fit(decisions.loc[stuck].drop(columns="propensity"))
+            else:
+                logger.info("%d rows without any possible action left out.", int(stuck.sum()))
+            keep = np.flatnonzero(~stuck)
+            decisions, action, amount = decisions.iloc[keep], action[keep], amount[keep]
         actions = self._actions(action)
         dropped = sorted(set(action) - set(actions))
         if dropped:
@@ -379,6 +411,7 @@ class ResponseModel(BaseEstimator):
         booster = lgb.train(params, data, num_boost_round=self.n_estimators)
 
         self.actions_ = actions
+        self.no_action_model_ = no_action
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self.n_features_in_ = len(features)
         self.classifiers_ = classifiers
@@ -389,6 +422,32 @@ class ResponseModel(BaseEstimator):
         rate = pd.Series(paid).groupby(action).mean()
         self.paid_rate_ = rate.reindex(list(actions)).rename("paid_rate")
         return self
+
+    @staticmethod
+    def _no_action_rows(decisions: pd.DataFrame, action: np.ndarray) -> np.ndarray:
+        """Rows on which no action could have been drawn: no action with propensity 1."""
+        if "propensity" not in decisions.columns:
+            return np.zeros(len(decisions), bool)
+        p = decisions["propensity"].to_numpy(dtype=np.float64, na_value=np.nan)
+        stuck = (action == _BASELINE) & (p >= 1)
+        if _NO_ACTION_STATE in decisions.columns:
+            # Only where the state says so: the model must find them again at predict.
+            stuck &= decisions[_NO_ACTION_STATE].to_numpy(dtype=bool, na_value=False)
+        return stuck
+
+    def _transport(self, state: pd.DataFrame, mu: pd.DataFrame) -> pd.DataFrame:
+        """Where the log never acts, the no-action model's level plus the main model's
+        uplift: the effect of an action is assumed to carry over (see the class notes)."""
+        model = self.no_action_model_
+        if model is None:
+            return mu
+        after = state[_NO_ACTION_STATE].to_numpy(dtype=bool, na_value=False)
+        if after.any():
+            level = model.predict(state.loc[after])[_BASELINE].to_numpy()
+            shift = level - mu[_BASELINE].to_numpy()[after]
+            # A recovery is never negative, whatever the uplift carried over.
+            mu.loc[after, :] = np.maximum(mu.to_numpy()[after] + shift[:, None], 0.0)
+        return mu
 
     def _threads(self) -> int:
         return 1 if self.n_jobs is None else int(self.n_jobs)
@@ -501,7 +560,7 @@ class ResponseModel(BaseEstimator):
             (``"none"`` is the allocator's ``"wait"``); ``attrs["causal"]``
             is True.
         """
-        out = self.paid_probability(state) * self.amount_if_paid(state)
+        out = self._transport(state, self.paid_probability(state) * self.amount_if_paid(state))
         out.attrs["causal"] = True
         return out
 
