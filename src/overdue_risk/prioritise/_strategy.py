@@ -39,7 +39,7 @@ from ..simulate._scenario import (
     _Rule,
     _same,
     _to_dict,
-    _toml_table,
+    _to_toml,
 )
 
 __all__ = [
@@ -456,9 +456,7 @@ class Strategy:
 
     def to_toml(self) -> str:
         """The strategy as TOML text that :meth:`from_toml` reads back to an equal strategy."""
-        lines: list[str] = []
-        _toml_table(self.to_dict(), [], lines)
-        return "\n".join(lines).strip() + "\n"
+        return _to_toml(self)
 
     def summary(self) -> pd.DataFrame:
         """One row per key: ``key``, ``value``, ``default`` and ``source``.

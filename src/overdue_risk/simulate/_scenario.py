@@ -540,9 +540,7 @@ did you mean downturn_start?
 
     def to_toml(self) -> str:
         """The scenario as TOML text that :meth:`from_toml` reads back to an equal scenario."""
-        lines: list[str] = []
-        _toml_table(self.to_dict(), [], lines)
-        return "\n".join(lines).strip() + "\n"
+        return _to_toml(self)
 
     def summary(self) -> pd.DataFrame:
         """One row per parameter: ``key``, ``value``, ``default`` and ``source``.
@@ -801,6 +799,13 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(type(value))  # pragma: no cover
+
+
+def _to_toml(obj: Any) -> str:
+    """A config dataclass as TOML text, one table per nested section."""
+    lines: list[str] = []
+    _toml_table(_to_dict(obj), [], lines)
+    return "\n".join(lines).strip() + "\n"
 
 
 def _toml_table(data: dict[str, Any], path: list[str], lines: list[str]) -> None:
