@@ -35,7 +35,16 @@ from ..contract._schema import OUTCOMES
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
 from ..ledger._engine import _NAT, AsOf, _days, parse_as_of
-from ._rules import _LEGAL, _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, _category_codes
+from ._rules import (
+    _LEGAL,
+    _PROMISE,
+    _REACHED,
+    _RESET,
+    _RESTRUCTURE,
+    _WINDOW,
+    STATE_COLUMNS,
+    _category_codes,
+)
 from ._strategy import Strategy
 
 __all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions"]
@@ -47,21 +56,24 @@ DECISION_ACTIONS = ("none", *LOGGED_ACTIONS)
 
 # The columns of the decisions, with their dtypes. The state columns that share
 # a name with account_state's have the same meaning (for a morning run).
+_SHARED = (
+    "dpd",
+    "overdue_amount",
+    "balance",
+    "product_type",
+    "product",
+    "attempts_7d",
+    "days_since_conversation",
+    "days_to_promise",
+    "failed_contacts",
+    "days_since_restructure_offer",
+)
 DECISION_COLUMNS = {
-    "dpd": "int64",
-    "overdue_amount": "float64",
-    "balance": "float64",
-    "product_type": "category",
-    "product": "category",
-    "attempts_7d": "int64",
-    "days_since_conversation": "float64",
-    "days_to_promise": "float64",
-    "failed_contacts": "int64",
-    "days_since_restructure_offer": "float64",
+    **{c: STATE_COLUMNS[c] for c in _SHARED},
     "promise_pending": "bool",
     "days_since_contact": "float64",
     "broken_promises": "int64",
-    "legal_started": "bool",
+    "legal_started": STATE_COLUMNS["legal_started"],
     "action": "category",
     "propensity": "float64",
     "cost": "float64",

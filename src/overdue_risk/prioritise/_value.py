@@ -28,7 +28,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..exceptions import ModelError
 from ..model import RiskModel
 from ..model._schema import FeatureSchema
-from ._decisions import DECISION_ACTIONS
+from ._decisions import DECISION_ACTIONS, DECISION_COLUMNS
+from ._rules import STATE_COLUMNS
 
 __all__ = ["DEFAULT_FEATURES", "DEFAULT_LIFTS", "ResponseModel", "RiskBasedValue"]
 
@@ -36,19 +37,7 @@ logger = logging.getLogger(__name__)
 
 # The state columns the model reads by default: those logged_decisions and
 # account_state share with the same meaning, so one model scores both.
-DEFAULT_FEATURES = (
-    "dpd",
-    "overdue_amount",
-    "balance",
-    "product_type",
-    "product",
-    "attempts_7d",
-    "days_since_conversation",
-    "days_to_promise",
-    "failed_contacts",
-    "days_since_restructure_offer",
-    "legal_started",
-)
+DEFAULT_FEATURES = tuple(c for c in DECISION_COLUMNS if c in STATE_COLUMNS)
 _OPTIONAL = ("risk_score",)  # read too when the decisions carry it
 
 # RiskBasedValue's default largest uplifts in the chance of payment: about twice the
@@ -515,24 +504,30 @@ class ResponseModel(BaseEstimator):
     def paid_probability(self, state: pd.DataFrame) -> pd.DataFrame:
         """``P(paid within the horizon | state, action)``: one column per action."""
         X = self._state(state)
-        if "*" in self.classifiers_:
-            n, k = len(X), len(self.actions_)
-            stacked = X.iloc[np.tile(np.arange(n), k)]
-            stacked = self._with_action(stacked, np.repeat(self.actions_, n), self.actions_)
-            p = self.classifiers_["*"].predict_proba(stacked)[:, 1]
-            return pd.DataFrame(p.reshape(k, n).T, index=state.index, columns=list(self.actions_))
-        cols = {a: self.classifiers_[a].predict_proba(X)[:, 1] for a in self.actions_}
-        return pd.DataFrame(cols, index=state.index)
+        return self._frame(self._paid(X, self._stacked(X)), state)
 
     def amount_if_paid(self, state: pd.DataFrame) -> pd.DataFrame:
         """``E[amount | paid, state, action]``: one column per action."""
         X = self._state(state)
+        return self._frame(self._amount(X, self._stacked(X)), state)
+
+    def _stacked(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Every (account, action) pair: the state repeated once per action, with it."""
         n, k = len(X), len(self.actions_)
-        # Every (account, action) pair in one call: the state repeated once per action.
         stacked = X.iloc[np.tile(np.arange(n), k)]
-        stacked = self._with_action(stacked, np.repeat(self.actions_, n), self.actions_)
+        return self._with_action(stacked, np.repeat(self.actions_, n), self.actions_)
+
+    def _paid(self, X: pd.DataFrame, stacked: pd.DataFrame) -> np.ndarray:
+        if "*" in self.classifiers_:
+            p = self.classifiers_["*"].predict_proba(stacked)[:, 1]
+            return p.reshape(len(self.actions_), len(X)).T
+        return np.column_stack([self.classifiers_[a].predict_proba(X)[:, 1] for a in self.actions_])
+
+    def _amount(self, X: pd.DataFrame, stacked: pd.DataFrame) -> np.ndarray:
         values = self.amount_booster_.predict(self.amount_schema_.encode(stacked, "state"))
-        values = values.reshape(k, n).T * self._scale(X)[:, None]
+        return values.reshape(len(self.actions_), len(X)).T * self._scale(X)[:, None]
+
+    def _frame(self, values: np.ndarray, state: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(values, index=state.index, columns=list(self.actions_))
 
     def _scale(self, X: pd.DataFrame) -> np.ndarray:
@@ -560,7 +555,10 @@ class ResponseModel(BaseEstimator):
             (``"none"`` is the allocator's ``"wait"``); ``attrs["causal"]``
             is True.
         """
-        out = self._transport(state, self.paid_probability(state) * self.amount_if_paid(state))
+        X = self._state(state)
+        stacked = self._stacked(X)  # built once for both models
+        mu = self._frame(self._paid(X, stacked) * self._amount(X, stacked), state)
+        out = self._transport(state, mu)
         out.attrs["causal"] = True
         return out
 
