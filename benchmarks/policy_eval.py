@@ -3,11 +3,14 @@
 Usage::
 
     python benchmarks/policy_eval.py [--loans 50000] [--seeds 202,303] [--paths 100] [--markdown]
+        [--ceiling-dates 2024-06-17,...|none]
 
 For each seed: simulate a lender over 2023-01-01 .. (last date + 30 days), learn the
 risk model and the response model from data dated before the first decision date,
-and compare the prioritiser with the oracle, the three heuristics, the logged
-policy and no action on each decision date (see docs/prioritise.md). Capacities
+and compare the prioritiser with the oracle, the ceiling (a model of the
+truth's values on the prioritiser's state columns, fitted on four earlier dates),
+the three heuristics, the logged policy and no action on each decision date (see
+docs/prioritise.md). Capacities
 per day scale with the book: calls 1.8%, visits 0.24%, restructuring offers
 0.12% and legal actions 0.06% of the loans; SMS unlimited. Costs are the
 simulator's. The response model's settings were chosen on seed 101 only
@@ -25,6 +28,9 @@ import overdue_risk as odr
 from overdue_risk.prioritise._policy_eval import simulated_comparison
 
 DATES = ["2024-09-02", "2024-09-09", "2024-09-16"]
+# The ceiling policy learns the truth's values on these earlier dates, whose 30-day
+# horizons end before the first decision date.
+CEILING_DATES = ["2024-06-17", "2024-07-01", "2024-07-15", "2024-07-29"]
 SHARES = {"call": 0.018, "visit": 0.0024, "restructure": 0.0012, "legal": 0.0006}
 
 
@@ -49,9 +55,15 @@ def main() -> None:
     ap.add_argument("--seeds", default="202,303")
     ap.add_argument("--dates", default=",".join(DATES))
     ap.add_argument("--paths", type=int, default=100)
+    ap.add_argument(
+        "--ceiling-dates",
+        default=",".join(CEILING_DATES),
+        help="dates whose truth trains the ceiling policy; 'none' to leave it out",
+    )
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     dates = args.dates.split(",")
+    ceiling = None if args.ceiling_dates == "none" else args.ceiling_dates.split(",")
     shown = [
         "treated",
         "n_sms",
@@ -72,7 +84,12 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         t0 = time.perf_counter()
         comparison, learned = simulated_comparison(
-            args.loans, dates, strategy(args.loans), seed=seed, n_paths=args.paths
+            args.loans,
+            dates,
+            strategy(args.loans),
+            seed=seed,
+            n_paths=args.paths,
+            ceiling_dates=ceiling,
         )
         seconds = time.perf_counter() - t0
         table = comparison.table()[shown]
@@ -86,7 +103,12 @@ def main() -> None:
             "\nprioritiser / oracle (net against no action): "
             f"{table.loc['prioritiser', 'share_of_oracle']:.3f}; "
             f"prioritiser / best heuristic ({heuristics.idxmax()}): {ours / best:.3f}; "
-            f"rule violations (all but logged): "
+            + (
+                f"prioritiser / ceiling: {ours / table.loc['ceiling', 'net_vs_none']:.3f}; "
+                if ceiling
+                else ""
+            )
+            + "rule violations (all but logged): "
             f"{int(table.drop(index='logged')['rule_violations'].sum())}"
         )
         ope = comparison.off_policy()

@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from ..exceptions import OverdueRiskError
+from ..model._schema import FeatureSchema
 from ._allocate import allocate
 from ._ope import off_policy_value
 from ._rules import account_state, eligibility
 from ._strategy import Strategy
+from ._value import DEFAULT_FEATURES
 from ._worklist import WAIT, action_values
 
 __all__ = ["PolicyComparison", "compare_policies", "heuristic_actions"]
@@ -142,6 +145,83 @@ def _outcomes(tab: pd.DataFrame, ids: np.ndarray, wanted: Sequence[str]):
     return tuple(picked[c].to_numpy().reshape(shape) for c in ("expected_amount", "cost", "p_pay"))
 
 
+@dataclass(frozen=True)
+class _Morning:
+    """What every policy sees on a decision date, and the truth's tables of it."""
+
+    evening: pd.Timestamp
+    state: pd.DataFrame  # overdue accounts the truth covers, with risk_score
+    eligible: np.ndarray  # (accounts, actions) under the strategy's rules
+    names: np.ndarray  # the strategy's actions other than waiting
+    ids: np.ndarray
+
+
+def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame) -> _Morning:
+    from ..features._custom import cut_portfolio
+
+    evening = date - pd.Timedelta(days=1)
+    state = account_state(strategy, cut_portfolio(portfolio, evening), date)
+    risk = scores(evening)["score"]
+    state = state.assign(
+        risk_score=risk.reindex(state.index.astype(str)).to_numpy(dtype=np.float64)
+    )
+    rules = eligibility(strategy, state)
+    cols = [j for j, a in enumerate(rules.actions) if a != WAIT]
+    names = np.asarray([rules.actions[j] for j in cols], dtype=object)
+    keep = state.index.astype(str).isin(tab.index.get_level_values("loan_id"))
+    return _Morning(
+        evening,
+        state[keep],
+        rules.eligible[keep][:, cols],
+        names,
+        state.index.astype(str).to_numpy()[keep],
+    )
+
+
+_CEILING_PARAMS = {
+    "objective": "regression",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 50,
+    "lambda_l2": 1.0,
+    "seed": 0,
+    "deterministic": True,
+    "force_col_wise": True,
+    "num_threads": 1,
+    "verbosity": -1,
+}
+
+
+class _Ceiling:
+    """The best a value model reading given state columns could do: one regressor per
+    action of the truth's net gain over waiting, fitted on earlier dates' exact expected
+    values (no noisy outcomes, no randomised cell needed). Its share of the oracle bounds
+    what better learning can add; the rest needs other columns."""
+
+    def __init__(self, features: Sequence[str]):
+        self.features = list(features)
+
+    def fit(self, frames: Sequence[pd.DataFrame], gains: Sequence[pd.DataFrame]) -> _Ceiling:
+        X = pd.concat([f[self.features] for f in frames])
+        G = pd.concat(gains)
+        self.schema_ = FeatureSchema.from_frame(X)
+        encoded = self.schema_.encode(X)
+        self.boosters_ = {}
+        for a in G.columns:
+            data = lgb.Dataset(
+                encoded,
+                label=G[a].to_numpy(),
+                feature_name=self.schema_.booster_names(),
+                categorical_feature=self.schema_.categorical_indices,
+            )
+            self.boosters_[a] = lgb.train(_CEILING_PARAMS, data, num_boost_round=300)
+        return self
+
+    def predict(self, state: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+        encoded = self.schema_.encode(state[self.features], "state")
+        return np.column_stack([self.boosters_[a].predict(encoded) for a in names])
+
+
 def compare_policies(
     truth,
     portfolio,
@@ -153,6 +233,7 @@ def compare_policies(
     decisions: pd.DataFrame | None = None,
     n_paths: int = 100,
     horizon_days: int = 30,
+    ceiling_dates: Sequence | None = None,
 ) -> PolicyComparison:
     """Compare the prioritiser with heuristics, the logged policy and an oracle.
 
@@ -161,6 +242,12 @@ def compare_policies(
 
     * ``prioritiser``: the allocation of ``value_model``'s net values;
     * ``oracle``: the allocation of the true net values;
+    * ``ceiling`` (with ``ceiling_dates``): the allocation of regressors of
+      the true net gains on the columns the value model reads, fitted on the
+      truth of earlier dates: what the best value model could do with the
+      same state, learning from exact expected values instead of noisy
+      outcomes of a randomised cell. The gap from the prioritiser is
+      learning; the gap from it to the oracle needs other columns;
     * ``highest_dpd``, ``highest_balance``, ``expected_loss`` (risk score x
       balance): capacity filled in that order down the lender's treatment
       ladder (legal, restructure, visit, call, SMS by DPD and balance, as
@@ -189,27 +276,32 @@ def compare_policies(
         estimates of the prioritiser's value, checked against the truth.
     n_paths, horizon_days
         Monte Carlo paths and days of the truth.
+    ceiling_dates : date-likes, optional
+        Dates before the first decision date whose truth trains the
+        ``ceiling`` policy; without them it is not compared.
 
     Returns
     -------
     PolicyComparison
     """
-    from ..features._custom import cut_portfolio
-
-    rows, ope_rows = [], []
-    for date in pd.to_datetime(list(dates)):
-        evening = date - pd.Timedelta(days=1)
-        known = cut_portfolio(portfolio, evening)
-        state = account_state(strategy, known, date)
-        risk = scores(evening)["score"]
-        state = state.assign(
-            risk_score=risk.reindex(state.index.astype(str)).to_numpy(dtype=np.float64)
+    days = pd.to_datetime(list(dates))
+    ceiling = None
+    if ceiling_dates is not None:
+        ceiling = _fit_ceiling(
+            truth,
+            portfolio,
+            ceiling_dates,
+            strategy,
+            scores,
+            list(getattr(value_model, "feature_names_in_", DEFAULT_FEATURES)),
+            first=days.min(),
+            n_paths=n_paths,
+            horizon_days=horizon_days,
         )
-        rules = eligibility(strategy, state)
-        cols = [j for j, a in enumerate(rules.actions) if a != WAIT]
-        names = np.asarray([rules.actions[j] for j in cols], dtype=object)
-        capacity = np.array([getattr(strategy.actions, a).capacity for a in names])
-        wanted = ("none", *names)
+    rows, ope_rows = [], []
+    for date in days:
+        evening = date - pd.Timedelta(days=1)
+        wanted = ("none", *(a for a in strategy.action_names if a != WAIT))
         tab = truth.action_response(
             evening, actions=list(wanted), n_paths=n_paths, days=horizon_days
         )
@@ -222,9 +314,9 @@ def compare_policies(
             days=horizon_days,
             seed=truth.seed + 1_000_003,
         )
-        keep = state.index.astype(str).isin(tab.index.get_level_values("loan_id"))
-        state, elig = state[keep], rules.eligible[keep][:, cols]
-        ids = state.index.astype(str).to_numpy()
+        m = _morning(portfolio, date, strategy, scores, tab)
+        state, elig, names, ids = m.state, m.eligible, m.names, m.ids
+        capacity = np.array([getattr(strategy.actions, a).capacity for a in names])
         amount, cost, p_pay = _outcomes(tab, ids, wanted)
         net_true = amount - cost  # recovery less every collection cost over the horizon
         seen_amount, seen_cost, _ = _outcomes(seen, ids, wanted)
@@ -237,6 +329,11 @@ def compare_policies(
         choices = {
             "prioritiser": allocate(np.where(usable, model_net, 0.0), usable, capacity).action,
             "oracle": allocate(gain, elig, capacity).action,
+            **(
+                {"ceiling": allocate(ceiling.predict(state, names), elig, capacity).action}
+                if ceiling is not None
+                else {}
+            ),
             "highest_dpd": heuristic_actions(state["dpd"].to_numpy(), level, elig, names, capacity),
             "highest_balance": heuristic_actions(balance, level, elig, names, capacity),
             "expected_loss": heuristic_actions(
@@ -282,11 +379,36 @@ def compare_policies(
             )
     ope = [o for o in ope_rows if o is not None]
     return PolicyComparison(
-        list(pd.to_datetime(list(dates))),
+        list(days),
         strategy,
         pd.DataFrame(rows),
         pd.DataFrame(ope) if ope else None,
     )
+
+
+def _fit_ceiling(
+    truth, portfolio, dates, strategy, scores, features, *, first, n_paths, horizon_days
+) -> _Ceiling:
+    """The ceiling policy's regressors, fitted on the truth of ``dates`` (before ``first``)."""
+    days = pd.to_datetime(list(dates))
+    if not len(days) or days.max() >= first:
+        raise OverdueRiskError(
+            "ceiling_dates must be one or more dates before the first decision date "
+            f"{first.date()}; got {[str(d.date()) for d in days]}."
+        )
+    frames, gains = [], []
+    for date in days:
+        evening = date - pd.Timedelta(days=1)
+        wanted = ("none", *(a for a in strategy.action_names if a != WAIT))
+        tab = truth.action_response(
+            evening, actions=list(wanted), n_paths=n_paths, days=horizon_days
+        )
+        m = _morning(portfolio, date, strategy, scores, tab)
+        amount, cost, _ = _outcomes(tab, m.ids, wanted)
+        net = amount - cost
+        frames.append(m.state)
+        gains.append(pd.DataFrame(net[:, 1:] - net[:, :1], columns=list(m.names)))
+    return _Ceiling(features).fit(frames, gains)
 
 
 def _off_policy_row(decisions, date, ids, chosen, names, amount, strategy, model):
@@ -348,6 +470,7 @@ def simulated_comparison(
     n_paths: int = 100,
     horizon_days: int = 30,
     scenario=None,
+    ceiling_dates: Sequence | None = None,
 ) -> tuple[PolicyComparison, dict]:
     """Simulate a lender, learn its risk and response models, and compare the policies.
 
@@ -420,6 +543,7 @@ def simulated_comparison(
         decisions=evaluation,
         n_paths=n_paths,
         horizon_days=horizon_days,
+        ceiling_dates=ceiling_dates,
     )
     learned = {
         "portfolio": portfolio,

@@ -1,0 +1,78 @@
+"""Policy evaluation: the ceiling policy learns the truth's values on earlier dates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from overdue_risk import OverdueRiskError, Strategy
+from overdue_risk.prioritise._policy_eval import _Ceiling, _fit_ceiling, simulated_comparison
+
+
+def _states(seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "dpd": rng.integers(1, 200, n),
+            "product_type": pd.Categorical(
+                rng.choice(["instalment", "revolving"], n), categories=["instalment", "revolving"]
+            ),
+            "noise": rng.normal(size=n),
+        },
+        index=pd.Index([f"L{seed}-{i}" for i in range(n)], name="loan_id"),
+    )
+
+
+def _gains(state: pd.DataFrame) -> pd.DataFrame:
+    card = (state["product_type"] == "revolving").to_numpy()
+    dpd = state["dpd"].to_numpy(dtype=np.float64)
+    return pd.DataFrame({"call": 3.0 * dpd + 100.0 * card, "visit": 50.0 - dpd})
+
+
+def test_ceiling_learns_the_gains_it_is_shown_row_for_row():
+    frames = [_states(0, 1500), _states(1, 1500)]
+    model = _Ceiling(["dpd", "product_type"]).fit(frames, [_gains(f) for f in frames])
+    # New accounts, columns in another order and an extra one: each row's prediction
+    # must follow its own state.
+    new = _states(2, 800)[["noise", "product_type", "dpd"]]
+    predicted = model.predict(new, ["visit", "call"])
+    true = _gains(new)
+    assert predicted.shape == (800, 2)
+    assert np.corrcoef(predicted[:, 1], true["call"])[0, 1] > 0.99
+    assert np.corrcoef(predicted[:, 0], true["visit"])[0, 1] > 0.99
+    assert np.abs(predicted[:, 1] - true["call"]).mean() < 15
+
+
+def test_ceiling_dates_must_come_before_the_decisions():
+    first = pd.Timestamp("2024-03-04")
+    for dates in (["2024-03-04"], ["2024-02-01", "2024-03-11"], []):
+        with pytest.raises(OverdueRiskError, match="before the first decision date 2024-03-04"):
+            _fit_ceiling(None, None, dates, None, None, [], first=first, n_paths=1, horizon_days=1)
+
+
+# The simulated book holds loans not yet due, which validation warns about, as it should.
+@pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
+def test_ceiling_policy_is_compared_at_equal_capacity_and_rules():
+    strategy = Strategy().replace(actions={"call": {"capacity": 10}, "visit": {"capacity": 2}})
+    comparison, _ = simulated_comparison(
+        1500,
+        ["2024-03-04"],
+        strategy,
+        seed=3,
+        n_paths=20,
+        ceiling_dates=["2024-01-08", "2024-01-22"],
+    )
+    table = comparison.table()
+    assert "ceiling" in table.index
+    row = table.loc["ceiling"]
+    assert row["n_call"] <= 10 and row["n_visit"] <= 2
+    assert row["rule_violations"] == 0
+    assert row["treated"] > 0
+    # Adding the ceiling changes no other policy's choices or outcomes.
+    without, _ = simulated_comparison(1500, ["2024-03-04"], strategy, seed=3, n_paths=20)
+    assert "ceiling" not in without.table().index
+    pd.testing.assert_frame_equal(
+        without.table().drop(columns="share_of_oracle"),
+        table.drop(index="ceiling").drop(columns="share_of_oracle"),
+    )
