@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/policy_eval.py [--loans 50000] [--seeds 202,303] [--paths 100] [--markdown]
-        [--ceiling-dates 2024-06-17,...|none]
+        [--ceiling-dates 2024-06-17,...|none] [--ope-dates 2024-09-02,...|none]
 
 For each seed: simulate a lender over 2023-01-01 .. (last date + 30 days), learn the
 risk model and the response model from data dated before the first decision date,
@@ -31,6 +31,9 @@ DATES = ["2024-09-02", "2024-09-09", "2024-09-16"]
 # The ceiling policy learns the truth's values on these earlier dates, whose 30-day
 # horizons end before the first decision date.
 CEILING_DATES = ["2024-06-17", "2024-07-01", "2024-07-15", "2024-07-29"]
+# The off-policy estimates are checked on every day of the decision window: one day
+# has only a few hundred randomised decisions.
+OPE_DATES = [str(d.date()) for d in pd.date_range(DATES[0], DATES[-1])]
 SHARES = {"call": 0.018, "visit": 0.0024, "restructure": 0.0012, "legal": 0.0006}
 
 
@@ -55,6 +58,11 @@ def main() -> None:
     ap.add_argument("--seeds", default="202,303")
     ap.add_argument("--dates", default=",".join(DATES))
     ap.add_argument("--paths", type=int, default=100)
+    ap.add_argument(
+        "--ope-dates",
+        default=",".join(OPE_DATES),
+        help="dates of the off-policy check (besides --dates); 'none' for --dates only",
+    )
     ap.add_argument(
         "--ceiling-dates",
         default=",".join(CEILING_DATES),
@@ -90,6 +98,7 @@ def main() -> None:
             seed=seed,
             n_paths=args.paths,
             ceiling_dates=ceiling,
+            ope_dates=None if args.ope_dates == "none" else args.ope_dates.split(","),
         )
         seconds = time.perf_counter() - t0
         table = comparison.table()[shown]
@@ -113,7 +122,19 @@ def main() -> None:
         )
         ope = comparison.off_policy()
         if ope is not None:
-            cols = ["n", "matched", "truth", "ipw", "snipw", "dr", "dm", "ipw_error", "dr_error"]
+            cols = [
+                "n",
+                "matched",
+                "truth",
+                "ipw",
+                "snipw",
+                "dr",
+                "dr_se",
+                "dm",
+                "ipw_error",
+                "dr_error",
+                "dm_error",
+            ]
             out = ope[cols].round(3)
             print("\nOff-policy value of the prioritiser per logged randomised decision:\n")
             print(markdown(out) if args.markdown else out.to_string())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from overdue_risk import OverdueRiskError, Strategy
+from overdue_risk import DataQualityWarning, OverdueRiskError, Strategy
 from overdue_risk.prioritise._policy_eval import _Ceiling, _fit_ceiling, simulated_comparison
 
 
@@ -51,28 +53,51 @@ def test_ceiling_dates_must_come_before_the_decisions():
             _fit_ceiling(None, None, dates, None, None, [], first=first, n_paths=1, horizon_days=1)
 
 
+STRATEGY = Strategy().replace(actions={"call": {"capacity": 10}, "visit": {"capacity": 2}})
+DAY = "2024-03-04"
 # The simulated book holds loans not yet due, which validation warns about, as it should.
-@pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
-def test_ceiling_policy_is_compared_at_equal_capacity_and_rules():
-    strategy = Strategy().replace(actions={"call": {"capacity": 10}, "visit": {"capacity": 2}})
-    comparison, _ = simulated_comparison(
-        1500,
-        ["2024-03-04"],
-        strategy,
-        seed=3,
-        n_paths=20,
-        ceiling_dates=["2024-01-08", "2024-01-22"],
-    )
-    table = comparison.table()
-    assert "ceiling" in table.index
+quiet = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
+
+
+def _compare(**kwargs):
+    return simulated_comparison(1500, [DAY], STRATEGY, seed=3, n_paths=20, **kwargs)[0]
+
+
+@pytest.fixture(scope="module")
+def plain():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return _compare()
+
+
+@quiet
+def test_ceiling_policy_is_compared_at_equal_capacity_and_rules(plain):
+    table = _compare(ceiling_dates=["2024-01-08", "2024-01-22"]).table()
+    assert "ceiling" in table.index and "ceiling" not in plain.table().index
     row = table.loc["ceiling"]
     assert row["n_call"] <= 10 and row["n_visit"] <= 2
     assert row["rule_violations"] == 0
     assert row["treated"] > 0
     # Adding the ceiling changes no other policy's choices or outcomes.
-    without, _ = simulated_comparison(1500, ["2024-03-04"], strategy, seed=3, n_paths=20)
-    assert "ceiling" not in without.table().index
     pd.testing.assert_frame_equal(
-        without.table().drop(columns="share_of_oracle"),
+        plain.table().drop(columns="share_of_oracle"),
         table.drop(index="ceiling").drop(columns="share_of_oracle"),
     )
+
+
+@quiet
+def test_off_policy_dates_add_days_to_the_check(plain):
+    more = _compare(ope_dates=["2024-03-05", DAY, "2024-03-06"]).off_policy()
+    assert len(plain.off_policy()) == 2  # the decision date and pooled
+    days = pd.to_datetime([DAY, "2024-03-05", "2024-03-06"])
+    assert list(more.index[:-1]) == list(days) and more.index[-1] == "pooled"
+    assert (more.loc[days[1:], "n"] > 0).all()
+    assert np.isfinite(more.loc[days[1:], ["truth", "dr", "ipw"]].to_numpy(float)).all()
+    assert more.loc["pooled", "n"] == more.loc[days, "n"].sum()
+    pooled_truth = (more.loc[days, "truth"] * more.loc[days, "n"]).sum() / more.loc[days, "n"].sum()
+    assert more.loc["pooled", "truth"] == pytest.approx(pooled_truth)
+
+
+def test_off_policy_dates_cannot_come_before_the_decisions():
+    with pytest.raises(OverdueRiskError, match="must not come before the first decision date"):
+        _compare(ope_dates=["2024-03-01"])

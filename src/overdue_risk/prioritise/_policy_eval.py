@@ -123,11 +123,13 @@ class PolicyComparison:
         horizon less the day's action cost), with the truth on the same decisions."""
         if self._ope is None:
             return None
-        per = self._ope.set_index("date")
+        per = self._ope.set_index("date").sort_index()
         pooled = {}
         n = per["n"].sum()
         for col in ("ipw", "snipw", "dr", "dm", "truth"):
             pooled[col] = float((per[col] * per["n"]).sum() / n)
+        pooled["dr_se"] = float(np.sqrt(((per["dr_se"] * per["n"]) ** 2).sum()) / n)
+        pooled["matched"] = per["matched"].sum()
         pooled["n"] = n
         out = pd.concat([per, pd.DataFrame([pooled], index=pd.Index(["pooled"], name="date"))])
         for col in ("ipw", "snipw", "dr", "dm"):
@@ -156,7 +158,8 @@ class _Morning:
     ids: np.ndarray
 
 
-def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame) -> _Morning:
+def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame | None) -> _Morning:
+    """The accounts overdue on ``date`` (those ``tab``, the truth, covers when given)."""
     from ..features._custom import cut_portfolio
 
     evening = date - pd.Timedelta(days=1)
@@ -168,7 +171,11 @@ def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame) -> _Morning:
     rules = eligibility(strategy, state)
     cols = [j for j, a in enumerate(rules.actions) if a != WAIT]
     names = np.asarray([rules.actions[j] for j in cols], dtype=object)
-    keep = state.index.astype(str).isin(tab.index.get_level_values("loan_id"))
+    keep = (
+        np.ones(len(state), bool)
+        if tab is None
+        else state.index.astype(str).isin(tab.index.get_level_values("loan_id"))
+    )
     return _Morning(
         evening,
         state[keep],
@@ -234,6 +241,7 @@ def compare_policies(
     n_paths: int = 100,
     horizon_days: int = 30,
     ceiling_dates: Sequence | None = None,
+    ope_dates: Sequence | None = None,
 ) -> PolicyComparison:
     """Compare the prioritiser with heuristics, the logged policy and an oracle.
 
@@ -279,6 +287,13 @@ def compare_policies(
     ceiling_dates : date-likes, optional
         Dates before the first decision date whose truth trains the
         ``ceiling`` policy; without them it is not compared.
+    ope_dates : date-likes, optional
+        More dates for the off-policy estimates alone (with ``decisions``):
+        on each, the prioritiser allocates the day's capacity over every
+        account overdue in the ledger, and the truth is computed for the
+        randomised cell's decisions only, which makes many days cheap. One
+        day has a few hundred decisions, too few for the estimates' noise to
+        fall within a few percent.
 
     Returns
     -------
@@ -377,6 +392,21 @@ def compare_policies(
                     value_model,
                 )
             )
+    extra = [] if ope_dates is None or decisions is None else pd.to_datetime(list(ope_dates))
+    for date in (d for d in extra if d not in days):
+        ope_rows.append(
+            _off_policy_day(
+                truth,
+                portfolio,
+                date,
+                strategy,
+                scores,
+                value_model,
+                decisions,
+                n_paths,
+                horizon_days,
+            )
+        )
     ope = [o for o in ope_rows if o is not None]
     return PolicyComparison(
         list(days),
@@ -409,6 +439,31 @@ def _fit_ceiling(
         frames.append(m.state)
         gains.append(pd.DataFrame(net[:, 1:] - net[:, :1], columns=list(m.names)))
     return _Ceiling(features).fit(frames, gains)
+
+
+def _off_policy_day(
+    truth, portfolio, date, strategy, scores, value_model, decisions, n_paths, horizon_days
+):
+    """The off-policy row of a date that is not a decision date of the comparison."""
+    today = decisions[decisions.index.get_level_values("as_of") == date]
+    if not len(today):
+        return None
+    m = _morning(portfolio, date, strategy, scores, None)
+    capacity = np.array([getattr(strategy.actions, a).capacity for a in m.names])
+    _, model_net = action_values(value_model, m.state, tuple(m.names), strategy)
+    usable = m.eligible & ~np.isnan(model_net)
+    chosen = allocate(np.where(usable, model_net, 0.0), usable, capacity).action
+    wanted = ("none", *m.names)
+    loans = today.index.get_level_values("loan_id").astype(str).unique()
+    tab = truth.action_response(
+        m.evening, actions=list(wanted), n_paths=n_paths, days=horizon_days, loans=list(loans)
+    )
+    at = pd.Index(m.ids).get_indexer(tab.index.get_level_values("loan_id").unique())
+    at = at[at >= 0]
+    amount, _, _ = _outcomes(tab, m.ids[at], wanted)
+    return _off_policy_row(
+        decisions, date, m.ids[at], chosen[at], m.names, amount, strategy, value_model
+    )
 
 
 def _off_policy_row(decisions, date, ids, chosen, names, amount, strategy, model):
@@ -471,6 +526,7 @@ def simulated_comparison(
     horizon_days: int = 30,
     scenario=None,
     ceiling_dates: Sequence | None = None,
+    ope_dates: Sequence | None = None,
 ) -> tuple[PolicyComparison, dict]:
     """Simulate a lender, learn its risk and response models, and compare the policies.
 
@@ -478,7 +534,11 @@ def simulated_comparison(
     the risk model trains on month ends whose 90-day horizon ended by then,
     the response model on the randomised cell's decisions whose horizon
     ended by then. The simulation runs to ``horizon_days`` after the last
-    date, so that the logged decisions on the dates have their rewards.
+    date (of ``dates`` and ``ope_dates``), so that the logged decisions on the
+    dates have their rewards. ``ceiling_dates`` and ``ope_dates`` are passed
+    to :func:`compare_policies`; ``ope_dates`` must not come before the first
+    decision date, and those after the last one lengthen the simulation,
+    which is then another book (the loans' start dates spread over it).
 
     Returns
     -------
@@ -495,7 +555,13 @@ def simulated_comparison(
 
     days = pd.to_datetime(list(dates)).sort_values()
     first_evening = days[0] - pd.Timedelta(days=1)
-    end = days[-1] + pd.Timedelta(days=horizon_days)
+    ope_days = days if ope_dates is None else days.union(pd.to_datetime(list(ope_dates)))
+    if ope_days[0] < days[0]:
+        raise OverdueRiskError(
+            f"ope_dates must not come before the first decision date {days[0].date()}: the "
+            "value model learns from everything before it."
+        )
+    end = ope_days[-1] + pd.Timedelta(days=horizon_days)
     portfolio, truth = simulate_portfolio(n_loans, start, end, seed=seed, scenario=scenario)
     from ..contract import validate
 
@@ -531,7 +597,7 @@ def simulated_comparison(
     # an action the prioritiser simply has no value for it.
     value = ResponseModel(actions=known).fit(history)
     evaluation = logged_decisions(
-        portfolio, days[0], days[-1], horizon_days=horizon_days, data_end=end
+        portfolio, ope_days[0], ope_days[-1], horizon_days=horizon_days, data_end=end
     )
     comparison = compare_policies(
         truth,
@@ -544,6 +610,7 @@ def simulated_comparison(
         n_paths=n_paths,
         horizon_days=horizon_days,
         ceiling_dates=ceiling_dates,
+        ope_dates=ope_dates,
     )
     learned = {
         "portfolio": portfolio,
