@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/policy_eval.py [--loans 50000] [--seeds 202,303] [--paths 100] [--markdown]
         [--ceiling-dates 2024-06-17,...|none] [--ope-dates 2024-09-02,...|none]
+        [--value-seeds 0,1,2,3,4]
 
 For each seed: simulate a lender over 2023-01-01 .. (last date + 30 days), learn the
 risk model and the response model from data dated before the first decision date,
@@ -59,6 +60,11 @@ def main() -> None:
     ap.add_argument("--dates", default=",".join(DATES))
     ap.add_argument("--paths", type=int, default=100)
     ap.add_argument(
+        "--value-seeds",
+        default="0,1,2,3,4",
+        help="random seeds of the response model: one prioritiser row each, the first the default",
+    )
+    ap.add_argument(
         "--ope-dates",
         default=",".join(OPE_DATES),
         help="dates of the off-policy check (besides --dates); 'none' for --dates only",
@@ -99,6 +105,7 @@ def main() -> None:
             n_paths=args.paths,
             ceiling_dates=ceiling,
             ope_dates=None if args.ope_dates == "none" else args.ope_dates.split(","),
+            value_seeds=[int(k) for k in args.value_seeds.split(",")],
         )
         seconds = time.perf_counter() - t0
         table = comparison.table()[shown]
@@ -119,6 +126,11 @@ def main() -> None:
             )
             + "rule violations (all but logged): "
             f"{int(table.drop(index='logged')['rule_violations'].sum())}"
+        )
+        seeds = table.loc[table.index.str.startswith("prioritiser"), "share_of_oracle"]
+        print(
+            f"share of the oracle over the response model's {len(seeds)} seeds: "
+            f"min {seeds.min():.3f}, median {seeds.median():.3f}, max {seeds.max():.3f}"
         )
         ope = comparison.off_policy()
         if ope is not None:

@@ -101,3 +101,20 @@ def test_off_policy_dates_add_days_to_the_check(plain):
 def test_off_policy_dates_cannot_come_before_the_decisions():
     with pytest.raises(OverdueRiskError, match="must not come before the first decision date"):
         _compare(ope_dates=["2024-03-01"])
+
+
+@quiet
+def test_each_value_seed_is_a_policy_of_its_own(plain):
+    table = _compare(value_seeds=[0, 7]).table()
+    assert {"prioritiser", "prioritiser_seed7"} <= set(table.index)
+    # The first seed is the default model: the same choices as without the others.
+    pd.testing.assert_series_equal(
+        table.loc["prioritiser"].drop("share_of_oracle"),
+        plain.table().loc["prioritiser"].drop("share_of_oracle"),
+    )
+    assert table.loc["prioritiser_seed7", "rule_violations"] == 0
+
+
+def test_value_seeds_cannot_be_empty():
+    with pytest.raises(OverdueRiskError, match="value_seeds must hold at least one seed"):
+        _compare(value_seeds=[])

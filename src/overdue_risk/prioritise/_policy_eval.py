@@ -12,7 +12,7 @@ cost of the action it chose, reported against doing nothing that day.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -248,7 +248,8 @@ def compare_policies(
     On each date every policy assigns that day's actions to the accounts
     overdue that morning, within the same capacities and contact rules:
 
-    * ``prioritiser``: the allocation of ``value_model``'s net values;
+    * ``prioritiser``: the allocation of ``value_model``'s net values (one
+      row per model when ``value_model`` is a mapping of names to models);
     * ``oracle``: the allocation of the true net values;
     * ``ceiling`` (with ``ceiling_dates``): the allocation of regressors of
       the true net gains on the columns the value model reads, fitted on the
@@ -277,8 +278,12 @@ def compare_policies(
     scores : callable
         ``scores(evening)`` gives risk scores (by ``loan_id``, column
         ``score``) from a model that saw nothing after ``evening``.
-    value_model
+    value_model : value model or mapping of str to value models
         Fitted on data observed before the first date (see :func:`prioritise`).
+        A mapping gives one policy per model, named by its key (the same
+        model refitted with other random seeds, say, to see how much the
+        choices depend on them); the first is the one the off-policy
+        estimates and the ceiling's columns use.
     decisions : DataFrame, optional
         :func:`logged_decisions` rows on the dates: gives the off-policy
         estimates of the prioritiser's value, checked against the truth.
@@ -300,6 +305,10 @@ def compare_policies(
     PolicyComparison
     """
     days = pd.to_datetime(list(dates))
+    models = dict(value_model) if isinstance(value_model, Mapping) else {"prioritiser": value_model}
+    if not models:
+        raise OverdueRiskError("value_model must be a value model or a non-empty mapping of them.")
+    value_model = next(iter(models.values()))
     ceiling = None
     if ceiling_dates is not None:
         ceiling = _fit_ceiling(
@@ -337,12 +346,13 @@ def compare_policies(
         seen_amount, seen_cost, _ = _outcomes(seen, ids, wanted)
         gain = (seen_amount - seen_cost)[:, 1:] - (seen_amount - seen_cost)[:, :1]
 
-        _, model_net = action_values(value_model, state, tuple(names), strategy)
-        usable = elig & ~np.isnan(model_net)
         level = ladder_level(state, truth.scenario)
         balance = state["balance"].to_numpy(dtype=np.float64, na_value=0.0)
         choices = {
-            "prioritiser": allocate(np.where(usable, model_net, 0.0), usable, capacity).action,
+            **{
+                name: _prioritised(model, state, names, elig, capacity, strategy)
+                for name, model in models.items()
+            },
             "oracle": allocate(gain, elig, capacity).action,
             **(
                 {"ceiling": allocate(ceiling.predict(state, names), elig, capacity).action}
@@ -385,7 +395,7 @@ def compare_policies(
                     decisions,
                     date,
                     ids,
-                    choices["prioritiser"],
+                    choices[next(iter(models))],
                     names,
                     amount,
                     strategy,
@@ -441,6 +451,13 @@ def _fit_ceiling(
     return _Ceiling(features).fit(frames, gains)
 
 
+def _prioritised(model, state, names, eligible, capacity, strategy) -> np.ndarray:
+    """The prioritiser's choice per account (column of ``names``, -1 for wait)."""
+    _, net = action_values(model, state, tuple(names), strategy)
+    usable = eligible & ~np.isnan(net)
+    return allocate(np.where(usable, net, 0.0), usable, capacity).action
+
+
 def _off_policy_day(
     truth, portfolio, date, strategy, scores, value_model, decisions, n_paths, horizon_days
 ):
@@ -450,9 +467,7 @@ def _off_policy_day(
         return None
     m = _morning(portfolio, date, strategy, scores, None)
     capacity = np.array([getattr(strategy.actions, a).capacity for a in m.names])
-    _, model_net = action_values(value_model, m.state, tuple(m.names), strategy)
-    usable = m.eligible & ~np.isnan(model_net)
-    chosen = allocate(np.where(usable, model_net, 0.0), usable, capacity).action
+    chosen = _prioritised(value_model, m.state, m.names, m.eligible, capacity, strategy)
     wanted = ("none", *m.names)
     loans = today.index.get_level_values("loan_id").astype(str).unique()
     tab = truth.action_response(
@@ -527,6 +542,7 @@ def simulated_comparison(
     scenario=None,
     ceiling_dates: Sequence | None = None,
     ope_dates: Sequence | None = None,
+    value_seeds: Sequence[int] = (0,),
 ) -> tuple[PolicyComparison, dict]:
     """Simulate a lender, learn its risk and response models, and compare the policies.
 
@@ -539,6 +555,9 @@ def simulated_comparison(
     to :func:`compare_policies`; ``ope_dates`` must not come before the first
     decision date, and those after the last one lengthen the simulation,
     which is then another book (the loans' start dates spread over it).
+    The response model is fitted once per ``value_seeds`` entry (its
+    ``random_state``): the first is ``prioritiser``, the others
+    ``prioritiser_seed<k>``, to show how much the choices hang on the seed.
 
     Returns
     -------
@@ -553,6 +572,9 @@ def simulated_comparison(
     from ._decisions import logged_decisions
     from ._value import ResponseModel
 
+    seeds = list(value_seeds)
+    if not seeds:
+        raise OverdueRiskError("value_seeds must hold at least one seed.")
     days = pd.to_datetime(list(dates)).sort_values()
     first_evening = days[0] - pd.Timedelta(days=1)
     ope_days = days if ope_dates is None else days.union(pd.to_datetime(list(ope_dates)))
@@ -595,7 +617,13 @@ def simulated_comparison(
     known = [a for a in counts.index if counts[a] >= 200]
     # Unlike learn_value_model there is no fallback: with too few randomised rows for
     # an action the prioritiser simply has no value for it.
-    value = ResponseModel(actions=known).fit(history)
+    models = {
+        "prioritiser" if i == 0 else f"prioritiser_seed{k}": ResponseModel(
+            actions=known, random_state=k
+        ).fit(history)
+        for i, k in enumerate(seeds)
+    }
+    value = models["prioritiser"]
     evaluation = logged_decisions(
         portfolio, ope_days[0], ope_days[-1], horizon_days=horizon_days, data_end=end
     )
@@ -605,7 +633,7 @@ def simulated_comparison(
         days,
         strategy,
         scores=scores,
-        value_model=value,
+        value_model=models,
         decisions=evaluation,
         n_paths=n_paths,
         horizon_days=horizon_days,
