@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/policy_eval.py [--loans 50000] [--seeds 202,303] [--paths 100] [--markdown]
-        [--ceiling-dates 2024-06-17,...|none] [--ope-dates 2024-09-02,...|none]
+        [--ceiling-dates 2024-06-17,...|none] [--ope-dates window|none|2024-09-02,...]
         [--value-seeds 0,1,2,3,4]
 
 For each seed: simulate a lender over 2023-01-01 .. (last date + 30 days), learn the
@@ -32,9 +32,6 @@ DATES = ["2024-09-02", "2024-09-09", "2024-09-16"]
 # The ceiling policy learns the truth's values on these earlier dates, whose 30-day
 # horizons end before the first decision date.
 CEILING_DATES = ["2024-06-17", "2024-07-01", "2024-07-15", "2024-07-29"]
-# The off-policy estimates are checked on every day of the decision window: one day
-# has only a few hundred randomised decisions.
-OPE_DATES = [str(d.date()) for d in pd.date_range(DATES[0], DATES[-1])]
 SHARES = {"call": 0.018, "visit": 0.0024, "restructure": 0.0012, "legal": 0.0006}
 
 
@@ -66,8 +63,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--ope-dates",
-        default=",".join(OPE_DATES),
-        help="dates of the off-policy check (besides --dates); 'none' for --dates only",
+        default="window",
+        help="dates of the off-policy check besides --dates: 'window' (every day from the "
+        "first to the last of --dates: one day has only a few hundred randomised decisions), "
+        "'none', or a list",
     )
     ap.add_argument(
         "--ceiling-dates",
@@ -78,6 +77,10 @@ def main() -> None:
     args = ap.parse_args()
     dates = args.dates.split(",")
     ceiling = None if args.ceiling_dates == "none" else args.ceiling_dates.split(",")
+    if args.ope_dates == "window":
+        ope_dates = [str(d.date()) for d in pd.date_range(min(dates), max(dates))]
+    else:
+        ope_dates = None if args.ope_dates == "none" else args.ope_dates.split(",")
     shown = [
         "treated",
         "n_sms",
@@ -104,7 +107,7 @@ def main() -> None:
             seed=seed,
             n_paths=args.paths,
             ceiling_dates=ceiling,
-            ope_dates=None if args.ope_dates == "none" else args.ope_dates.split(","),
+            ope_dates=ope_dates,
             value_seeds=[int(k) for k in args.value_seeds.split(",")],
         )
         seconds = time.perf_counter() - t0

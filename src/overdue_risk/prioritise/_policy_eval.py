@@ -151,7 +151,6 @@ def _outcomes(tab: pd.DataFrame, ids: np.ndarray, wanted: Sequence[str]):
 class _Morning:
     """What every policy sees on a decision date, and the truth's tables of it."""
 
-    evening: pd.Timestamp
     state: pd.DataFrame  # overdue accounts the truth covers, with risk_score
     eligible: np.ndarray  # (accounts, actions) under the strategy's rules
     names: np.ndarray  # the strategy's actions other than waiting
@@ -177,7 +176,6 @@ def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame | None) -> _Mo
         else state.index.astype(str).isin(tab.index.get_level_values("loan_id"))
     )
     return _Morning(
-        evening,
         state[keep],
         rules.eligible[keep][:, cols],
         names,
@@ -324,19 +322,11 @@ def compare_policies(
         )
     rows, ope_rows = [], []
     for date in days:
-        evening = date - pd.Timedelta(days=1)
-        wanted = ("none", *(a for a in strategy.action_names if a != WAIT))
-        tab = truth.action_response(
-            evening, actions=list(wanted), n_paths=n_paths, days=horizon_days
-        )
+        wanted, tab = _response(truth, date, strategy, n_paths, horizon_days)
         # The oracle chooses on other futures than those it is scored on: with the
         # same paths it would also profit from their Monte Carlo noise.
-        seen = truth.action_response(
-            evening,
-            actions=list(wanted),
-            n_paths=n_paths,
-            days=horizon_days,
-            seed=truth.seed + 1_000_003,
+        _, seen = _response(
+            truth, date, strategy, n_paths, horizon_days, seed=truth.seed + 1_000_003
         )
         m = _morning(portfolio, date, strategy, scores, tab)
         state, elig, names, ids = m.state, m.eligible, m.names, m.ids
@@ -426,6 +416,20 @@ def compare_policies(
     )
 
 
+def _response(truth, date, strategy, n_paths, horizon_days, **kwargs):
+    """("none" and the strategy's actions, the truth's response to each from the evening
+    before ``date``); ``kwargs`` go to :meth:`SimulationTruth.action_response`."""
+    wanted = ("none", *(a for a in strategy.action_names if a != WAIT))
+    tab = truth.action_response(
+        date - pd.Timedelta(days=1),
+        actions=list(wanted),
+        n_paths=n_paths,
+        days=horizon_days,
+        **kwargs,
+    )
+    return wanted, tab
+
+
 def _fit_ceiling(
     truth, portfolio, dates, strategy, scores, features, *, first, n_paths, horizon_days
 ) -> _Ceiling:
@@ -438,11 +442,7 @@ def _fit_ceiling(
         )
     frames, gains = [], []
     for date in days:
-        evening = date - pd.Timedelta(days=1)
-        wanted = ("none", *(a for a in strategy.action_names if a != WAIT))
-        tab = truth.action_response(
-            evening, actions=list(wanted), n_paths=n_paths, days=horizon_days
-        )
+        wanted, tab = _response(truth, date, strategy, n_paths, horizon_days)
         m = _morning(portfolio, date, strategy, scores, tab)
         amount, cost, _ = _outcomes(tab, m.ids, wanted)
         net = amount - cost
@@ -468,11 +468,8 @@ def _off_policy_day(
     m = _morning(portfolio, date, strategy, scores, None)
     capacity = np.array([getattr(strategy.actions, a).capacity for a in m.names])
     chosen = _prioritised(value_model, m.state, m.names, m.eligible, capacity, strategy)
-    wanted = ("none", *m.names)
     loans = today.index.get_level_values("loan_id").astype(str).unique()
-    tab = truth.action_response(
-        m.evening, actions=list(wanted), n_paths=n_paths, days=horizon_days, loans=list(loans)
-    )
+    wanted, tab = _response(truth, date, strategy, n_paths, horizon_days, loans=list(loans))
     at = pd.Index(m.ids).get_indexer(tab.index.get_level_values("loan_id").unique())
     at = at[at >= 0]
     amount, _, _ = _outcomes(tab, m.ids[at], wanted)
