@@ -85,24 +85,8 @@ def test_prioritise_bad_input_exits_2(scores_file, tmp_path, capsys, extra, matc
 
 
 def test_policy_eval_compares_at_equal_capacity(tmp_path, capsys):
-    strategy = tmp_path / "eval.toml"
-    strategy.write_text("[actions.call]\ncapacity = 10\n\n[actions.visit]\ncapacity = 2\n")
     out = tmp_path / "comparison.csv"
-    argv = [
-        "policy-eval",
-        "--loans",
-        "1500",
-        "--seed",
-        "3",
-        "--dates",
-        "2024-03-04",
-        "--strategy",
-        str(strategy),
-        "--out",
-        str(out),
-        "--paths",
-        "20",
-    ]
+    argv = _policy_eval_argv(tmp_path)
     code, stdout, err = run(argv, capsys)
     assert code == 0, err
     table = pd.read_csv(out).set_index("policy")
@@ -121,3 +105,56 @@ def test_policy_eval_compares_at_equal_capacity(tmp_path, capsys):
     assert table.loc["no_action", "net_vs_none"] == 0
     assert table.loc["oracle", "share_of_oracle"] == 1
     assert "Compared 7 policies on 1 dates" in stdout
+
+
+def _policy_eval_argv(tmp_path, *extra):
+    strategy = tmp_path / "eval.toml"
+    strategy.write_text("[actions.call]\ncapacity = 10\n\n[actions.visit]\ncapacity = 2\n")
+    return [
+        "policy-eval",
+        "--loans",
+        "1500",
+        "--seed",
+        "3",
+        "--dates",
+        "2024-03-04",
+        "--strategy",
+        str(strategy),
+        "--out",
+        str(tmp_path / "comparison.csv"),
+        "--paths",
+        "20",
+        *extra,
+    ]
+
+
+def test_policy_eval_adds_the_ceiling_seeds_and_off_policy_days(tmp_path, capsys):
+    argv = _policy_eval_argv(
+        tmp_path,
+        "--value-seeds",
+        "0,5",
+        "--ceiling-dates",
+        "2024-01-22",
+        "--ope-dates",
+        "2024-03-04,2024-03-05",
+    )
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "comparison.csv").set_index("policy")
+    assert {"prioritiser", "prioritiser_seed5", "ceiling"} <= set(table.index)
+    assert (table.drop(index="logged")["rule_violations"] == 0).all()
+    assert "dr_se" in stdout and "Compared 9 policies on 1 dates" in stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--value-seeds", "0,x"], "--value-seeds must be one or more ints"),
+        (["--ceiling-dates", "2024-13-01"], "2024-13-01"),
+        (["--ceiling-dates", "2024-03-04"], "before the first decision date"),
+    ],
+)
+def test_policy_eval_rejects_bad_diagnostic_options(tmp_path, capsys, extra, match):
+    code, _, err = run(_policy_eval_argv(tmp_path, *extra), capsys)
+    assert code == 2 and match in err
+    assert not (tmp_path / "comparison.csv").exists()

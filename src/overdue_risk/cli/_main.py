@@ -80,6 +80,16 @@ def _dates(text: str) -> list[str]:
     return dates
 
 
+def _value_seeds(text: str) -> list[int]:
+    """Comma-separated ints >= 0, checked before any work."""
+    seeds = _names(text)
+    if not seeds or not all(t.isdigit() for t in seeds):
+        raise OverdueRiskError(
+            f"--value-seeds must be one or more ints >= 0, comma-separated; got {text!r}."
+        )
+    return [int(t) for t in seeds]
+
+
 def _names(text: str | None) -> list[str]:
     return [] if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
@@ -289,10 +299,21 @@ def _cmd_policy_eval(args: argparse.Namespace) -> int:
 
     out = check_output_path(args.out)
     dates = _dates(args.dates)
+    ceiling = _dates(args.ceiling_dates) if args.ceiling_dates else None
+    ope = _dates(args.ope_dates) if args.ope_dates else None
+    seeds = _value_seeds(args.value_seeds)
     strategy = _strategy(args.strategy)
     scenario = Scenario.from_toml(args.scenario) if args.scenario else None
     comparison, _ = simulated_comparison(
-        args.loans, dates, strategy, seed=args.seed, n_paths=args.paths, scenario=scenario
+        args.loans,
+        dates,
+        strategy,
+        seed=args.seed,
+        n_paths=args.paths,
+        scenario=scenario,
+        ceiling_dates=ceiling,
+        ope_dates=ope,
+        value_seeds=seeds,
     )
     table = comparison.table()
     write_table(table, out)
@@ -312,7 +333,7 @@ def _cmd_policy_eval(args: argparse.Namespace) -> int:
     ope = comparison.off_policy()
     if ope is not None:
         print("Off-policy estimates of the prioritiser (per logged randomised decision):")
-        cols = ["n", "truth", "ipw", "snipw", "dr", "dr_error"]
+        cols = ["n", "truth", "ipw", "snipw", "dr", "dr_se", "dr_error"]
         _print_frame(ope.loc[["pooled"], cols].round(3).reset_index(), sys.stdout)
     return EXIT_OK
 
@@ -575,6 +596,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--paths", type=int, default=100, help="Monte Carlo paths of the truth (100)")
     p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default scenario)")
+    p.add_argument(
+        "--ceiling-dates",
+        metavar="DATE[,DATE...]",
+        help="dates before the first decision date whose truth trains the 'ceiling' policy: "
+        "the best a value model reading the same state could do",
+    )
+    p.add_argument(
+        "--ope-dates",
+        metavar="DATE[,DATE...]",
+        help="more days for the off-policy estimates alone (one day has a few hundred "
+        "randomised decisions); dates after the last decision date simulate another book",
+    )
+    p.add_argument(
+        "--value-seeds",
+        default="0",
+        metavar="K[,K...]",
+        help="random seeds of the response model, one prioritiser row each (0)",
+    )
     p.set_defaults(func=_cmd_policy_eval)
 
     p = sub.add_parser(
