@@ -149,11 +149,12 @@ def _outcomes(tab: pd.DataFrame, ids: np.ndarray, wanted: Sequence[str]):
 
 @dataclass(frozen=True)
 class _Morning:
-    """What every policy sees on a decision date, and the truth's tables of it."""
+    """What every policy sees on a decision date."""
 
-    state: pd.DataFrame  # overdue accounts the truth covers, with risk_score
+    state: pd.DataFrame  # overdue accounts (those the truth covers), with risk_score
     eligible: np.ndarray  # (accounts, actions) under the strategy's rules
     names: np.ndarray  # the strategy's actions other than waiting
+    capacity: np.ndarray  # per action of names
     ids: np.ndarray
 
 
@@ -179,6 +180,7 @@ def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame | None) -> _Mo
         state[keep],
         rules.eligible[keep][:, cols],
         names,
+        np.array([getattr(strategy.actions, a).capacity for a in names]),
         state.index.astype(str).to_numpy()[keep],
     )
 
@@ -306,7 +308,8 @@ def compare_policies(
     models = dict(value_model) if isinstance(value_model, Mapping) else {"prioritiser": value_model}
     if not models:
         raise OverdueRiskError("value_model must be a value model or a non-empty mapping of them.")
-    value_model = next(iter(models.values()))
+    first = next(iter(models))  # the model of the off-policy estimates and the ceiling
+    value_model = models[first]
     ceiling = None
     if ceiling_dates is not None:
         ceiling = _fit_ceiling(
@@ -329,8 +332,7 @@ def compare_policies(
             truth, date, strategy, n_paths, horizon_days, seed=truth.seed + 1_000_003
         )
         m = _morning(portfolio, date, strategy, scores, tab)
-        state, elig, names, ids = m.state, m.eligible, m.names, m.ids
-        capacity = np.array([getattr(strategy.actions, a).capacity for a in names])
+        state, elig, names, capacity, ids = m.state, m.eligible, m.names, m.capacity, m.ids
         amount, cost, p_pay = _outcomes(tab, ids, wanted)
         net_true = amount - cost  # recovery less every collection cost over the horizon
         seen_amount, seen_cost, _ = _outcomes(seen, ids, wanted)
@@ -385,7 +387,7 @@ def compare_policies(
                     decisions,
                     date,
                     ids,
-                    choices[next(iter(models))],
+                    choices[first],
                     names,
                     amount,
                     strategy,
@@ -466,15 +468,14 @@ def _off_policy_day(
     if not len(today):
         return None
     m = _morning(portfolio, date, strategy, scores, None)
-    capacity = np.array([getattr(strategy.actions, a).capacity for a in m.names])
-    chosen = _prioritised(value_model, m.state, m.names, m.eligible, capacity, strategy)
+    chosen = _prioritised(value_model, m.state, m.names, m.eligible, m.capacity, strategy)
     loans = today.index.get_level_values("loan_id").astype(str).unique()
     wanted, tab = _response(truth, date, strategy, n_paths, horizon_days, loans=list(loans))
     at = pd.Index(m.ids).get_indexer(tab.index.get_level_values("loan_id").unique())
     at = at[at >= 0]
     amount, _, _ = _outcomes(tab, m.ids[at], wanted)
     return _off_policy_row(
-        decisions, date, m.ids[at], chosen[at], m.names, amount, strategy, value_model
+        today, date, m.ids[at], chosen[at], m.names, amount, strategy, value_model
     )
 
 
