@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from overdue_risk import AllocationError
 from overdue_risk.exceptions import OverdueRiskError
 from overdue_risk.prioritise import _allocate
-from overdue_risk.prioritise._allocate import Allocation, AllocationError, allocate
+from overdue_risk.prioritise._allocate import Allocation, allocate
 
 METHODS = ["lp", "lagrangian", "greedy"]
 REL = 1e-9  # float tolerance of sums, relative to the size of the objective

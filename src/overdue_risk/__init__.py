@@ -6,9 +6,11 @@ from importlib.metadata import PackageNotFoundError, version
 from .contract import Portfolio, load_portfolio, validate
 from .evaluation import EvaluationReport, evaluate
 from .exceptions import (
+    AllocationError,
     ArtifactError,
     DataQualityWarning,
     DataValidationError,
+    EvaluationError,
     ModelError,
     OverdueRiskError,
     Problem,
@@ -41,12 +43,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "AllocationError",
     "ArtifactError",
     "CureTarget",
     "CustomFeature",
     "DataQualityWarning",
     "DataValidationError",
     "DpdTarget",
+    "EvaluationError",
     "EvaluationReport",
     "FeatureSpec",
     "Ledger",

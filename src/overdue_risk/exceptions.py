@@ -2,6 +2,8 @@
 
 Every error a user can cause derives from :class:`OverdueRiskError`, so a batch
 job can tell bad input (exit 2) from a bug (exit 1) with a single ``except``.
+:class:`OverdueRiskError` is a :class:`ValueError`, as scikit-learn users expect
+of an estimator given input it cannot take.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 __all__ = [
+    "AllocationError",
     "ArtifactError",
     "DataQualityWarning",
     "DataValidationError",
+    "EvaluationError",
     "ModelError",
     "OverdueRiskError",
     "Problem",
@@ -23,7 +27,7 @@ __all__ = [
 ]
 
 
-class OverdueRiskError(Exception):
+class OverdueRiskError(ValueError):
     """Base class of every error the user can fix by changing their input."""
 
 
@@ -47,6 +51,18 @@ class StrategyError(OverdueRiskError):
 
     The message names the full key, e.g. ``strategy.actions.visit.min_dpd``.
     """
+
+
+class EvaluationError(OverdueRiskError):
+    """Inputs that :func:`~overdue_risk.evaluate` cannot evaluate.
+
+    Also raised when a report is asked for a table or plot that needs an input
+    it was not given (e.g. the ``"psi"`` table without ``reference_score=``).
+    """
+
+
+class AllocationError(OverdueRiskError):
+    """Invalid input to :func:`~overdue_risk.allocate`, or a solver that could not finish."""
 
 
 class DataQualityWarning(UserWarning):

@@ -6,9 +6,9 @@ calibration, PSI and monthly tables, figures and a self-contained HTML page.
 See ``docs/evaluation.md``.
 """
 
+from ..exceptions import EvaluationError
 from ._metrics import expected_calibration_error, ks_statistic, psi
 from ._report import EvaluationReport, evaluate
-from ._validation import EvaluationError
 
 __all__ = [
     "EvaluationError",

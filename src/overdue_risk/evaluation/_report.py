@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from ..exceptions import EvaluationError
 from . import _metrics as m
 from . import _plots
 from . import _validation as v
-from ._validation import EvaluationError
 
 __all__ = ["EvaluationReport", "evaluate"]
 

@@ -14,17 +14,18 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from ..exceptions import OverdueRiskError
+from ..exceptions import EvaluationError
 
-__all__ = ["EvaluationError"]
-
-
-class EvaluationError(OverdueRiskError):
-    """Inputs that :func:`~overdue_risk.evaluation.evaluate` cannot evaluate.
-
-    Also raised when a report is asked for a table or plot that needs an input
-    it was not given (e.g. the ``"psi"`` table without ``reference_score=``).
-    """
+__all__ = [
+    "binary",
+    "check_n_bins",
+    "check_same_index",
+    "floats",
+    "frames",
+    "months",
+    "probabilities",
+    "vector",
+]
 
 
 def _first(values: np.ndarray, k: int = 3) -> str:

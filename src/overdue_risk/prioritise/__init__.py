@@ -9,8 +9,8 @@ learned from the randomised cell of the collections log, or the non-causal
 :class:`Worklist`.
 """
 
-from ..exceptions import StrategyError
-from ._allocate import Allocation, AllocationError, allocate
+from ..exceptions import AllocationError, StrategyError
+from ._allocate import Allocation, allocate
 from ._decisions import logged_decisions
 from ._ope import OffPolicyEstimate, off_policy_value
 from ._rules import Eligibility, account_state, eligibility

@@ -55,9 +55,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import OverdueRiskError
+from ..exceptions import AllocationError
 
-__all__ = ["LP_MAX_PAIRS", "METHODS", "Allocation", "AllocationError", "allocate"]
+__all__ = ["LP_MAX_PAIRS", "METHODS", "Allocation", "allocate"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,6 @@ METHODS = ("auto", "lp", "lagrangian", "greedy")
 LP_MAX_PAIRS = 100_000
 _INTEGRAL_TOL = 1e-6  # how far from 0/1 a HiGHS vertex may be and still count as integral
 _TIE = 1e-10  # reduced values this close (relative to the largest) count as tied
-
-
-class AllocationError(OverdueRiskError):
-    """Invalid input to :func:`allocate`, or a solver that could not finish."""
 
 
 @dataclass(frozen=True, eq=False)
