@@ -26,7 +26,7 @@ import time
 import pandas as pd
 
 import overdue_risk as odr
-from overdue_risk.prioritise._policy_eval import simulated_comparison
+from overdue_risk.policy_eval import simulated_comparison
 
 DATES = ["2024-09-02", "2024-09-09", "2024-09-16"]
 # The ceiling policy learns the truth's values on these earlier dates, whose 30-day

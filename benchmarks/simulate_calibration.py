@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 import overdue_risk as odr
-from overdue_risk.simulate._labels import dpd30_labels
+from overdue_risk.simulate import LoggedPolicy, NoAction, simulate_policy
+from overdue_risk.simulate._labels import dpd30_labels  # white-box: the simulator's own labels
 
 BUCKETS = ["current", "1-29", "30-59", "60-89", "90+"]
 
@@ -115,9 +116,9 @@ def main() -> None:
         early = truth.state_at(d).table().query("dpd >= 1 and dpd <= 29").index
         if not len(early):
             continue
-        none = odr.simulate_policy(truth, start, 30, odr.NoAction(), loans=early, n_paths=20)
-        logged = odr.simulate_policy(
-            truth, start, 30, odr.LoggedPolicy(truth.scenario), loans=early, n_paths=20
+        none = simulate_policy(truth, start, 30, NoAction(), loans=early, n_paths=20)
+        logged = simulate_policy(
+            truth, start, 30, LoggedPolicy(truth.scenario), loans=early, n_paths=20
         )
         cures.append((d, len(early), none.table()["cured"].mean(), logged.table()["cured"].mean()))
     cures = pd.DataFrame(

@@ -23,10 +23,8 @@ import numpy as np
 import pandas as pd
 
 import overdue_risk as odr
-from overdue_risk.contract import validate
-from overdue_risk.features._custom import cut_portfolio
-from overdue_risk.prioritise import account_state, logged_decisions
-from overdue_risk.prioritise._value import DEFAULT_FEATURES
+from overdue_risk.contract import cut_portfolio, validate
+from overdue_risk.prioritise import DEFAULT_FEATURES, account_state, logged_decisions
 
 ACTIONS = ["none", "sms", "call", "visit", "restructure", "legal"]
 COST = {"call": 1.5, "visit": 25.0}

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# Hypothesis draws the same examples on every CI run (tests/conftest.py).
+export CI=${CI:-1}
 
 setup() {  # setup VENV [pip args...]
   local venv=$1; shift

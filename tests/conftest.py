@@ -7,11 +7,20 @@ named loan; ``data/sample`` is the simulated sample users start from.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis explores new random examples on every local run; in CI (``CI`` set,
+# as scripts/test.sh does) it draws the same examples every time and keeps no
+# example database, so a run never depends on an earlier one.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "handmade"
 

@@ -401,7 +401,8 @@ def test_invalid_input_raises(value, eligible, capacity, match):
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"method": "simplex"}, "method must be one of .*'lagrangian'.*; got 'simplex'"),
+        ({"method": "simplex"}, "must be one of auto, lp, lagrangian, greedy; got 'simplex'"),
+        ({"method": "greed"}, "got 'greed'; did you mean greedy\\?"),
         ({"lp_max_pairs": -1}, "lp_max_pairs must be an integer >= 0; got -1"),
         ({"max_iter": 0}, "max_iter must be an integer >= 1; got 0"),
         ({"max_iter": 2.0}, "max_iter must be an integer >= 1; got 2.0"),

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from overdue_risk import Ledger, load_portfolio
-from overdue_risk.cli import _main as cli_main
+from overdue_risk.cli import _commands as cli_main
 from overdue_risk.cli import main
 from overdue_risk.cli._main import build_parser
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from overdue_risk import DpdTarget, build_features, load_portfolio, make_labels
-from overdue_risk.cli import _main as cli_main
+from overdue_risk.cli import _commands as cli_main
 from overdue_risk.cli import main
 
 SAMPLE = str(Path(__file__).resolve().parents[1] / "data" / "sample")

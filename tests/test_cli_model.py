@@ -206,7 +206,7 @@ def test_a_tampered_model_is_refused(trained, tmp_path, capsys):
 
 
 def test_training_dates_end_their_horizon_before_the_stopping_date():
-    from overdue_risk.model import train_risk_model
+    from overdue_risk.workflows import train_risk_model
 
     months = pd.date_range("2023-10-31", "2024-09-30", freq="ME")
     result = train_risk_model(

@@ -303,7 +303,7 @@ def test_targets_validate_and_round_trip():
         DpdTarget(horizon_days=2.5)
     with pytest.raises(OverdueRiskError, match="horizon_days"):
         CureTarget(horizon_days=True)
-    with pytest.raises(OverdueRiskError, match="exclude_closed must be True or False"):
+    with pytest.raises(OverdueRiskError, match=r"exclude_closed must be true or false; got 1\."):
         CureTarget(exclude_closed=1)
     t = DpdTarget(threshold=np.int64(60), horizon_days=180, exclude_at_threshold=False)
     assert type(t.threshold) is int

@@ -179,12 +179,12 @@ def test_invariants(records, t):
 def test_query_block_size_changes_nothing(records, dates, chunk):
     from unittest import mock
 
-    from overdue_risk.ledger import _engine
+    from overdue_risk.ledger import _ledger, _state
 
     ledger = Ledger(to_portfolio(records))
     as_of = [day(d) for d in dates]
     whole = ledger.at(as_of).table()
-    with mock.patch.object(_engine, "_CHUNK", chunk):
+    with mock.patch.object(_ledger, "CHUNK", chunk), mock.patch.object(_state, "CHUNK", chunk):
         blocked = ledger.at(as_of).table()
     pd.testing.assert_frame_equal(whole, blocked)
 

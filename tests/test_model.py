@@ -187,12 +187,12 @@ def test_bad_monotone_constraints_are_refused_before_lightgbm(slices, constraint
         (
             "learning_rate",
             0.0,
-            r"'learning_rate' parameter of RiskModel must be a float in \(0, 1\]",
+            r"'learning_rate' parameter of RiskModel must be a number in \(0, 1\]; got 0\.0\.$",
         ),
-        ("n_estimators", 2.5, r"'n_estimators' parameter of RiskModel must be an int"),
-        ("calibration", "platt", r"must be one of \[None, 'isotonic', 'sigmoid'\]"),
+        ("n_estimators", 2.5, r"'n_estimators' parameter of RiskModel must be an integer in"),
+        ("calibration", "platt", r"must be one of None, isotonic, sigmoid; got 'platt'"),
         ("subsample", 1.5, r"'subsample' parameter"),
-        ("n_jobs", 0, r"'n_jobs' parameter of RiskModel must be None or a non-zero int"),
+        ("n_jobs", 0, r"'n_jobs' parameter of RiskModel must be None or a non-zero integer"),
     ],
 )
 def test_bad_parameters_are_named(slices, param, value, match):
@@ -204,14 +204,75 @@ def test_bad_parameters_are_named(slices, param, value, match):
 @pytest.mark.parametrize(
     ("y", "match"),
     [
-        (np.zeros(3000), "one class only"),
-        (np.full(3000, 2), r"0 \(good\) and 1 \(bad\) only"),
+        (np.zeros(3000), r"one class only \(0\)"),
+        (np.full(3000, "bad"), r"one class only \(bad\)"),
+        (np.arange(3000) % 3, "Only binary classification is supported"),
+        (np.linspace(0, 1, 3000), "Unknown label type: continuous"),
+        (np.r_[np.inf, np.zeros(2999)], "1 infinite labels"),
+        (np.r_[np.nan, np.zeros(2999)], "1 missing labels"),
         (np.ones(10), "10 labels for 3000 rows"),
+        (None, "requires y to be passed"),
     ],
 )
 def test_bad_labels_are_refused(slices, y, match):
     with pytest.raises(ModelError, match=match):
         RiskModel(**FAST).fit(slices[0][0], y)
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"), [("good", "overdue"), (-1, 1), (1, 2), (False, True), ("0", "1")]
+)
+def test_any_two_labels_are_taken_the_larger_as_the_outcome(slices, good, bad):
+    (X, y), (Xv, yv), (Xt, _) = slices
+    reference = RiskModel(**FAST).fit(X, y, Xv, yv)
+
+    def relabel(labels):
+        return np.where(labels == 1, bad, good)
+
+    model = RiskModel(**FAST).fit(X, relabel(y), Xv, relabel(yv))
+    np.testing.assert_array_equal(model.predict_proba(Xt), reference.predict_proba(Xt))
+    assert model.booster_.model_to_string() == reference.booster_.model_to_string()
+    if isinstance(good, bool) or good == "0":  # 0 and 1 in another form: classes stay 0, 1
+        assert model.classes_.tolist() == [0, 1] and model.classes_.dtype == np.int64
+        np.testing.assert_array_equal(model.predict(Xt), reference.predict(Xt))
+    else:
+        assert model.classes_.tolist() == sorted([good, bad])
+        np.testing.assert_array_equal(model.predict(Xt), relabel(reference.predict(Xt)))
+
+
+def test_validation_labels_must_be_those_of_y(slices):
+    (X, y), (Xv, yv), _ = slices
+    named = np.where(y == 1, "bad", "good")
+    with pytest.raises(ModelError, match=r"y_val holds labels that y does not: \['bad!'\]"):
+        RiskModel(**FAST).fit(X, named, Xv, np.where(yv == 1, "bad!", "good"))
+    with pytest.raises(ModelError, match=r"y_val must hold 0 \(good\) and 1 \(bad\) only"):
+        RiskModel(**FAST).fit(X, y, Xv, np.where(yv == 1, "bad", "good"))
+
+
+def test_a_numeric_array_is_taken_as_features_x0_x1(slices):
+    (X, y), _, (Xt, _) = slices
+    numbers = ["dpd", "usage_share", "noise"]
+    frame = RiskModel(**FAST).fit(X[numbers].set_axis(["x0", "x1", "x2"], axis=1), y)
+    array = RiskModel(**FAST).fit(X[numbers].to_numpy(), y.to_numpy())
+    assert list(array.feature_names_in_) == ["x0", "x1", "x2"] and array.n_features_in_ == 3
+    assert array.booster_.model_to_string() == frame.booster_.model_to_string()
+    np.testing.assert_array_equal(
+        array.predict_proba(Xt[numbers].to_numpy()),
+        frame.predict_proba(Xt[numbers].set_axis(["x0", "x1", "x2"], axis=1)),
+    )
+    with pytest.raises(ModelError, match="X has 2 features, but RiskModel is expecting 3"):
+        array.predict_proba(Xt[numbers[:2]].to_numpy())
+    with pytest.raises(ModelError, match="could not convert string to float"):
+        RiskModel(**FAST).fit(X[["region", "dpd"]].to_numpy(), y)
+
+
+def test_tags_declare_a_binary_classifier_that_takes_missing_values():
+    from sklearn.utils import get_tags
+
+    tags = get_tags(RiskModel())
+    assert tags.estimator_type == "classifier" and not tags.classifier_tags.multi_class
+    assert tags.input_tags.allow_nan and tags.input_tags.categorical
+    assert not tags.input_tags.string and not tags.input_tags.sparse
 
 
 def test_params_are_stored_untouched():
@@ -286,7 +347,7 @@ def test_points_follow_the_scorecard_scaling(model):
     # At the base odds (good:bad 50:1) a row scores base_score; doubling the odds adds pdo.
     p_base = 1 / 51
     p_double = 1 / 101
-    pts = model._points_of(np.array([p_base, p_double]))
+    pts = model.points_from_proba(np.array([p_base, p_double]))
     assert pts[0] == pytest.approx(600) and pts[1] - pts[0] == pytest.approx(20)
 
 
@@ -318,6 +379,22 @@ def test_save_and_load_give_identical_scores(model, slices, tmp_path):
     assert manifest["features"][3]["categories"] == ["east", "north", "south"]
     assert set(manifest["versions"]) >= {"lightgbm", "pandas", "scikit-learn", "overdue-risk"}
     assert manifest["windows"]["train"]["as_of"] == ["2024-01-31", "2024-01-31"]
+
+
+def test_a_model_of_other_labels_saves_them(slices, tmp_path):
+    (X, y), _, (Xt, _) = slices
+    model = RiskModel(**FAST).fit(X, np.where(y == 1, "overdue", "good"))
+    loaded = RiskModel.load(model.save(tmp_path / "m"))
+    assert loaded.classes_.tolist() == ["good", "overdue"]
+    np.testing.assert_array_equal(loaded.predict(Xt), model.predict(Xt))
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["schema_version"] == 2 and manifest["classes"] == ["good", "overdue"]
+
+
+def test_a_model_of_0_and_1_keeps_schema_version_1(model, tmp_path):
+    manifest = json.loads((model.save(tmp_path / "m") / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1 and "classes" not in manifest
+    assert RiskModel.load(tmp_path / "m").classes_.tolist() == [0, 1]
 
 
 def test_saving_twice_gives_the_same_bytes(model, tmp_path):

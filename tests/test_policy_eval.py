@@ -1,4 +1,5 @@
-"""Policy evaluation: the ceiling policy learns the truth's values on earlier dates."""
+"""Policy evaluation: the heuristics, the ceiling policy (which learns the truth's values on
+earlier dates), the off-policy days, the value seeds and the deprecated import path."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pandas as pd
 import pytest
 
 from overdue_risk import DataQualityWarning, OverdueRiskError, Strategy
-from overdue_risk.prioritise._policy_eval import _Ceiling, _fit_ceiling, simulated_comparison
+from overdue_risk.policy_eval import LADDER, heuristic_actions, simulated_comparison
+from overdue_risk.policy_eval._ceiling import _Ceiling, _fit_ceiling
 
 
 def _states(seed: int, n: int) -> pd.DataFrame:
@@ -118,3 +120,32 @@ def test_each_value_seed_is_a_policy_of_its_own(plain):
 def test_value_seeds_cannot_be_empty():
     with pytest.raises(OverdueRiskError, match="value_seeds must hold at least one seed"):
         _compare(value_seeds=[])
+
+
+def test_heuristic_fills_the_harshest_rung_first_in_priority_order():
+    actions = ("sms", "call", "visit", "restructure", "legal")
+    level = np.array([LADDER.index(x) for x in ("visit", "visit", "call", "visit", "sms")])
+    priority = np.array([5.0, 9.0, 7.0, 1.0, 8.0])
+    eligible = np.ones((5, 5), bool)
+    eligible[0, actions.index("visit")] = False
+    capacity = np.array([np.inf, 1, 1, 0, 0])
+    chosen = heuristic_actions(priority, level, eligible, actions, capacity)
+    got = [actions[c] if c >= 0 else "wait" for c in chosen]
+    # Visit (1 slot): the top-priority account that may get one (account 1). Call (1
+    # slot): next in priority among the rest that may take a call: account 2 (priority
+    # 7); account 0 is ineligible for visits and gets SMS as the call is taken.
+    assert got == ["sms", "visit", "call", "sms", "sms"]
+
+
+@pytest.mark.parametrize("name", ["simulated_comparison", "compare_policies", "LADDER"])
+def test_the_old_private_path_still_works_with_a_deprecation_warning(name):
+    # ``import overdue_risk.prioritise._policy_eval`` would resolve ``prioritise`` to the
+    # function the top-level package exports.
+    from overdue_risk import policy_eval as new
+    from overdue_risk.prioritise import _policy_eval as old
+
+    with pytest.deprecated_call(match=f"has moved to overdue_risk.policy_eval.{name}"):
+        moved = getattr(old, name)
+    assert moved is getattr(new, name)
+    with pytest.raises(AttributeError, match="has no attribute '_Ceiling'"):
+        old._Ceiling  # noqa: B018 - private helpers were never part of the alias

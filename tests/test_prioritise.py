@@ -10,7 +10,6 @@ import pytest
 
 from overdue_risk import OverdueRiskError, Strategy, load_portfolio
 from overdue_risk.prioritise import account_state, allocate, eligibility
-from overdue_risk.prioritise._policy_eval import LADDER, heuristic_actions
 from overdue_risk.prioritise._worklist import prioritise
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -133,18 +132,3 @@ def test_latest_score_on_or_before_the_date_is_used(portfolio, scores):
 def test_bad_scores_are_refused(portfolio, scores, change, match):
     with pytest.raises(OverdueRiskError, match=match):
         prioritise(change(scores), portfolio, AS_OF, "default", value_model=LinearValue())
-
-
-def test_heuristic_fills_the_harshest_rung_first_in_priority_order():
-    actions = ("sms", "call", "visit", "restructure", "legal")
-    level = np.array([LADDER.index(x) for x in ("visit", "visit", "call", "visit", "sms")])
-    priority = np.array([5.0, 9.0, 7.0, 1.0, 8.0])
-    eligible = np.ones((5, 5), bool)
-    eligible[0, actions.index("visit")] = False
-    capacity = np.array([np.inf, 1, 1, 0, 0])
-    chosen = heuristic_actions(priority, level, eligible, actions, capacity)
-    got = [actions[c] if c >= 0 else "wait" for c in chosen]
-    # Visit (1 slot): the top-priority account that may get one (account 1). Call (1
-    # slot): next in priority among the rest that may take a call: account 2 (priority
-    # 7); account 0 is ineligible for visits and gets SMS as the call is taken.
-    assert got == ["sms", "visit", "call", "sms", "sms"]

@@ -14,6 +14,7 @@ import pytest
 import overdue_risk as odr
 from overdue_risk import DataQualityWarning, Ledger, Portfolio, Scenario, ScenarioError
 from overdue_risk.cli import main
+from overdue_risk.simulate import ActionEffects, LoggedPolicy, NoAction, simulate_policy
 from overdue_risk.simulate._labels import dpd30_labels
 
 START, END = "2023-01-01", "2023-12-31"
@@ -190,7 +191,7 @@ def test_scenario_toml_round_trip(tmp_path):
         ("[actions.cal]\ncost = 1\n", "scenario.actions.cal; did you mean call?"),
         (
             '[economy]\ndownturn_start = "x"\ndownturn_end = 2024-12-31\n',
-            "scenario.economy.downturn_start must be a date (YYYY-MM-DD) or absent; got 'x'.",
+            "scenario.economy.downturn_start must be None or a date (YYYY-MM-DD); got 'x'.",
         ),
         (
             "[behaviour]\nmiss_capacity = -1\n",
@@ -199,6 +200,13 @@ def test_scenario_toml_round_trip(tmp_path):
         ("[products]\npos_share = 0.9\n", "scenario.products shares must sum to 1"),
         ("[economy]\ndownturn_start = 2024-03-01\n", "must be given together"),
         ("[collections]\ncall_from = 2.5\n", "scenario.collections.call_from must be an integer"),
+        (
+            "[economy]\nregion_shares = [0.5, 1.5]\n",
+            "scenario.economy.region_shares must be a non-empty list of numbers in [0, 1]; "
+            "got [0.5, 1.5].",
+        ),
+        ('[economy]\nregions = ["a", "a"]\n', "must be a non-empty list of distinct names"),
+        ("[actions]\nsms = 5\n", "scenario.actions.sms must be a table of keys; got 5."),
         ("not toml = = 1", "is not valid TOML"),
     ],
 )
@@ -207,6 +215,21 @@ def test_scenario_errors_name_the_key(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ScenarioError, match=re.escape(message)):
         Scenario.from_toml(path)
+
+
+def test_scenario_file_errors(tmp_path):
+    with pytest.raises(ScenarioError, match=r"Cannot read scenario file .*missing\.toml"):
+        Scenario.from_toml(tmp_path / "missing.toml")
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b'[economy]\nregions = ["caf\xe9"]\n')
+    with pytest.raises(ScenarioError, match=r"Scenario file .* is not UTF-8 text: byte 0xe9"):
+        Scenario.from_toml(path)
+
+
+def test_old_section_name_warns():
+    with pytest.warns(DeprecationWarning, match="use ActionEffects"):
+        assert odr.simulate.Actions is ActionEffects
+    assert isinstance(Scenario().actions, ActionEffects)
 
 
 def test_scenario_error_is_an_overdue_risk_error():
@@ -272,16 +295,16 @@ def test_action_response(sim):
 
 def test_identical_policies_give_identical_results(sim):
     _, truth = sim
-    a = odr.simulate_policy(truth, "2023-09-01", 45, odr.LoggedPolicy(truth.scenario))
-    b = odr.simulate_policy(truth, "2023-09-01", 45, odr.LoggedPolicy(truth.scenario))
+    a = simulate_policy(truth, "2023-09-01", 45, LoggedPolicy(truth.scenario))
+    b = simulate_policy(truth, "2023-09-01", 45, LoggedPolicy(truth.scenario))
     pd.testing.assert_frame_equal(a.table(), b.table())
     pd.testing.assert_series_equal(a.summary(), b.summary())
 
 
 def test_uncontacted_accounts_fare_the_same_under_any_policy(sim):
     _, truth = sim
-    logged = odr.simulate_policy(truth, "2023-09-01", 45, odr.LoggedPolicy(truth.scenario))
-    idle = odr.simulate_policy(truth, "2023-09-01", 45, odr.NoAction())
+    logged = simulate_policy(truth, "2023-09-01", 45, LoggedPolicy(truth.scenario))
+    idle = simulate_policy(truth, "2023-09-01", 45, NoAction())
     a, b = logged.table(), idle.table()
     untouched = a["contacts"].eq(0) & a["cost"].eq(0)
     cols = ["recovered", "paid_total", "cured", "dpd_at_end", "delinquent"]
@@ -294,7 +317,7 @@ def test_uncontacted_accounts_fare_the_same_under_any_policy(sim):
 
 def test_policy_results(sim):
     _, truth = sim
-    res = odr.simulate_policy(truth, "2023-09-01", 30, odr.LoggedPolicy(truth.scenario), n_paths=3)
+    res = simulate_policy(truth, "2023-09-01", 30, LoggedPolicy(truth.scenario), n_paths=3)
     s = res.summary()
     for key in ("recovered", "cost", "net", "cures", "contacts_per_account", "harsh_per_cure"):
         assert key in s.index
@@ -309,12 +332,12 @@ def test_worklists_and_bad_policies(sim):
     state = truth.state_at("2023-08-31")
     overdue = state.table().query("dpd >= 1").index[:5]
     worklist = {"2023-09-01": pd.DataFrame({"loan_id": overdue, "action": "call"})}
-    res = odr.simulate_policy(state, "2023-09-01", 1, worklist)
+    res = simulate_policy(state, "2023-09-01", 1, worklist)
     assert res.summary()["n_call"] + res.summary()["blocked_actions"] == len(overdue)
     with pytest.raises(odr.OverdueRiskError, match="Unknown action"):
-        odr.simulate_policy(state, "2023-09-01", 5, lambda ctx: np.full(len(ctx), "shout"))
+        simulate_policy(state, "2023-09-01", 5, lambda ctx: np.full(len(ctx), "shout"))
     with pytest.raises(odr.OverdueRiskError, match="day after the state's as_of"):
-        odr.simulate_policy(state, "2023-09-05", 5, None)
+        simulate_policy(state, "2023-09-05", 5, None)
 
 
 # -- behaviour -------------------------------------------------------------------------------

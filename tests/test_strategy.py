@@ -38,7 +38,9 @@ def _keys(data: dict, prefix: str = "") -> set[str]:
 
 def test_defaults():
     s = Strategy()
-    assert s.action_names == ACTIONS
+    assert ACTIONS == ("sms", "call", "visit", "letter", "restructure", "legal", "wait")
+    assert s.action_names == ("sms", "call", "visit", "restructure", "legal", "wait")
+    assert not s.actions.letter.enabled and s.actions.letter.channel == "letter"
     assert s.actions.visit.min_dpd == 15 and s.actions.visit.min_overdue == 100.0
     legal = s.actions.legal
     assert (legal.min_dpd, legal.min_balance, legal.min_failed_contacts) == (90, 500.0, 3)
@@ -54,6 +56,12 @@ def test_a_disabled_action_leaves_the_strategy():
     s = Strategy.from_dict({"actions": {"visit": {"enabled": False}, "legal": {"enabled": False}}})
     assert s.action_names == ("sms", "call", "restructure", "wait")
     assert list(s.action_table().index) == ["sms", "call", "restructure", "wait"]
+
+
+def test_letter_is_an_action_once_enabled():
+    s = Strategy.from_dict({"actions": {"letter": {"enabled": True, "min_dpd": 10}}})
+    assert s.action_names == ("sms", "call", "visit", "letter", "restructure", "legal", "wait")
+    assert s.action_table().loc["letter", "min_dpd"] == 10
 
 
 def test_action_table():
@@ -201,9 +209,9 @@ def test_replace():
             "Unknown key strategy.actions.visits; did you mean visit?",
         ),
         (
-            "[actions.letter]\ncost = 1\n",
-            "Unknown key strategy.actions.letter; valid keys: sms, call, visit, restructure, "
-            "legal, wait.",
+            "[actions.email]\ncost = 1\n",
+            "Unknown key strategy.actions.email; valid keys: sms, call, visit, letter, "
+            "restructure, legal, wait.",
         ),
         ("[actions.wait]\nmin_dpd = 3\n", "Unknown key strategy.actions.wait.min_dpd"),
         (
@@ -225,8 +233,7 @@ def test_replace():
         ("[actions.sms]\ncost = -0.05\n", "strategy.actions.sms.cost must be a number >= 0"),
         (
             "[actions.call]\ncapacity = -5\n",
-            "strategy.actions.call.capacity must be a whole number >= 0, or inf for no limit; "
-            "got -5.",
+            "strategy.actions.call.capacity must be an integer >= 0, or inf for no limit; got -5.",
         ),
         ("[actions.call]\ncapacity = nan\n", "strategy.actions.call.capacity must be"),
         ("[actions.call]\ncapacity = true\n", "strategy.actions.call.capacity must be"),
@@ -236,7 +243,11 @@ def test_replace():
             "got 'fild'; did you mean field?",
         ),
         ("[actions.visit]\nenabled = 1\n", "strategy.actions.visit.enabled must be true or false"),
-        ("[actions.visit]\nproducts = []\n", "strategy.actions.visit.products must be a list"),
+        (
+            "[actions.visit]\nproducts = []\n",
+            "strategy.actions.visit.products must be None or a non-empty list of distinct names; "
+            "got [].",
+        ),
         ("[actions]\nvisit = 5\n", "strategy.actions.visit must be a table of keys; got 5."),
         (
             '[rules]\ncounted_actions = ["calls"]\n',
@@ -250,13 +261,13 @@ def test_replace():
             "strategy.rules.counted_actions must be a list of distinct names",
         ),
         (
-            '[rules]\nhardship_actions = ["letter"]\n',
+            '[rules]\nhardship_actions = ["other"]\n',
             "strategy.rules.hardship_actions must be a list of distinct names among sms, call, "
-            "visit, restructure, legal, wait; got ['letter']",
+            "visit, letter, restructure, legal, wait; got ['other']; 'other' is unknown.",
         ),
         (
             "[rules]\nmax_attempts_7d = -1\n",
-            "strategy.rules.max_attempts_7d must be a whole number >= 0",
+            "strategy.rules.max_attempts_7d must be an integer >= 0, or inf for no limit",
         ),
         (
             "[rules]\nmax_attempt_7d = 7\n",
@@ -305,8 +316,14 @@ def test_unknown_profile_lists_the_available_ones():
 
 def test_strategy_error_is_an_overdue_risk_error(tmp_path):
     assert issubclass(StrategyError, odr.OverdueRiskError)
-    with pytest.raises(odr.OverdueRiskError, match=r"Cannot read strategy file .*missing\.toml"):
+    with pytest.raises(StrategyError, match=r"Cannot read strategy file .*missing\.toml"):
         Strategy.from_toml(tmp_path / "missing.toml")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(
+        StrategyError, match=r"Strategy file .*latin\.toml' is not UTF-8 text: byte 0xe9 at"
+    ):
+        Strategy.from_toml(latin)
     with pytest.raises(StrategyError, match=r"^strategy must be a table of keys; got \[\]\.$"):
         Strategy.from_dict([])
 
@@ -326,7 +343,9 @@ def test_construction_is_validated_too():
 def test_docs_name_every_key_profile_and_rule():
     text = (ROOT / "docs" / "strategy.md").read_text()
     for key in Strategy().summary()["key"]:
-        short = re.sub(r"^actions\.(sms|call|visit|restructure|legal)\.", "actions.<action>.", key)
+        short = re.sub(
+            r"^actions\.(sms|call|visit|letter|restructure|legal)\.", "actions.<action>.", key
+        )
         assert f"`{short}`" in text or f"`{key}`" in text, key
     for name in PROFILES:
         assert f"`{name}`" in text, name

@@ -702,8 +702,12 @@ def test_params_are_stored_untouched_and_clone():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"min_rows": 0}, "The 'min_rows' parameter of ResponseModel must be an int >= 1. Got 0"),
-        ({"learning_rate": 2.0}, "'learning_rate' parameter of ResponseModel must be a float in"),
+        (
+            {"min_rows": 0},
+            "The 'min_rows' parameter of ResponseModel must be an integer >= 1; got 0\\.",
+        ),
+        ({"learning_rate": 2.0}, "'learning_rate' parameter of ResponseModel must be a number in"),
+        ({"learner": "x"}, "'learner' parameter of ResponseModel must be one of t, s; got 'x'\\."),
         ({"actions": "call"}, "'actions' parameter of ResponseModel must be None or a non-empty"),
         ({"actions": ["call", "sms"]}, "must include 'none'"),
         ({"actions": ["none", "phone"]}, "Unknown action\\(s\\) \\['phone'\\]"),
@@ -774,7 +778,7 @@ def test_risk_based_value_predicts_levels_for_the_worklist():
     ("lifts", "state", "match"),
     [
         ({}, None, "'lifts' parameter of RiskBasedValue must be a non-empty dict"),
-        ({"call": 1.5}, None, "lifts\\['call'\\] must be a float in \\[-1, 1\\]; got 1.5"),
+        ({"call": 1.5}, None, "lifts\\['call'\\] must be a number in \\[-1, 1\\]; got 1.5"),
         ({"wait": 0.0}, None, "must not hold 'wait'"),
         ({"call": 0.1}, pd.DataFrame({"overdue_amount": [1.0]}), "lacks the column 'risk_score'"),
         (

@@ -1,8 +1,17 @@
 """overdue_risk: point-in-time overdue-risk features, risk scores and collection
-prioritisation for consumer-finance lenders."""
+prioritisation for consumer-finance lenders.
 
-from importlib.metadata import PackageNotFoundError, version
+The top level holds what users call: the data contract, the ledger, features
+and labels, the risk model and its workflows (train, evaluate, score), the
+prioritiser and its workflows (learn the value model, prioritise a portfolio),
+policy comparison, and the synthetic lender (:func:`simulate_portfolio`,
+:class:`Scenario`). The simulator's other names live in
+:mod:`overdue_risk.simulate`; reading them here still works for one release,
+with a :class:`DeprecationWarning`.
+"""
 
+from ._deprecation import moved
+from ._version import __version__
 from .contract import Portfolio, load_portfolio, validate
 from .evaluation import EvaluationReport, evaluate
 from .exceptions import (
@@ -21,28 +30,32 @@ from .features import CustomFeature, FeatureSpec, build_features, list_features
 from .labels import CureTarget, DpdTarget, build_training_set, make_labels
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
 from .model import RiskModel
-from .prioritise import ResponseModel, RiskBasedValue, Strategy, Worklist, prioritise
-from .simulate import (
-    LoggedPolicy,
-    NoAction,
-    PolicyContext,
-    PolicyResult,
-    RandomPolicy,
-    Scenario,
-    SimulatedPortfolio,
-    SimulationState,
-    SimulationTruth,
-    WorklistPolicy,
-    simulate_policy,
-    simulate_portfolio,
+from .policy_eval import PolicyComparison, compare_policies, simulated_comparison
+from .prioritise import (
+    Allocation,
+    ResponseModel,
+    RiskBasedValue,
+    Strategy,
+    Worklist,
+    account_state,
+    allocate,
+    eligibility,
+    logged_decisions,
+    off_policy_value,
+    prioritise,
+)
+from .simulate import Scenario, simulate_portfolio
+from .workflows import (
+    TrainingResult,
+    evaluate_model,
+    learn_value_model,
+    prioritise_portfolio,
+    score_portfolio,
+    train_risk_model,
 )
 
-try:
-    __version__ = version("overdue-risk")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
-
 __all__ = [
+    "Allocation",
     "AllocationError",
     "ArtifactError",
     "CureTarget",
@@ -56,36 +69,61 @@ __all__ = [
     "Ledger",
     "LedgerConfig",
     "LedgerSnapshot",
-    "LoggedPolicy",
     "ModelError",
-    "NoAction",
     "OverdueRiskError",
-    "PolicyContext",
-    "PolicyResult",
+    "PolicyComparison",
     "Portfolio",
     "Problem",
-    "RandomPolicy",
     "ResponseModel",
     "RiskBasedValue",
     "RiskModel",
     "Scenario",
     "ScenarioError",
-    "SimulatedPortfolio",
-    "SimulationState",
-    "SimulationTruth",
     "Strategy",
     "StrategyError",
+    "TrainingResult",
     "Worklist",
-    "WorklistPolicy",
+    "__version__",
+    "account_state",
+    "allocate",
     "build_features",
     "build_training_set",
+    "compare_policies",
     "compute_ledger",
+    "eligibility",
     "evaluate",
+    "evaluate_model",
+    "learn_value_model",
     "list_features",
     "load_portfolio",
+    "logged_decisions",
     "make_labels",
+    "off_policy_value",
     "prioritise",
-    "simulate_policy",
+    "prioritise_portfolio",
+    "score_portfolio",
     "simulate_portfolio",
+    "simulated_comparison",
+    "train_risk_model",
     "validate",
 ]
+
+# Simulator internals: under overdue_risk.simulate only, after one release.
+__getattr__ = moved(
+    __name__,
+    dict.fromkeys(
+        (
+            "LoggedPolicy",
+            "NoAction",
+            "PolicyContext",
+            "PolicyResult",
+            "RandomPolicy",
+            "SimulatedPortfolio",
+            "SimulationState",
+            "SimulationTruth",
+            "WorklistPolicy",
+            "simulate_policy",
+        ),
+        "overdue_risk.simulate",
+    ),
+)

@@ -1,4 +1,9 @@
-"""Atomic output files: a reader sees the old file or the whole new one, never half."""
+"""Reading and writing tables and folders.
+
+Outputs are checked before any work (:func:`check_output_path`,
+:func:`check_output_folder`, :func:`check_report_path`) and written atomically:
+a reader sees the old file or the whole new one, never half.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ from .exceptions import OverdueRiskError
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "check_output_folder",
     "check_output_path",
+    "check_report_path",
+    "read_table",
     "replace_folder",
     "write_files",
     "write_folder",
@@ -43,6 +51,49 @@ def check_output_path(path: str | Path) -> Path:
     if out.is_dir():
         raise OverdueRiskError(f"Output path {str(out)!r} is a folder, not a file.")
     return out
+
+
+def check_output_folder(path: str | Path, overwrite: bool = False) -> Path:
+    """Fail before any work when the output folder cannot be used.
+
+    The folder may be missing (its parent must exist) or empty; a non-empty
+    one is replaced only with ``overwrite``.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OverdueRiskError(f"Output path {str(out)!r} is a file, not a folder.")
+    if not out.parent.is_dir():
+        raise OverdueRiskError(f"Parent folder of {str(out)!r} does not exist.")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OverdueRiskError(
+            f"Output folder {str(out)!r} is not empty; use --overwrite to replace it."
+        )
+    return out
+
+
+def check_report_path(path: str | Path) -> Path:
+    """Fail before any work when an HTML report cannot be written there."""
+    out = Path(path)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise OverdueRiskError(f"Report file {out.name!r} must end in .html.")
+    if not out.parent.is_dir():
+        raise OverdueRiskError(f"Output folder {str(out.parent)!r} does not exist.")
+    return out
+
+
+def read_table(path: str | Path, what: str = "Table") -> pd.DataFrame:
+    """Read a Parquet or CSV table; CSV ``loan_id`` stays text.
+
+    ``what`` names the file in the error messages (``"Scores file"``).
+    """
+    src = Path(path)
+    if not src.is_file():
+        raise OverdueRiskError(f"{what} {str(src)!r} does not exist.")
+    if src.suffix.lower() == ".parquet":
+        return pd.read_parquet(src)
+    if src.suffix.lower() == ".csv":
+        return pd.read_csv(src, dtype={"loan_id": str})
+    raise OverdueRiskError(f"{what} {src.name!r} must be a .parquet or .csv file.")
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

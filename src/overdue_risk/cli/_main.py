@@ -1,8 +1,8 @@
 """``overdue-risk``: a thin command line over the library.
 
-Each subcommand parses its options and calls one library function. Exit codes:
-0 success, 2 bad input or usage, 1 internal error. Errors print one readable
-message; ``--verbose`` adds the traceback.
+Each subcommand parses its options and calls one library function
+(``_commands.py``). Exit codes: 0 success, 2 bad input or usage, 1 internal
+error. Errors print one readable message; ``--verbose`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -13,19 +13,22 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
-import pandas as pd
-
-from .. import __version__
-from .._io import check_output_path, write_folder, write_table
-from ..contract import load_portfolio
+from .._version import __version__
 from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
-from ..ledger import Ledger, LedgerConfig
-from ..ledger._engine import parse_as_of
-from ..simulate import Scenario, simulate_portfolio
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+from ._commands import (
+    cmd_evaluate,
+    cmd_features,
+    cmd_labels,
+    cmd_ledger,
+    cmd_policy_eval,
+    cmd_prioritise,
+    cmd_score,
+    cmd_simulate,
+    cmd_train,
+    cmd_validate,
+)
+from ._common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, print_frame
 
 
 class _UsageError(Exception):
@@ -35,336 +38,6 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits itself; we want our own exit path
         raise _UsageError(f"{self.prog}: {message}")
-
-
-def _print_frame(df: pd.DataFrame, stream) -> None:
-    with pd.option_context(
-        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 80
-    ):
-        print(df.to_string(index=False), file=stream)
-
-
-def _print_summary(portfolio) -> None:
-    """Rows and date range of each table, on stdout."""
-    summary = portfolio.summary()
-    for col in ("first_date", "last_date"):
-        summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
-    _print_frame(summary, sys.stdout)
-
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    portfolio = load_portfolio(args.portfolio)
-    print(f"{args.portfolio}: the portfolio meets the data contract.")
-    _print_summary(portfolio)
-    return EXIT_OK
-
-
-def _cmd_ledger(args: argparse.Namespace) -> int:
-    out = check_output_path(args.out)
-    as_of = [d.strip() for d in args.as_of.split(",") if d.strip()]
-    portfolio = load_portfolio(args.portfolio)
-    snapshot = Ledger(portfolio, LedgerConfig(tolerance=args.tolerance)).at(as_of)
-    write_table(snapshot.table(), out)
-    summary = snapshot.summary().reset_index()
-    summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
-    summary["share"] = summary["share"].round(4)
-    print(f"Wrote {len(snapshot.table()):,} rows to {out}")
-    _print_frame(summary, sys.stdout)
-    return EXIT_OK
-
-
-def _dates(text: str) -> list[str]:
-    """Comma-separated ISO dates, checked before any work."""
-    dates = _names(text)
-    parse_as_of(dates)  # raises one readable error for a bad date
-    return dates
-
-
-def _value_seeds(text: str) -> list[int]:
-    """Comma-separated ints >= 0, checked before any work."""
-    seeds = _names(text)
-    if not seeds or not all(t.isdigit() for t in seeds):
-        raise OverdueRiskError(
-            f"--value-seeds must be one or more ints >= 0, comma-separated; got {text!r}."
-        )
-    return [int(t) for t in seeds]
-
-
-def _names(text: str | None) -> list[str]:
-    return [] if text is None else [t.strip() for t in text.split(",") if t.strip()]
-
-
-def _families(text: str | None) -> list[str] | None:
-    """The chosen feature families; an unknown one fails before the portfolio is read."""
-    from ..features import list_features
-
-    families = _names(text) or None
-    list_features(families)
-    return families
-
-
-def _cmd_features(args: argparse.Namespace) -> int:
-    from ..features import build_features
-
-    out = check_output_path(args.out)
-    as_of = _dates(args.as_of)
-    families = _families(args.families)
-    portfolio = load_portfolio(args.portfolio)
-    features = build_features(
-        portfolio,
-        as_of,
-        families=families,
-        exclude=_names(args.exclude),
-        ledger_config=LedgerConfig(tolerance=args.tolerance),
-    )
-    write_table(features, out)
-    print(f"Wrote {len(features):,} rows x {features.shape[1]:,} features to {out}")
-    return EXIT_OK
-
-
-def _cmd_labels(args: argparse.Namespace) -> int:
-    from ..labels import make_labels, parse_target
-
-    out = check_output_path(args.out)
-    as_of = _dates(args.as_of)
-    target = parse_target(args.target)
-    observed = _dates(args.observed_until)[0] if args.observed_until else None
-    portfolio = load_portfolio(args.portfolio)
-    labels = make_labels(
-        portfolio,
-        as_of,
-        target,
-        LedgerConfig(tolerance=args.tolerance),
-        observed_until=observed,
-    )
-    write_table(labels.to_frame(), out)
-    print(f"Wrote {len(labels):,} {target.name} labels to {out}")
-    dates = labels.index.get_level_values("as_of")
-    summary = labels.groupby(dates).agg(rows="size", positives="sum", rate="mean")
-    summary = summary.reindex(pd.to_datetime(as_of).sort_values().unique(), fill_value=0)
-    summary.index.name = "as_of"
-    summary = summary.reset_index()
-    summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
-    rate = summary["rate"].astype(float).round(4)
-    summary["rate"] = rate.astype(object).where(summary["rows"] > 0, "")
-    _print_frame(summary, sys.stdout)
-    if (summary["rows"] == 0).any():
-        print(
-            f"No rows for dates whose {target.horizon_days}-day horizon ends after the "
-            "data do (see --observed-until).",
-            file=sys.stderr,
-        )
-    return EXIT_OK
-
-
-def _html_path(path: str) -> Path:
-    out = Path(path)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise OverdueRiskError(f"Report file {out.name!r} must end in .html.")
-    if not out.parent.is_dir():
-        raise OverdueRiskError(f"Output folder {str(out.parent)!r} does not exist.")
-    return out
-
-
-def _print_metrics(metrics: dict) -> None:
-    keys = ("n", "bad_rate", "auc", "gini", "ks", "brier", "ece", "score_psi")
-    shown = {k: metrics[k] for k in keys if k in metrics}
-    print(
-        "  ".join(f"{k} {v:,.0f}" if k == "n" else f"{k} {v:.4f}" for k, v in shown.items()),
-    )
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    from ..labels import parse_target
-    from ..model import RiskModel, train_risk_model
-
-    out = _output_folder(args.out, args.overwrite)
-    report_path = _html_path(args.report) if args.report else None
-    as_of = _dates(args.as_of_dates)
-    target = parse_target(args.target)
-    families = _families(args.families)
-    calibration = None if args.calibration == "none" else args.calibration
-    portfolio = load_portfolio(args.portfolio)
-    result = train_risk_model(
-        portfolio,
-        as_of,
-        target,
-        model=RiskModel(calibration=calibration, random_state=args.seed),
-        families=families,
-        exclude=_names(args.exclude),
-        tolerance=args.tolerance,
-    )
-    result.model.save(out, overwrite=True)
-    if report_path is not None:
-        result.report.to_html(report_path)
-    d = result.dates
-    print(
-        f"Trained {target.name} on {len(d['train'])} dates ({d['train'][0]} .. {d['train'][-1]}), "
-        f"stopped early on {d['validation'][0]} at {result.model.best_iteration_} trees, "
-        f"tested on {d['test'][0]}:"
-    )
-    _print_metrics(result.report.metrics)
-    print(
-        f"Wrote the model to {out}" + (f" and the report to {report_path}" if report_path else "")
-    )
-    return EXIT_OK
-
-
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..model import RiskModel, evaluate_model
-
-    out = _html_path(args.out)
-    as_of = _dates(args.as_of)
-    model = RiskModel.load(args.model)
-    portfolio = load_portfolio(args.portfolio)
-    report = evaluate_model(model, portfolio, as_of)
-    report.to_html(out)
-    _print_metrics(report.metrics)
-    print(f"Wrote the report to {out}")
-    return EXIT_OK
-
-
-def _cmd_score(args: argparse.Namespace) -> int:
-    from ..model import RiskModel, score_portfolio
-
-    out = check_output_path(args.out)
-    as_of = _dates(args.as_of)
-    if args.explain < 0:
-        raise OverdueRiskError(f"--explain must be 0 or more; got {args.explain}.")
-    model = RiskModel.load(args.model)
-    portfolio = load_portfolio(args.portfolio)
-    scores = score_portfolio(model, portfolio, as_of, explain=args.explain)
-    write_table(scores, out)
-    print(f"Wrote {len(scores):,} scores to {out} (mean {scores['score'].mean():.4f})")
-    return EXIT_OK
-
-
-def _strategy(text: str):
-    from ..prioritise import Strategy
-
-    return Strategy.profile(text) if text in Strategy.profiles() else Strategy.from_toml(text)
-
-
-def _read_table(path: str, what: str) -> pd.DataFrame:
-    src = Path(path)
-    if not src.is_file():
-        raise OverdueRiskError(f"{what} {str(src)!r} does not exist.")
-    if src.suffix.lower() == ".parquet":
-        return pd.read_parquet(src)
-    if src.suffix.lower() == ".csv":
-        return pd.read_csv(src, dtype={"loan_id": str})
-    raise OverdueRiskError(f"{what} {src.name!r} must be a .parquet or .csv file.")
-
-
-def _cmd_prioritise(args: argparse.Namespace) -> int:
-    from ..prioritise import RiskBasedValue, prioritise
-    from ..prioritise._worklist import learn_value_model
-
-    out = check_output_path(args.out)
-    as_of = _dates(args.as_of)
-    if len(as_of) != 1:
-        raise OverdueRiskError("--as-of takes one date: the day the worklist is for.")
-    strategy = _strategy(args.strategy)
-    scores = _read_table(args.scores, "Scores file")
-    flags = _read_table(args.flags, "Flags file").set_index("loan_id") if args.flags else None
-    portfolio = load_portfolio(args.portfolio)
-    if args.value == "fallback":
-        model = RiskBasedValue()
-    else:
-        model = learn_value_model(portfolio, as_of[0], horizon_days=args.horizon)
-        if args.value == "uplift" and not model.causal:
-            raise OverdueRiskError(
-                "The collections log has too few randomised decisions for an uplift model "
-                "(a challenger or holdout cell with propensities); use --value fallback."
-            )
-    worklist = prioritise(
-        scores, portfolio, as_of[0], strategy, value_model=model, flags=flags, method=args.method
-    )
-    write_table(worklist.table(), out)
-    summary = worklist.summary().reset_index()
-    print(f"Wrote {worklist!r} to {out}")
-    shown = summary.round(2).astype(object)
-    _print_frame(shown.where(summary.notna(), ""), sys.stdout)
-    if not worklist.causal:
-        print(
-            "warning: values come from the risk score and configured lifts, not from "
-            "randomised actions: they are not causal.",
-            file=sys.stderr,
-        )
-    return EXIT_OK
-
-
-def _cmd_policy_eval(args: argparse.Namespace) -> int:
-    from ..prioritise._policy_eval import simulated_comparison
-
-    out = check_output_path(args.out)
-    dates = _dates(args.dates)
-    ceiling = _dates(args.ceiling_dates) if args.ceiling_dates else None
-    ope = _dates(args.ope_dates) if args.ope_dates else None
-    seeds = _value_seeds(args.value_seeds)
-    strategy = _strategy(args.strategy)
-    scenario = Scenario.from_toml(args.scenario) if args.scenario else None
-    comparison, _ = simulated_comparison(
-        args.loans,
-        dates,
-        strategy,
-        seed=args.seed,
-        n_paths=args.paths,
-        scenario=scenario,
-        ceiling_dates=ceiling,
-        ope_dates=ope,
-        value_seeds=seeds,
-    )
-    table = comparison.table()
-    write_table(table, out)
-    print(f"Compared {len(table)} policies on {len(dates)} dates; wrote {out}")
-    shown = [
-        "treated",
-        "recovered",
-        "cost",
-        "net",
-        "net_vs_none",
-        "share_of_oracle",
-        "contacts_per_account",
-        "harsh_actions",
-        "rule_violations",
-    ]
-    _print_frame(table[shown].round(3).reset_index(), sys.stdout)
-    ope = comparison.off_policy()
-    if ope is not None:
-        print("Off-policy estimates of the prioritiser (per logged randomised decision):")
-        cols = ["n", "truth", "ipw", "snipw", "dr", "dr_se", "dr_error"]
-        _print_frame(ope.loc[["pooled"], cols].round(3).reset_index(), sys.stdout)
-    return EXIT_OK
-
-
-def _output_folder(path: str, overwrite: bool) -> Path:
-    """Fail before any work when the output folder cannot be used."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise OverdueRiskError(f"Output path {str(out)!r} is a file, not a folder.")
-    if not out.parent.is_dir():
-        raise OverdueRiskError(f"Parent folder of {str(out)!r} does not exist.")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OverdueRiskError(
-            f"Output folder {str(out)!r} is not empty; use --overwrite to replace it."
-        )
-    return out
-
-
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    out = _output_folder(args.out, args.overwrite)
-    scenario = Scenario.from_toml(args.scenario) if args.scenario else None
-    portfolio, truth = simulate_portfolio(
-        args.loans, args.start, args.end, seed=args.seed, scenario=scenario
-    )
-    ext = f".{args.format}"
-    tables = {f"{name}{ext}": df for name, df in portfolio.tables().items()}
-    tables.update({f"truth/{name}{ext}": df for name, df in truth.tables().items()})
-    write_folder(tables, out)  # the whole folder appears at once, or not at all
-    print(f"Wrote a simulated portfolio to {out} (truth in {out / 'truth'})")
-    _print_summary(portfolio)
-    return EXIT_OK
 
 
 def _portfolio_dates_out(p: argparse.ArgumentParser) -> None:
@@ -438,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exits 0 when it is clean and 2 with the table of problems otherwise.",
     )
     p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
-    p.set_defaults(func=_cmd_validate)
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
         "ledger",
@@ -449,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _portfolio_dates_out(p)
     _tolerance(p)
-    p.set_defaults(func=_cmd_ledger)
+    p.set_defaults(func=cmd_ledger)
 
     p = sub.add_parser(
         "features",
@@ -461,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _portfolio_dates_out(p)
     _feature_choice(p)
     _tolerance(p)
-    p.set_defaults(func=_cmd_features)
+    p.set_defaults(func=cmd_features)
 
     p = sub.add_parser(
         "labels",
@@ -478,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="last day the data describe (default: the latest record's date)",
     )
     _tolerance(p)
-    p.set_defaults(func=_cmd_labels)
+    p.set_defaults(func=cmd_labels)
 
     p = sub.add_parser(
         "train",
@@ -508,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="LightGBM's seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     _tolerance(p)
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
         "evaluate",
@@ -521,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
     p.add_argument("--as-of", required=True, metavar="DATE[,DATE...]", help="as-of date(s)")
     p.add_argument("--out", required=True, metavar="REPORT.html", help="the report to write")
-    p.set_defaults(func=_cmd_evaluate)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
         "score",
@@ -535,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--explain", type=int, default=0, metavar="K", help="add the top K reason codes per loan"
     )
-    p.set_defaults(func=_cmd_score)
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
         "prioritise",
@@ -571,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="allocation method (default auto: exact LP up to moderate sizes)",
     )
-    p.set_defaults(func=_cmd_prioritise)
+    p.set_defaults(func=cmd_prioritise)
 
     p = sub.add_parser(
         "policy-eval",
@@ -614,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K[,K...]",
         help="random seeds of the response model, one prioritiser row each (0)",
     )
-    p.set_defaults(func=_cmd_policy_eval)
+    p.set_defaults(func=cmd_policy_eval)
 
     p = sub.add_parser(
         "simulate",
@@ -637,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="file format of the tables (default parquet)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
-    p.set_defaults(func=_cmd_simulate)
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 
@@ -670,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except DataValidationError as exc:
         print(f"error: {len(exc.problems)} problem(s) with the portfolio:", file=sys.stderr)
-        _print_frame(exc.table(), sys.stderr)
+        print_frame(exc.table(), sys.stderr)
         return EXIT_INPUT
     except OverdueRiskError as exc:
         print(f"error: {exc}", file=sys.stderr)

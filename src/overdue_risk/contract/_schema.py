@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._actions import LOGGED_ACTIONS as ACTIONS
+from ._actions import OUTCOMES
+
 Kind = Literal["id", "date", "amount", "int", "float", "category", "bool"]
 
-ACTIONS = ("sms", "call", "visit", "letter", "restructure", "legal", "other")
-OUTCOMES = ("no_contact", "contacted", "promise", "paid", "refused", "dispute")
 PRODUCT_TYPES = ("instalment", "revolving")
 
 

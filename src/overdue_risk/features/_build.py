@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._dates import AsOf, parse_as_of
 from ..contract import Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, LedgerConfig
-from ..ledger._engine import AsOf, parse_as_of
 from ._context import FeatureContext
 from ._custom import compute_custom
 from ._registry import REGISTRY, CustomFeature

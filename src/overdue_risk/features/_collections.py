@@ -1,6 +1,6 @@
 """Family ``collections``: contacts, promises and outcomes from the action log.
 
-The action log is sorted once by (loan, action date) into a ledger ``_Table``;
+The action log is sorted once by (loan, action date) into a ledger ``EventTable``;
 counts in a window ``(as_of - w, as_of]`` are differences of int64 cumulative
 sums between two ``upto`` positions, and "the last action such that ..." is a
 running maximum of positions, so every row is answered by binary searches.
@@ -28,20 +28,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..contract._schema import ACTIONS, OUTCOMES
-from ..ledger._engine import _NAT, _cum0, _days, _Table
+from .._dates import NAT, to_days
+from ..contract import LOGGED_ACTIONS, OUTCOMES, REACHED_OUTCOMES
+from ..ledger import EventTable, cum0
 from ._context import FeatureContext
 from ._registry import REGISTRY, Dtype, FeatureSpec
 
 _IN = ("collections",)
 _IN_PAY = ("collections", "payments")
-_REACHED = ("contacted", "promise", "paid", "refused", "dispute")
 _PROMISE = OUTCOMES.index("promise")
 _WINDOWS = (7, 30)
 _COUNTS = (
     *(f"n_contacts_{w}d" for w in _WINDOWS),
     "n_contacts_total",
-    *(f"n_contacts_{w}d_{a}" for w in _WINDOWS for a in ACTIONS),
+    *(f"n_contacts_{w}d_{a}" for w in _WINDOWS for a in LOGGED_ACTIONS),
     "n_promises",
     "n_promises_kept",
     "n_promises_broken",
@@ -69,7 +69,7 @@ SPECS = [
             f"n_contacts_{w}d_{a}", f"Collection actions of type {a} in the last {w} days.", f"{w}d"
         )
         for w in _WINDOWS
-        for a in ACTIONS
+        for a in LOGGED_ACTIONS
     ),
     _spec("days_since_contact", "Days since the last collection action."),
     _spec("days_since_reached", "Days since a collection action last reached the customer."),
@@ -127,8 +127,8 @@ def _lifting(dates: np.ndarray) -> list[np.ndarray]:
     levels = [dates]
     while (1 << len(levels)) <= dates.size:
         prev, w = levels[-1], 1 << (len(levels) - 1)
-        levels.append(np.maximum(prev, np.concatenate([np.full(w, _NAT), prev[:-w]])))
-    return [_pad(level, _NAT) for level in levels]
+        levels.append(np.maximum(prev, np.concatenate([np.full(w, NAT), prev[:-w]])))
+    return [_pad(level, NAT) for level in levels]
 
 
 class _Log:
@@ -141,45 +141,53 @@ class _Log:
         outcome = np.full(m, -1, np.int8)
         if "outcome" in log:
             outcome = _codes(log["outcome"], OUTCOMES)
-        pdate = np.full(m, _NAT)
+        pdate = np.full(m, NAT)
         if "promise_date" in log:
-            pdate = _days(log["promise_date"].to_numpy())
+            pdate = to_days(log["promise_date"].to_numpy())
         amount = np.full(m, np.nan)
         if "promise_amount" in log:
             amount = log["promise_amount"].to_numpy(np.float64)
-        code, day = led._codes(log["loan_id"]), _days(log["action_date"].to_numpy())
-        action = _codes(log["action"], ACTIONS)
+        code, day = led.codes(log["loan_id"]), to_days(log["action_date"].to_numpy())
+        action = _codes(log["action"], LOGGED_ACTIONS)
         # Actions of one day are ordered by action, then outcome (contract order), so
         # that "the last action" does not depend on the order of the rows.
         tie = (action.astype(np.int64) + 1) * 8 + outcome + 1
-        t = _Table(code, day, n, tie, action=action, outcome=outcome, pdate=pdate, amount=amount)
+        t = EventTable(
+            code, day, n, tie, action=action, outcome=outcome, pdate=pdate, amount=amount
+        )
         c = t.cols
         self.t = t
         self.day = _pad(t.day_at(np.arange(len(t))), 0)
         self.action = _pad(c["action"], -1)
         self.outcome = _pad(c["outcome"], -1)
-        self.cum_action = [_cum0((c["action"] == k).astype(np.int64)) for k in range(len(ACTIONS))]
-        self.last_reached = _last(np.isin(c["outcome"], [OUTCOMES.index(o) for o in _REACHED]))
+        self.cum_action = [
+            cum0((c["action"] == k).astype(np.int64)) for k in range(len(LOGGED_ACTIONS))
+        ]
+        self.last_reached = _last(
+            np.isin(c["outcome"], [OUTCOMES.index(o) for o in REACHED_OUTCOMES])
+        )
         # Promises made, in (loan, action date) order; a missing date never comes.
         p = np.flatnonzero(c["outcome"] == _PROMISE)
         p_code, p_day = t.codes()[p], t.day_at(p)
         p_date, p_amount = c["pdate"][p], c["amount"][p]
         # Promises of one day are ordered by promise date, for the same reason.
         tie = np.maximum(p_date, p_day - 1) - p_day + 1  # 0 without a promise date
-        self.made = _Table(p_code.copy(), p_day.copy(), n, tie, pdate=p_date)
+        self.made = EventTable(p_code.copy(), p_day.copy(), n, tie, pdate=p_date)
         self.lift = _lifting(self.made.cols["pdate"])
         # Promises with a date and an amount, judged against the ledger's payments.
-        ok = (p_date != _NAT) & ~np.isnan(p_amount)
+        ok = (p_date != NAT) & ~np.isnan(p_amount)
         p_code, p_day, p_date = p_code[ok], p_day[ok], p_date[ok]
-        pay, every = led._pay, slice(0, n)
+        pay, every = led.payments, slice(0, n)
         lo = pay.upto(p_code, p_day - 1, every)  # the first payment on or after the action
         hi = np.maximum(pay.upto(p_code, p_date, every), lo)
-        paid = led._pay_cum[hi] - led._pay_cum[lo]
-        promised = np.rint(p_amount[ok] * led._scale).astype(np.int64)
-        rt = _Table(p_code, np.maximum(p_date, p_day) + 1, n, kept=paid >= promised - led._tol)
+        paid = led.paid_cum[hi] - led.paid_cum[lo]
+        promised = np.rint(p_amount[ok] * led.scale).astype(np.int64)
+        rt = EventTable(
+            p_code, np.maximum(p_date, p_day) + 1, n, kept=paid >= promised - led.tolerance_units
+        )
         self.resolved = rt
         self.resolved_day = _pad(rt.day_at(np.arange(len(rt))), 0)
-        self.cum_kept = _cum0(rt.cols["kept"].astype(np.int64))
+        self.cum_kept = cum0(rt.cols["kept"].astype(np.int64))
         self.last_broken = _last(~rt.cols["kept"])
 
     def block(self, qcode: np.ndarray, qday: np.ndarray, loans: slice) -> dict[str, np.ndarray]:
@@ -194,7 +202,7 @@ class _Log:
             out[f"n_contacts_{w}d"] = i - since[w]
         out["n_contacts_total"] = i - first
         for w in _WINDOWS:
-            for k, a in enumerate(ACTIONS):
+            for k, a in enumerate(LOGGED_ACTIONS):
                 cum = self.cum_action[k]
                 out[f"n_contacts_{w}d_{a}"] = cum[i] - cum[since[w]]
         out["days_since_contact"] = np.where(any_, qday - self.day[i - 1], np.nan)
@@ -260,5 +268,5 @@ def collections(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
     return {
         **out,
         "last_outcome": pd.Categorical.from_codes(codes["last_outcome"], list(OUTCOMES)),
-        "last_action": pd.Categorical.from_codes(codes["last_action"], list(ACTIONS)),
+        "last_action": pd.Categorical.from_codes(codes["last_action"], list(LOGGED_ACTIONS)),
     }

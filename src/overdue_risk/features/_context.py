@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._dates import NAT
 from ..contract import Portfolio
-from ..ledger import Ledger
-from ..ledger._engine import _CHUNK, _NAT
+from ..ledger import CHUNK, Ledger
 
 __all__ = ["FeatureContext"]
 
-NAT = _NAT
+NAT = NAT
 NEVER = np.iinfo(np.int64).max // 4  # a day that never comes, safe to add small offsets to
 
 
@@ -50,13 +50,13 @@ class FeatureContext:
         self.ledger = ledger
         self.days = days
         self.state = ledger.at(pd.to_datetime(days, unit="D")).table()
-        first = np.searchsorted(days, ledger._start, side="left")
+        first = np.searchsorted(days, ledger.start_days, side="left")
         counts = days.size - first
         self.code = np.repeat(np.arange(ledger.n_loans, dtype=np.int64), counts)
         row0 = np.cumsum(counts) - counts
         pos = np.arange(self.code.size) - np.repeat(row0, counts) + np.repeat(first, counts)
         self.day = days[pos]
-        self.eff = np.minimum(self.day, ledger._closed[self.code])
+        self.eff = np.minimum(self.day, ledger.closed_days[self.code])
         self._row0 = np.append(row0, self.code.size)
         self._cache: dict[str, Any] = {}
         self.exclude: frozenset[str] = frozenset()  # loans/customers columns not to use
@@ -105,9 +105,9 @@ class FeatureContext:
         """``(row slice, loan slice)`` blocks of whole loans, about ``rows`` rows each.
 
         Working a block at a time keeps temporaries small; the loan slice
-        bounds the searches of :meth:`overdue_risk.ledger._engine._Table.upto`.
+        bounds the searches of :meth:`overdue_risk.ledger.EventTable.upto`.
         """
-        rows = rows or _CHUNK
+        rows = rows or CHUNK
         n = self.ledger.n_loans
         per_loan = max(self.days.size, 1)
         step = max(rows // per_loan, 1)

@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..contract import Portfolio
-from ..contract._schema import TABLES
+# cut_portfolio lives in the contract; the name stays here for the callers of this module.
+from ..contract import Portfolio, cut_portfolio
 from ..exceptions import OverdueRiskError
 from ._context import FeatureContext
 from ._registry import CustomFeature
 
 __all__ = ["compute_custom", "cut_portfolio"]
-
-
-def cut_portfolio(portfolio: Portfolio, as_of: pd.Timestamp) -> Portfolio:
-    """The portfolio as it was known at ``as_of``.
-
-    Loans started by then; records of every dated table on or before it; a
-    ``closed_date`` after it reads as missing. The instalment schedule of a
-    started loan is known in full from its start, so it is kept whole.
-    """
-    loans = portfolio.loans
-    loans = loans.loc[loans["start_date"] <= as_of].copy()
-    if "closed_date" in loans:
-        loans["closed_date"] = loans["closed_date"].where(loans["closed_date"] <= as_of)
-    started = pd.Index(loans["loan_id"])
-    tables: dict[str, pd.DataFrame | None] = {"loans": loans}
-    for f in dataclasses.fields(Portfolio):
-        name = f.name
-        if name in ("loans", "validated") or getattr(portfolio, name) is None:
-            continue
-        df = getattr(portfolio, name)
-        if "loan_id" in df:
-            df = df.loc[started.get_indexer(df["loan_id"]) >= 0]
-        spec = TABLES[name]
-        if spec.date_column and name != "installments":
-            df = df.loc[df[spec.date_column] <= as_of]
-        tables[name] = df
-    return Portfolio(**tables)
 
 
 def compute_custom(ctx: FeatureContext, custom: Sequence[CustomFeature]) -> dict[str, np.ndarray]:

@@ -47,7 +47,7 @@ class Instalments:
     """
 
     def __init__(self, led: Ledger):
-        s = led._sched
+        s = led.schedule
         n = len(s)
         self.n = n
         self.day0 = s.day0
@@ -69,21 +69,21 @@ class Instalments:
             self._fill(led, lo, hi)
         for values in self.cum.values():
             np.cumsum(values, out=values)
-        self.cum["due"] = led._d_cum  # amounts due: the ledger already sums them
-        self.scale = led._scale
+        self.cum["due"] = led.due_cum  # amounts due: the ledger already sums them
+        self.scale = led.scale
         self._table = _sparse_max(self.dpd_settled[:n], s.end - s.start)
 
     def _fill(self, led: Ledger, lo: int, hi: int) -> None:
         """Facts of schedule rows ``[lo, hi)``, whole loans."""
-        s, pay, pc = led._sched, led._pay, led._pay_cum
+        s, pay, pc = led.schedule, led.payments, led.paid_cum
         rows = slice(lo, hi)
         idx = np.arange(lo, hi)
         code = s.key[rows] >> s._code_shift
         loans = slice(int(code[0]), int(code[-1]) + 1)
         due = s.day_at(idx)
-        amount = led._d_cum[lo + 1 : hi + 1] - led._d_cum[lo:hi]
-        due_to_k = led._d_cum[lo + 1 : hi + 1] - led._d_cum[s.start[code]]  # within the loan
-        need = due_to_k - led._tol
+        amount = led.due_cum[lo + 1 : hi + 1] - led.due_cum[lo:hi]
+        due_to_k = led.due_cum[lo + 1 : hi + 1] - led.due_cum[s.start[code]]  # within the loan
+        need = due_to_k - led.tolerance_units
         p_first, p_end = pay.start[code], pay.end[code]
         # The payment that brings cumulative payments up to ``need`` settles k.
         j = np.searchsorted(pc, pc[p_first] + need, side="left") - 1

@@ -40,8 +40,8 @@ def ledger_state(ctx: FeatureContext) -> dict[str, np.ndarray]:
     # The ledger keeps the schedule as contracted; a closing cancels instalments
     # only from the closing date on.
     led = ctx.ledger
-    full = led._sched
-    total = (led._d_cum[full.end] - led._d_cum[full.start]) / led._scale
+    full = led.schedule
+    total = (led.due_cum[full.end] - led.due_cum[full.start]) / led.scale
     outs = {spec.name: ctx.out(spec.name) for spec in SPECS}
     state = {
         name: ctx.state[name].to_numpy()
@@ -78,7 +78,7 @@ def _block(ctx: FeatureContext, full, total, s: dict, rows: slice, loans: slice,
         "outstanding_principal": s["outstanding_principal"],
         "installments_remaining": np.where(closed, 0, n_inst - n_due),
         "term_elapsed": n_due / n_inst,
-        "loan_age_days": day - ctx.ledger._start[code],
+        "loan_age_days": day - ctx.ledger.start_days[code],
         "days_to_next_due": np.where(open_, next_day - day, np.nan),
         "is_closed": closed,
     }

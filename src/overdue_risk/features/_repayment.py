@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ledger._engine import _ranges
+from ..ledger import ranges
 from ._context import FeatureContext
 from ._instalments import Instalments
 from ._registry import REGISTRY, FeatureSpec
@@ -74,23 +74,33 @@ RATIOS = {
 }
 
 
+def _scope(w: str) -> str:
+    text = _window_text(w)
+    return f"due in the last {text[:-1]} days" if w in DAY_WINDOWS else f"of the {text}"
+
+
 def _repayment_specs() -> list[FeatureSpec]:
     specs = []
     for w in (*DAY_WINDOWS, *LAST_WINDOWS, *FIRST_WINDOWS):
-        text = _window_text(w)
-        scope = f"due in the last {text[:-1]} days" if w in DAY_WINDOWS else f"of the {text}"
         for m in _window_measures(w):
             specs.append(
                 FeatureSpec(
-                    f"{m}_{w}", "repayment", f"{_MEASURES[m]}, {scope}.", window=text, inputs=_IN
+                    f"{m}_{w}",
+                    "repayment",
+                    f"{_MEASURES[m]}, {_scope(w)}.",
+                    window=_window_text(w),
+                    inputs=_IN,
                 )
             )
     for name, (num, den) in RATIOS.items():
+        m, w_num = num.rsplit("_", 1)
+        w_den = den.rsplit("_", 1)[1]
         specs.append(
             FeatureSpec(
                 name,
                 "repayment",
-                f"{num} divided by {den}: recent behaviour against the longer run.",
+                f"{_MEASURES[m]}, {_scope(w_num)}, divided by the same {_scope(w_den)}: "
+                "recent behaviour against the longer run.",
                 window=f"{num.rsplit('_', 1)[1]} / {den.rsplit('_', 1)[1]}",
                 inputs=_IN,
             )
@@ -107,7 +117,7 @@ class _Block:
 
     def __init__(self, ctx: FeatureContext, rows: slice, loans: slice, inst: Instalments):
         led = ctx.ledger
-        s, pay = led._sched, led._pay
+        s, pay = led.schedule, led.payments
         self.rows = rows
         self.code = ctx.code[rows]
         self.t = ctx.eff[rows]  # a closed loan is read as at its closing
@@ -118,10 +128,12 @@ class _Block:
         self._s = s
         self.idue = self.upto(self.t)
         ip = pay.upto(self.code, self.t, loans)
-        paid = led._pay_cum[ip] - led._pay_cum[pay.start[self.code]]
-        base = led._d_cum[self.s0]
+        paid = led.paid_cum[ip] - led.paid_cum[pay.start[self.code]]
+        base = led.due_cum[self.s0]
         # The oldest unpaid instalment; those before it are settled.
-        self.kstar = np.minimum(led._fifo_position(base + paid + led._tol, loans), self.s_end)
+        self.kstar = np.minimum(
+            led.fifo_position(base + paid + led.tolerance_units, loans), self.s_end
+        )
         self.t_rel = self.t - inst.day0
         # Sums at the window bounds most windows share, gathered once per block.
         self.at_kstar = _At(inst, self.kstar)
@@ -279,7 +291,7 @@ def _trend_block(inst: Instalments, blk: _Block, outs: dict[str, np.ndarray]) ->
     lo = np.maximum(b - 12, blk.s0)
     n = b - lo
     q = np.repeat(np.arange(n.size), n)
-    i = _ranges(lo, n)
+    i = ranges(lo, n)
     t = blk.t[q]
     dpd = np.where(i < blk.kstar[q], inst.dpd_settled[i], t - inst.due[i])
     w = np.exp2((inst.due[i] - t) / _HALF_LIFE)

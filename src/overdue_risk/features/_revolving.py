@@ -1,6 +1,6 @@
 """Family ``revolving``: features of monthly statements (cards, credit lines).
 
-Statements are sorted once by (loan, statement date) into a ledger ``_Table``.
+Statements are sorted once by (loan, statement date) into a ledger ``EventTable``.
 For each row, ``upto`` finds the position one past the loan's last statement
 dated on or before the as-of date, so the last ``k`` statements are the ``k``
 positions before it. Sums and counts over them are differences of int64
@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..ledger._engine import _cum0, _days, _Table
+from .._dates import to_days
+from ..ledger import EventTable, cum0
 from ._context import FeatureContext
 from ._registry import REGISTRY, FeatureSpec
 
@@ -99,12 +100,12 @@ def _column(st: pd.DataFrame, name: str) -> np.ndarray:
     return np.full(len(st), np.nan)
 
 
-def _prepare(ctx: FeatureContext, st: pd.DataFrame) -> tuple[_Table, dict[str, np.ndarray]]:
+def _prepare(ctx: FeatureContext, st: pd.DataFrame) -> tuple[EventTable, dict[str, np.ndarray]]:
     """Sort the statements once; per-statement values and their cumulative sums."""
     led = ctx.ledger
-    t = _Table(
-        led._codes(st["loan_id"]),
-        _days(st["statement_date"].to_numpy()),
+    t = EventTable(
+        led.codes(st["loan_id"]),
+        to_days(st["statement_date"].to_numpy()),
         led.n_loans,
         balance=_column(st, "balance"),
         limit=_column(st, "credit_limit"),
@@ -118,8 +119,8 @@ def _prepare(ctx: FeatureContext, st: pd.DataFrame) -> tuple[_Table, dict[str, n
     util = np.divide(c["balance"], limit, out=np.full(m, np.nan), where=limit > 0)
     # Payments are judged only where both the minimum and the paid column exist.
     judged = ~np.isnan(min_due) & ("amount_paid" in st)
-    paid_c = np.rint(np.nan_to_num(c["paid"]) * led._scale).astype(np.int64)
-    min_c = np.rint(np.nan_to_num(min_due) * led._scale).astype(np.int64)
+    paid_c = np.rint(np.nan_to_num(c["paid"]) * led.scale).astype(np.int64)
+    min_c = np.rint(np.nan_to_num(min_due) * led.scale).astype(np.int64)
     paid_c[~judged] = 0
     min_c[~judged] = 0
     ratio = np.divide(paid_c, min_c, out=np.full(m, np.nan), where=min_c > 0)
@@ -137,12 +138,12 @@ def _prepare(ctx: FeatureContext, st: pd.DataFrame) -> tuple[_Table, dict[str, n
         "ratio": pad(ratio, np.nan),
         "dpd": pad(dpd, np.nan),
         "last_late": pad(np.maximum.accumulate(np.where(late, idx, -1)) if m else idx, -1),
-        "cum_paid": _cum0(paid_c),
-        "cum_min": _cum0(min_c),
-        "cum_judged": _cum0(judged.astype(np.int64)),
-        "cum_missed": _cum0((judged & (paid_c < min_c - led._tol)).astype(np.int64)),
-        "cum_reported": _cum0((~np.isnan(dpd)).astype(np.int64)),
-        "cum_late": _cum0(late.astype(np.int64)),
+        "cum_paid": cum0(paid_c),
+        "cum_min": cum0(min_c),
+        "cum_judged": cum0(judged.astype(np.int64)),
+        "cum_missed": cum0((judged & (paid_c < min_c - led.tolerance_units)).astype(np.int64)),
+        "cum_reported": cum0((~np.isnan(dpd)).astype(np.int64)),
+        "cum_late": cum0(late.astype(np.int64)),
     }
     return t, arrays
 
@@ -167,7 +168,7 @@ def _slope(y: np.ndarray) -> np.ndarray:
 
 
 def _block(
-    t: _Table, a: dict[str, np.ndarray], qcode: np.ndarray, qday: np.ndarray, loans: slice
+    t: EventTable, a: dict[str, np.ndarray], qcode: np.ndarray, qday: np.ndarray, loans: slice
 ) -> dict[str, np.ndarray]:
     i = t.upto(qcode, qday, loans)
     first = t.start[qcode]

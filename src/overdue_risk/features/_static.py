@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..contract._schema import CUSTOMERS
+from ..contract import TABLES
 from ._context import FeatureContext
 from ._registry import REGISTRY, FeatureSpec
 
@@ -78,7 +78,7 @@ def static(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
     if customers is not None:
         at_customer = pd.Index(customers["customer_id"]).get_indexer(loans["customer_id"])
         at = at_customer[ctx.code]
-        known = set(CUSTOMERS.column_map)
+        known = set(TABLES["customers"].column_map)
         for col in customers.columns:
             if col in known or col in ctx.exclude:
                 continue

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._dates import NAT, AsOf, parse_as_of, to_days
 from ..contract import Portfolio, validate
 from ..exceptions import OverdueRiskError
-from ..ledger import Ledger, LedgerConfig
-from ..ledger._engine import _NAT, AsOf, _cum0, _days, _ranges, parse_as_of
+from ..ledger import Ledger, LedgerConfig, cum0, ranges
 from ._targets import CureTarget, DpdTarget, Target, as_target
 
 __all__ = ["make_labels", "observation_end"]
@@ -68,16 +68,16 @@ def observation_end(portfolio: Portfolio) -> pd.Timestamp:
 
 
 def _end_day(p: Portfolio) -> int:
-    last = _NAT
+    last = NAT
     for name, columns in _DATED.items():
         df = getattr(p, name)
         if df is None or not len(df):
             continue
         for col in columns:
             if col in df:
-                days = _days(df[col].to_numpy())
-                last = max(last, int(days.max()))  # missing dates are _NAT, the minimum
-    if last == _NAT:
+                days = to_days(df[col].to_numpy())
+                last = max(last, int(days.max()))  # missing dates are NAT, the minimum
+    if last == NAT:
         raise OverdueRiskError("The portfolio has no dated record to tell how far it is observed.")
     return last
 
@@ -133,7 +133,7 @@ def make_labels(
     """
     lab = labelled(portfolio, as_of, target, ledger_config, observed_until)
     ledger, kept, keep = lab.ledger, lab.kept, lab.keep
-    index = ledger._row_index(kept, np.searchsorted(kept, ledger._start, side="left"))
+    index = ledger.row_index(kept, np.searchsorted(kept, ledger.start_days, side="left"))
     return pd.Series(lab.label[keep], index=index[keep], name="label")
 
 
@@ -189,9 +189,9 @@ def label_rows(
     """
     h = target.horizon_days
     kept = days[days + h <= end]
-    first = np.searchsorted(kept, ledger._start, side="left")
+    first = np.searchsorted(kept, ledger.start_days, side="left")
     counts = kept.size - first
-    row0 = _cum0(counts)
+    row0 = cum0(counts)
     n_rows = int(row0[-1])
     keep = np.zeros(n_rows, bool)
     label = np.zeros(n_rows, np.int8)
@@ -216,10 +216,10 @@ def _label_block(
     ledger: Ledger, code: np.ndarray, a: np.ndarray, target: Target
 ) -> tuple[np.ndarray, np.ndarray]:
     """Eligibility and label of rows (loan ``code`` sorted, as-of day ``a``)."""
-    dpd_a = ledger._query(code, a)["dpd"]
+    dpd_a = ledger.query(code, a)["dpd"]
     eligible = np.ones(code.size, bool)
     if target.exclude_closed:
-        eligible &= a < ledger._closed[code]
+        eligible &= a < ledger.closed_days[code]
     if isinstance(target, DpdTarget):
         if target.exclude_at_threshold:
             eligible &= dpd_a < target.threshold
@@ -236,30 +236,30 @@ def _label_block(
     # DPD: the day before each event in (a + 1, b]. Cure: each event in (a, b],
     # and the closing day when the loan closes in the horizon.
     lag = 0 if cure else 1
-    tables = [t for t in (ledger._pay, ledger._stmt) if t is not None and len(t)]
+    tables = [t for t in (ledger.payments, ledger.statements) if t is not None and len(t)]
     everything = slice(0, ledger.n_loans)
     spans = []
     for t in tables:
         lo = t.upto(c, a + lag, everything)
         spans.append((t, lo, t.upto(c, b, everything) - lo))
-    closing = (a < ledger._closed[c]) & (ledger._closed[c] <= b) if cure else None
+    closing = (a < ledger.closed_days[c]) & (ledger.closed_days[c] <= b) if cure else None
     m = np.ones(rows.size, np.int64)  # candidates per row
     for _, _, n in spans:
         m += n
     if cure:
         m += closing
-    g0 = _cum0(m)[:-1]  # each row's first candidate
+    g0 = cum0(m)[:-1]  # each row's first candidate
     qday = np.empty(int(g0[-1] + m[-1]), np.int64)
     qday[g0] = b
     at = g0 + 1
     for t, lo, n in spans:
         if n.any():
-            within = np.arange(int(n.sum())) - np.repeat(_cum0(n)[:-1], n)
-            qday[np.repeat(at, n) + within] = t.day_at(_ranges(lo, n)) - lag
+            within = np.arange(int(n.sum())) - np.repeat(cum0(n)[:-1], n)
+            qday[np.repeat(at, n) + within] = t.day_at(ranges(lo, n)) - lag
         at = at + n
     if cure and closing.any():
-        qday[at[closing]] = ledger._closed[c[closing]]
-    dpd = ledger._query(np.repeat(c, m), qday)["dpd"]
+        qday[at[closing]] = ledger.closed_days[c[closing]]
+    dpd = ledger.query(np.repeat(c, m), qday)["dpd"]
     if cure:
         hit[rows] = np.minimum.reduceat(dpd, g0) == 0
     else:

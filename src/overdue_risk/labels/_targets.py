@@ -10,31 +10,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields
-from numbers import Integral
 from typing import Any, ClassVar
 
+from .._params import Boolean, Interval, check
 from ..exceptions import OverdueRiskError
 
 __all__ = ["CureTarget", "DpdTarget", "Target", "parse_target", "target_from_dict"]
 
 
-def _check_int(owner: object, name: str, minimum: int) -> None:
-    value = getattr(owner, name)
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise OverdueRiskError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    object.__setattr__(owner, name, int(value))
-
-
-def _check_bool(owner: object, name: str) -> None:
-    value = getattr(owner, name)
-    if not isinstance(value, bool):
-        raise OverdueRiskError(f"{name} must be True or False; got {value!r}.")
+# The rule of every target field (see overdue_risk._params).
+_RULES = {
+    "threshold": Interval(int, 1),
+    "horizon_days": Interval(int, 1),
+    "exclude_closed": Boolean(),
+    "exclude_at_threshold": Boolean(),
+}
 
 
 class _Target:
-    """Shared behaviour: the manifest form and the check of its dictionary."""
+    """Shared behaviour: the check of its fields, the manifest form and its dictionary."""
 
     kind: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = check(_RULES[f.name], getattr(self, f.name), key=f.name, error=OverdueRiskError)
+            object.__setattr__(self, f.name, value)  # an integer-like value becomes an int
 
     def to_dict(self) -> dict[str, Any]:
         """The target as plain data, ``kind`` first, for a model's manifest."""
@@ -98,12 +99,6 @@ class DpdTarget(_Target):
     exclude_closed: bool = True
     exclude_at_threshold: bool = True
 
-    def __post_init__(self) -> None:
-        _check_int(self, "threshold", 1)
-        _check_int(self, "horizon_days", 1)
-        _check_bool(self, "exclude_closed")
-        _check_bool(self, "exclude_at_threshold")
-
     @property
     def name(self) -> str:
         """Short name, e.g. ``dpd30_90d`` (the eligibility options are not part of it)."""
@@ -137,10 +132,6 @@ class CureTarget(_Target):
 
     horizon_days: int = 30
     exclude_closed: bool = True
-
-    def __post_init__(self) -> None:
-        _check_int(self, "horizon_days", 1)
-        _check_bool(self, "exclude_closed")
 
     @property
     def name(self) -> str:

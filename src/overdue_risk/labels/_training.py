@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .._dates import AsOf, parse_as_of
 from ..contract import Portfolio, validate
 from ..exceptions import DataQualityWarning, OverdueRiskError
 from ..ledger import LedgerConfig
-from ..ledger._engine import AsOf, parse_as_of
 from ._make import labelled
 from ._targets import Target
 
@@ -100,7 +100,7 @@ def build_training_set(
             "or leave it out with exclude=['label']."
         )
     rows = np.flatnonzero(keep)
-    index = ledger._row_index(kept, np.searchsorted(kept, ledger._start, side="left"))
+    index = ledger.row_index(kept, np.searchsorted(kept, ledger.start_days, side="left"))
     if len(X) != keep.size or not X.index[rows].equals(index[rows]):
         raise AssertionError("build_features returned rows out of the ledger's order.")
     features = X.iloc[rows]

@@ -5,9 +5,16 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from .._params import Interval, ListOf, check
 from ..exceptions import OverdueRiskError
 
 __all__ = ["LedgerConfig"]
+
+_RULES = {
+    "tolerance": Interval(float, 0),
+    "bucket_edges": ListOf(Interval(int, 1), increasing=True),
+    "decimals": Interval(int, 0, 4),
+}
 
 
 @dataclass(frozen=True)
@@ -37,31 +44,11 @@ class LedgerConfig:
     decimals: int = 2
 
     def __post_init__(self) -> None:
-        tol = self.tolerance
-        if (
-            isinstance(tol, bool)
-            or not isinstance(tol, int | float)
-            or not tol >= 0
-            or tol == float("inf")
-        ):
-            raise OverdueRiskError(f"tolerance must be a finite number >= 0; got {tol!r}.")
-        edges = tuple(self.bucket_edges)
-        if (
-            not edges
-            or any(not isinstance(e, int) or isinstance(e, bool) for e in edges)
-            or edges[0] < 1
-            or any(b <= a for a, b in itertools.pairwise(edges))
-        ):
-            raise OverdueRiskError(
-                f"bucket_edges must be strictly increasing integers >= 1; got {edges!r}."
-            )
-        object.__setattr__(self, "bucket_edges", edges)
-        if (
-            isinstance(self.decimals, bool)
-            or not isinstance(self.decimals, int)
-            or not 0 <= self.decimals <= 4
-        ):
-            raise OverdueRiskError(f"decimals must be an integer in [0, 4]; got {self.decimals!r}.")
+        # Only bucket_edges is normalised (to a tuple): the other values are kept as given.
+        for name, rule in _RULES.items():
+            clean = check(rule, getattr(self, name), key=name, error=OverdueRiskError)
+            if name == "bucket_edges":
+                object.__setattr__(self, name, clean)
 
     @property
     def bucket_labels(self) -> tuple[str, ...]:

@@ -3,6 +3,11 @@
 Nothing in it is pickled. ``manifest.json`` records each other file's sha256,
 and loading refuses a folder whose files do not match it, parsing everything
 before the model is marked fitted.
+
+A model of labels 0 and 1 is written as schema version 1, byte for byte as before
+other labels were taken; a model of two other labels records them as ``classes``
+in a version 2 manifest, which a release that reads version 1 only refuses rather
+than scoring with the wrong labels.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "load", "save"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest this release writes; it reads every version up to it
 MANIFEST = "manifest.json"
 MODEL = "model.txt"
 CALIBRATION = "calibration.json"
@@ -87,7 +92,7 @@ def save(model: RiskModel, path, *, overwrite: bool) -> Path:
     for f in features:
         f["description"] = model.descriptions_.get(f["name"], "")
     manifest = {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": 1,
         "kind": "overdue_risk.RiskModel",
         "params": params,
         "target": params["target"],
@@ -100,8 +105,20 @@ def save(model: RiskModel, path, *, overwrite: bool) -> Path:
         "versions": _versions(),
         "files": {name: _sha256(content) for name, content in files.items()},
     }
+    classes = model.classes_.tolist()
+    if classes != [0, 1]:
+        manifest.update(schema_version=2, classes=_classes(classes))
     files[MANIFEST] = _json(manifest)
     return write_files(files, out)
+
+
+def _classes(classes: list) -> list:
+    if not all(isinstance(c, str | int | float) for c in classes):
+        raise ArtifactError(
+            f"The model's classes {classes!r} cannot be recorded in the manifest: "
+            "labels must be text or numbers."
+        )
+    return classes
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -115,10 +132,10 @@ def _read_manifest(folder: Path) -> dict:
         raise ArtifactError(f"{MANIFEST} in {str(folder)!r} is not valid JSON: {exc}.") from exc
     if not isinstance(manifest, dict) or manifest.get("kind") != "overdue_risk.RiskModel":
         raise ArtifactError(f"{MANIFEST} in {str(folder)!r} does not describe a RiskModel.")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    if manifest.get("schema_version") not in range(1, SCHEMA_VERSION + 1):
         raise ArtifactError(
             f"The model folder has schema_version {manifest.get('schema_version')!r}; this "
-            f"release reads version {SCHEMA_VERSION}."
+            f"release reads versions 1 to {SCHEMA_VERSION}."
         )
     return manifest
 
@@ -159,6 +176,9 @@ def load(cls, path) -> RiskModel:
         windows, metrics = manifest["windows"], manifest["metrics"]
         build_options = manifest.get("build_options")
         reference = manifest.get("reference_scores")
+        classes = np.array(manifest.get("classes", [0, 1]))
+        if classes.shape != (2,):
+            raise ValueError(f"classes must be two labels, got {manifest['classes']!r}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{MANIFEST} is incomplete: {exc!r}.") from exc
     if params.get("target") is not None and not isinstance(params["target"], str):
@@ -193,7 +213,7 @@ def load(cls, path) -> RiskModel:
     model.schema_ = schema
     model.feature_names_in_ = np.asarray(schema.names, dtype=object)
     model.n_features_in_ = len(schema.names)
-    model.classes_ = np.array([0, 1])
+    model.classes_ = classes
     model.calibrator_ = calibrator
     model.best_iteration_ = best
     model.windows_ = windows

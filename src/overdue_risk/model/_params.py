@@ -7,80 +7,44 @@ process, which no ``except`` can catch.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 
+from .._params import N_JOBS, Interval, Options, Satisfies
+from .._params import check_params as _check
 from ..exceptions import ModelError
 from ._calibration import METHODS
 from ._schema import FeatureSchema
 
-__all__ = ["check_params", "monotone_vector"]
+__all__ = ["RULES", "check_params", "monotone_vector"]
 
-
-def _number(lo, hi, *, integer=False, lo_open=False, hi_open=False):
-    def rule(v) -> str | None:
-        kind = numbers.Integral if integer else numbers.Real
-        if isinstance(v, bool) or not isinstance(v, kind) or not math.isfinite(v):
-            return f"an {'int' if integer else 'float'}"
-        below = v <= lo if lo_open else v < lo
-        above = v >= hi if hi_open else v > hi
-        if (lo is not None and below) or (hi is not None and above):
-            left = "(" if lo_open else "["
-            right = ")" if hi_open else "]"
-            return f"{'an int' if integer else 'a float'} in {left}{lo}, {hi}{right}"
-        return None
-
-    return rule
-
-
-def _choice(options):
-    def rule(v) -> str | None:
-        return None if v in options else f"one of {list(options)}"
-
-    return rule
-
-
-_INF = math.inf
+# The rule of each parameter, in the order they are checked (see overdue_risk._params).
 RULES = {
-    "n_estimators": _number(1, 100_000, integer=True),
-    "learning_rate": _number(0, 1, lo_open=True),
-    "num_leaves": _number(2, 131_072, integer=True),
-    "max_depth": _number(-1, 1_000, integer=True),
-    "min_child_samples": _number(1, _INF, integer=True),
-    "subsample": _number(0, 1, lo_open=True),
-    "colsample_bytree": _number(0, 1, lo_open=True),
-    "reg_lambda": _number(0, _INF),
-    "early_stopping_rounds": _number(1, 100_000, integer=True),
-    "calibration": _choice((None, *METHODS)),
-    "pdo": _number(0, _INF, lo_open=True),
-    "base_score": _number(-_INF, _INF),
-    "base_odds": _number(0, _INF, lo_open=True),
-    "random_state": _number(0, 2**31 - 1, integer=True),
+    "n_estimators": Interval(int, 1, 100_000),
+    "learning_rate": Interval(float, 0, 1, closed="right"),
+    "num_leaves": Interval(int, 2, 131_072),
+    "max_depth": Interval(int, -1, 1_000),
+    "min_child_samples": Interval(int, 1),
+    "subsample": Interval(float, 0, 1, closed="right"),
+    "colsample_bytree": Interval(float, 0, 1, closed="right"),
+    "reg_lambda": Interval(float, 0),
+    "early_stopping_rounds": Interval(int, 1, 100_000),
+    "calibration": Options((None, *METHODS)),
+    "pdo": Interval(float, 0, closed="neither"),
+    "base_score": Interval(float),
+    "base_odds": Interval(float, 0, closed="neither"),
+    "random_state": Interval(int, 0, 2**31 - 1),
+    "n_jobs": N_JOBS,
+    # Only its form here: the features it names are checked against X in fit.
+    "monotone_constraints": [
+        None,
+        Satisfies(lambda v: isinstance(v, Mapping), "a mapping {feature: -1, 0 or 1}"),
+    ],
 }
 
 
 def check_params(params: Mapping) -> None:
     """Raise ModelError naming the first parameter that breaks its rule."""
-    for name, rule in RULES.items():
-        want = rule(params[name])
-        if want is not None:
-            raise ModelError(
-                f"The {name!r} parameter of RiskModel must be {want}; got {params[name]!r}."
-            )
-    n_jobs = params["n_jobs"]
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0
-    ):
-        raise ModelError(
-            f"The 'n_jobs' parameter of RiskModel must be None or a non-zero int; got {n_jobs!r}."
-        )
-    mc = params["monotone_constraints"]
-    if mc is not None and not isinstance(mc, Mapping):
-        raise ModelError(
-            "The 'monotone_constraints' parameter of RiskModel must be None or a mapping "
-            f"{{feature: -1, 0 or 1}}; got {type(mc).__name__}."
-        )
+    _check("RiskModel", params, RULES, ModelError)
 
 
 def monotone_vector(constraints: Mapping | None, schema: FeatureSchema) -> list[int] | None:

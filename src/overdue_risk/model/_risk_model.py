@@ -12,41 +12,118 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ..exceptions import ModelError
 from ._calibration import fit_calibrator
 from ._params import check_params, monotone_vector
 from ._schema import FeatureSchema
 
-__all__ = ["RiskModel"]
+__all__ = ["EXPECTED_FAILED_CHECKS", "RiskModel"]
+
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+"""scikit-learn's estimator checks that :class:`RiskModel` is expected to fail: ``{check: reason}``.
+
+Empty: every check applies and passes, on scikit-learn 1.6 and later. RiskModel
+declares itself a binary-only classifier (``classifier_tags.multi_class = False``),
+so the checks give it two classes, and ``check_classifier_not_supporting_multiclass``
+verifies that three are refused. A check added by a later scikit-learn that cannot
+apply to a binary classifier goes here, with its reason. Pass it on as
+``parametrize_with_checks([RiskModel()], expected_failed_checks=lambda est:
+EXPECTED_FAILED_CHECKS)`` or ``check_estimator(RiskModel(),
+expected_failed_checks=EXPECTED_FAILED_CHECKS)``.
+"""
 
 
-def _frame(X, what: str) -> pd.DataFrame:
+def _frame(X, what: str, n_features: int | None = None) -> pd.DataFrame:
+    """``X`` as a frame: a DataFrame as it is, an array-like as numbers named ``x0, x1, ...``.
+
+    Arrays go through scikit-learn's own input check, so they must be numeric (text
+    and categories need a DataFrame); missing and infinite values pass, as in a frame.
+    """
     if isinstance(X, pd.DataFrame):
         return X
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise ModelError(f"{what} must be a 2-D table of features; got shape {arr.shape}.")
+    try:
+        arr = check_array(X, dtype="numeric", ensure_all_finite=False, input_name=what)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ModelError(
+            f"{what} has {arr.shape[1]} features, but RiskModel is expecting {n_features} "
+            "features as input."
+        )
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-def _labels(y, n: int, what: str) -> np.ndarray:
-    values = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y)
+# Labels that read as the numbers 0 and 1 (ints, floats, booleans or their text) keep
+# the classes 0 (good) and 1 (bad), as before any other labels were taken.
+_ZERO_ONE = np.array([0, 1])
+
+
+def _label_values(y, what: str) -> pd.Series:
+    if y is None:
+        raise ModelError(f"RiskModel requires y to be passed, but the target {what} is None.")
+    if isinstance(y, pd.Series):
+        return y
+    try:
+        return pd.Series(column_or_1d(y, warn=True))
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+
+
+def _labels(y, n: int, what: str, classes: np.ndarray | None = None):
+    """Outcomes coded 0/1 (1: ``classes[1]``), and the two labels, sorted.
+
+    ``classes`` are those learned from ``y``; the validation and calibration
+    slices must use them.
+    """
+    values = _label_values(y, what)
     if len(values) != n:
         raise ModelError(f"{what} has {len(values)} labels for {n} rows of features.")
     if values.isna().any():
         raise ModelError(f"{what} has {int(values.isna().sum())} missing labels.")
     num = pd.to_numeric(values, errors="coerce")
-    bad = num.isna() | ~num.isin([0, 1])
-    if bad.any():
-        raise ModelError(
-            f"{what} must hold 0 (good) and 1 (bad) only; got {values[bad].unique()[:5].tolist()}."
-        )
-    out = num.to_numpy(dtype=np.int8)
+    if np.isinf(num).any():
+        raise ModelError(f"{what} has {int(np.isinf(num).sum())} infinite labels.")
+    if classes is None and num.isin([0, 1]).all():
+        classes = _ZERO_ONE
+    if classes is _ZERO_ONE:
+        bad = num.isna() | ~num.isin([0, 1])
+        if bad.any():
+            raise ModelError(
+                f"{what} must hold 0 (good) and 1 (bad) only; "
+                f"got {values[bad].unique()[:5].tolist()}."
+            )
+        out = num.to_numpy(dtype=np.int8)
+    else:
+        labels = values.to_numpy()
+        if classes is None:
+            classes = _two_classes(labels, what)
+        codes = pd.Index(classes).get_indexer(labels)
+        if (codes < 0).any():
+            unseen = pd.unique(labels[codes < 0])[:5].tolist()
+            raise ModelError(f"{what} holds labels that y does not: {unseen}.")
+        out = codes.astype(np.int8)
     if len(out) and out.min() == out.max():
-        raise ModelError(f"{what} has one class only ({int(out[0])}); a model needs both.")
-    return out
+        raise ModelError(f"{what} has one class only ({classes[out[0]]}); a model needs both.")
+    return out, classes
+
+
+def _two_classes(labels: np.ndarray, what: str) -> np.ndarray:
+    """The sorted classes of binary labels, refusing continuous and multiclass targets."""
+    try:
+        kind = type_of_target(labels, input_name=what)
+        check_classification_targets(labels)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+    if kind != "binary":
+        raise ModelError(
+            "Only binary classification is supported. The type of the target is "
+            f"{kind}: {what} holds {len(np.unique(labels))} classes, and RiskModel "
+            "predicts one of two outcomes."
+        )
+    return np.unique(labels)
 
 
 def _window(X: pd.DataFrame, y: np.ndarray) -> dict:
@@ -108,7 +185,12 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
     ----------
     booster_ : lightgbm.Booster
         The trained trees, cut at the best iteration.
+    classes_ : ndarray of shape (2,)
+        The two labels of ``y``, sorted: ``[0, 1]`` when ``y`` holds 0 and 1 (as
+        numbers, booleans or text). Columns of :meth:`predict_proba` follow them.
+    n_features_in_ : int
     feature_names_in_ : ndarray of str
+        The DataFrame's column names, or ``x0, x1, ...`` for an array.
     schema_ : FeatureSchema
         Feature kinds and category lists, used to encode every scoring frame.
     calibrator_ : Calibrator or None
@@ -214,15 +296,20 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
 
         Parameters
         ----------
-        X : DataFrame
+        X : DataFrame or array-like of shape (n_samples, n_features)
             Features, e.g. from :func:`~overdue_risk.build_training_set` without
             its ``label`` column. Text and category columns become categorical.
-        y : array-like of 0/1
+            An array must be numeric; its features are named ``x0, x1, ...``.
+        y : array-like of shape (n_samples,)
+            Two classes: 0 (good) and 1 (bad), or any two labels, the larger of
+            which is the outcome whose probability the model gives (``classes_[1]``).
         X_val, y_val : optional
             A later (out-of-time) slice for early stopping. Without it,
             ``n_estimators`` rounds are trained.
         X_cal, y_cal : optional
-            A later held-out slice for calibration; default ``X_val``.
+            A later held-out slice for calibration; default ``X_val``. With
+            neither, a model with ``calibration`` set refuses to fit: the
+            training rows would make the calibrator trust the trees' own fit.
 
         Returns
         -------
@@ -230,7 +317,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         """
         check_params(self.get_params())
         X = _frame(X, "X")
-        y_arr = _labels(y, len(X), "y")
+        y_arr, classes = _labels(y, len(X), "y")
         schema = FeatureSchema.from_frame(X)
         monotone = monotone_vector(self.monotone_constraints, schema)
         if (X_val is None) != (y_val is None) or (X_cal is None) != (y_cal is None):
@@ -252,8 +339,8 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         windows = {"train": _window(X, y_arr)}
         callbacks, valid_sets = [], []
         if X_val is not None:
-            X_val = _frame(X_val, "X_val")
-            yv = _labels(y_val, len(X_val), "y_val")
+            X_val = _frame(X_val, "X_val", len(schema.names))
+            yv, _ = _labels(y_val, len(X_val), "y_val", classes)
             valid_sets = [train.create_valid(schema.encode(X_val, "X_val"), label=yv)]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
             windows["validation"] = _window(X_val, yv)
@@ -272,7 +359,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         self.schema_ = schema
         self.feature_names_in_ = np.asarray(schema.names, dtype=object)
         self.n_features_in_ = len(schema.names)
-        self.classes_ = np.array([0, 1])
+        self.classes_ = np.array(classes)
         self.calibrator_ = None
         self.metrics_ = {}
         if X_val is not None:
@@ -281,8 +368,8 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
             if X_cal is None:
                 X_cal, yc = X_val, yv
             else:
-                X_cal = _frame(X_cal, "X_cal")
-                yc = _labels(y_cal, len(X_cal), "y_cal")
+                X_cal = _frame(X_cal, "X_cal", len(schema.names))
+                yc, _ = _labels(y_cal, len(X_cal), "y_cal", classes)
                 windows["calibration"] = _window(X_cal, yc)
             self.calibrator_ = fit_calibrator(self.decision_function(X_cal), yc, self.calibration)
             self.metrics_["calibration"] = _slice_metrics(yc, self.predict_proba(X_cal)[:, 1])
@@ -294,20 +381,23 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
 
     # -- scoring ----------------------------------------------------------------------------
 
-    def _encode(self, X) -> np.ndarray:
+    def _scoring_frame(self, X) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
-        return self.schema_.encode(_frame(X, "X"))
+        return _frame(X, "X", self.n_features_in_)
 
     def decision_function(self, X) -> np.ndarray:
-        """Raw log-odds of the trees, before calibration."""
-        matrix = self._encode(X)
-        return self.booster_.predict(matrix, raw_score=True)
+        """Raw log-odds of the trees, before calibration: positive favours ``classes_[1]``."""
+        frame = self._scoring_frame(X)
+        return self.booster_.predict(self.schema_.encode(frame), raw_score=True)
 
     def _raw_proba(self, X) -> np.ndarray:
         return expit(self.decision_function(X))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Calibrated probabilities ``[P(good), P(bad)]`` per row."""
+        """Calibrated probabilities per row, one column per class of ``classes_``.
+
+        With labels 0 (good) and 1 (bad): ``[P(good), P(bad)]``.
+        """
         margin = self.decision_function(X)
         if self.calibrator_ is None:
             bad = expit(margin)
@@ -316,19 +406,24 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         return np.column_stack([1.0 - bad, bad])
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
-        """1 where the probability of bad reaches ``threshold``."""
-        return (self.predict_proba(X)[:, 1] >= threshold).astype(np.int64)
+        """``classes_[1]`` (1: bad) where P reaches ``threshold``, else ``classes_[0]``."""
+        positive = self.predict_proba(X)[:, 1] >= threshold
+        return self.classes_[positive.astype(np.int64)]
 
     def points(self, X) -> np.ndarray:
         """Scorecard points: higher is safer; ``pdo`` points double the good:bad odds."""
-        return self._points_of(self.predict_proba(X)[:, 1])
+        return self.points_from_proba(self.predict_proba(X)[:, 1])
 
     @property
     def _factor(self) -> float:
         return self.pdo / math.log(2.0)
 
-    def _points_of(self, p_bad: np.ndarray) -> np.ndarray:
-        p = np.clip(p_bad, 1e-9, 1 - 1e-9)  # isotonic can give exactly 0 or 1
+    def points_from_proba(self, p_bad: np.ndarray) -> np.ndarray:
+        """Scorecard points of probabilities of the bad class already computed.
+
+        The same as :meth:`points` without scoring the features a second time.
+        """
+        p = np.clip(np.asarray(p_bad, dtype=np.float64), 1e-9, 1 - 1e-9)  # isotonic gives 0, 1
         offset = self.base_score - self._factor * math.log(self.base_odds)
         return offset + self._factor * np.log((1 - p) / p)
 
@@ -351,8 +446,8 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         Each row sums to :meth:`decision_function`. About 0.4 ms a row with
         hundreds of trees: ask for the rows you need.
         """
-        frame = _frame(X, "X")
-        matrix = self._encode(frame)
+        frame = self._scoring_frame(X)
+        matrix = self.schema_.encode(frame)
         contrib = self.booster_.predict(matrix, pred_contrib=True)
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.schema_.names, "expected"])
 
@@ -367,9 +462,10 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         """
         from ._reasons import reason_codes
 
+        check_is_fitted(self, "booster_")
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise ModelError(f"top_k must be a positive int; got {top_k!r}.")
-        frame = _frame(X, "X")
+        frame = self._scoring_frame(X)
         return reason_codes(self, frame, self.contributions(frame), top_k)
 
     # -- artifact ---------------------------------------------------------------------------
@@ -396,9 +492,11 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        tags.input_tags.allow_nan = True  # LightGBM routes missing values itself
+        # Category and text columns of a DataFrame; an array must be numeric.
         tags.input_tags.categorical = True
-        tags.input_tags.string = True
+        tags.input_tags.string = False
+        tags.classifier_tags.multi_class = False
         return tags
 
 

@@ -7,6 +7,9 @@ learned from the randomised cell of the collections log, or the non-causal
 :class:`RiskBasedValue`) gives each action's expected recovery, and
 :func:`prioritise` allocates the day's capacity (:func:`allocate`) into a
 :class:`Worklist`.
+:func:`action_values` turns a value model's predictions into each action's uplift
+over waiting and net value; :data:`DEFAULT_FEATURES` are the state columns a
+:class:`ResponseModel` reads by default.
 """
 
 from ..exceptions import AllocationError, StrategyError
@@ -15,10 +18,11 @@ from ._decisions import logged_decisions
 from ._ope import OffPolicyEstimate, off_policy_value
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy
-from ._value import ResponseModel, RiskBasedValue
-from ._worklist import Worklist, prioritise
+from ._value import DEFAULT_FEATURES, ResponseModel, RiskBasedValue
+from ._worklist import Worklist, action_values, prioritise
 
 __all__ = [
+    "DEFAULT_FEATURES",
     "Allocation",
     "AllocationError",
     "Eligibility",
@@ -29,6 +33,7 @@ __all__ = [
     "StrategyError",
     "Worklist",
     "account_state",
+    "action_values",
     "allocate",
     "eligibility",
     "logged_decisions",

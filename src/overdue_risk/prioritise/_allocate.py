@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._params import Interval, Options, check
 from ..exceptions import AllocationError
 
 __all__ = ["LP_MAX_PAIRS", "METHODS", "Allocation", "allocate"]
@@ -223,14 +224,14 @@ def _check_inputs(value, eligible, capacity) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _check_options(method, lp_max_pairs, max_iter, tol) -> None:
-    if method not in METHODS:
-        raise AllocationError(f"method must be one of {list(METHODS)}; got {method!r}.")
-    checks = (("lp_max_pairs", lp_max_pairs, 0), ("max_iter", max_iter, 1))
-    for name, x, low in checks:
-        if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < low:
-            raise AllocationError(f"{name} must be an integer >= {low}; got {x!r}.")
-    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol < 1:
-        raise AllocationError(f"tol must be a number in [0, 1); got {tol!r}.")
+    rules = {
+        "method": (Options(METHODS), method),
+        "lp_max_pairs": (Interval(int, 0), lp_max_pairs),
+        "max_iter": (Interval(int, 1), max_iter),
+        "tol": (Interval(float, 0, 1, closed="left"), tol),
+    }
+    for name, (rule, value) in rules.items():
+        check(rule, value, key=name, error=AllocationError)
 
 
 # -- the problem, reduced -------------------------------------------------------

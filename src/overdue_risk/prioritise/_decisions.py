@@ -15,10 +15,12 @@ its reward is the money paid in ``[d, d + horizon_days)``. The state is what
 on ``d``, when no record of ``d`` exists yet, so a model fitted on these rows
 scores that state.
 
-Everything is computed on sorted integer keys ``(loan, day)``: each count,
-latest date and windowed sum is a pair of ``np.searchsorted`` calls over the
-whole grid of decision rows, and the ledger answers every (loan, day) pair in
-one call. No Python loop runs over loans, days or log rows.
+Everything is computed on sorted integer keys ``(loan, day)``
+(:mod:`~overdue_risk.prioritise._loan_days`): each count, latest date and
+windowed sum (:mod:`~overdue_risk.prioritise._rewards`) is a pair of
+``np.searchsorted`` calls over the whole grid of decision rows, and the ledger
+answers every (loan, day) pair in one call. No Python loop runs over loans,
+days or log rows.
 """
 
 from __future__ import annotations
@@ -29,30 +31,19 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..contract import Portfolio, validate
-from ..contract._schema import ACTIONS as LOGGED_ACTIONS
-from ..contract._schema import OUTCOMES
+from .._dates import NAT, AsOf, day_text, parse_as_of, since, to_datetime, to_days
+from ..contract import DECISION_ACTIONS, Portfolio, validate
 from ..exceptions import OverdueRiskError
-from ..ledger import Ledger
-from ..ledger._engine import _NAT, AsOf, _days, parse_as_of
-from ._rules import (
-    _LEGAL,
-    _PROMISE,
-    _REACHED,
-    _RESET,
-    _RESTRUCTURE,
-    _WINDOW,
-    STATE_COLUMNS,
-    _category_codes,
-)
+from ..ledger import Ledger, ranges
+from ._loan_days import Events, Keys, Rows, keys_for
+from ._log import actions_in, latest_offer, log_columns, outcomes_in
+from ._rewards import broken_promises, payments, reward
+from ._rules import _LEGAL, _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, STATE_COLUMNS
 from ._strategy import Strategy
 
 __all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions"]
 
 logger = logging.getLogger(__name__)
-
-# The action axis of the decisions: no action first, then the logged actions.
-DECISION_ACTIONS = ("none", *LOGGED_ACTIONS)
 
 # The columns of the decisions, with their dtypes. The state columns that share
 # a name with account_state's have the same meaning (for a morning run).
@@ -215,7 +206,7 @@ def logged_decisions(
     log = _log_arrays(p.collections, ledger)
     in_cell = _cell(cell, log, ledger)
     grid = _grid(ledger, loans, np.flatnonzero(in_cell), d0, min(d1, last))
-    state = ledger._query(
+    state = ledger.query(
         grid.code,
         grid.day - 1,
         ("dpd", "overdue_amount", "outstanding_principal", "last_payment_date", "source"),
@@ -225,8 +216,8 @@ def logged_decisions(
     overdue = (state["dpd"] >= 1) | (schedule & (state["overdue_amount"] > ledger.config.tolerance))
     grid = grid.take(np.flatnonzero(overdue))
     state = {k: v[overdue] for k, v in state.items()}
-    pays = _payments(p, ledger)
-    keys = _keys_for(log, grid, pays[1], last + h)
+    pays = payments(p, ledger)
+    keys = keys_for(log, grid, pays[1], last + h, _WINDOW)
     q = keys.of(grid.code, grid.day)
     n_cols: dict[str, np.ndarray] = {}
 
@@ -236,38 +227,32 @@ def logged_decisions(
     order = np.argsort(lk, kind="stable")
     lg, lk = lg.take(order), lk[order]
     r = strategy.rules
-    counted = np.isin(lg.action, [LOGGED_ACTIONS.index(a) for a in r.counted_actions])
-    attempts = np.isin(lg.action, [LOGGED_ACTIONS.index(a) for a in r.attempt_actions])
-    reached = np.isin(lg.outcome, _REACHED)
-    promise = (lg.outcome == _PROMISE) & (lg.pdate != _NAT)
+    counted = actions_in(lg.action, r.counted_actions)
+    attempts = actions_in(lg.action, r.attempt_actions)
+    reached = outcomes_in(lg.outcome, _REACHED)
+    promise = (lg.outcome == _PROMISE) & (lg.pdate != NAT)
 
-    def events(mask: np.ndarray) -> _Events:
-        return _Events(lk[mask], lg.code[mask], lg.day[mask])
+    def events(mask: np.ndarray) -> Events:
+        return Events(lk[mask], lg.code[mask], lg.day[mask])
 
     n_cols["attempts_7d"] = events(counted).count(q - (_WINDOW - 1), q)
-    n_cols["days_since_conversation"] = _since(
+    n_cols["days_since_conversation"] = since(
         grid.day, events(counted & reached).last(q, grid.code)
     )
-    n_cols["days_since_contact"] = _since(grid.day, events(attempts).last(q, grid.code))
-    promise_day = _Events(lk[promise], lg.code[promise], lg.pdate[promise]).running_max(
-        q, grid.code
-    )
-    n_cols["days_to_promise"] = -_since(grid.day, promise_day)
+    n_cols["days_since_contact"] = since(grid.day, events(attempts).last(q, grid.code))
+    promise_day = Events(lk[promise], lg.code[promise], lg.pdate[promise]).running_max(q, grid.code)
+    n_cols["days_to_promise"] = -since(grid.day, promise_day)
     n_cols["promise_pending"] = n_cols["days_to_promise"] >= 0
     reset = np.maximum(
-        state["last_payment_date"], events(np.isin(lg.outcome, _RESET)).last(q, grid.code)
+        state["last_payment_date"], events(outcomes_in(lg.outcome, _RESET)).last(q, grid.code)
     )
     # Contact attempts after the reset and before the day (no key is below the base day).
-    from_day = np.maximum(np.where(reset == _NAT, keys.base, reset + 1), keys.base)
+    from_day = np.maximum(np.where(reset == NAT, keys.base, reset + 1), keys.base)
     n_cols["failed_contacts"] = events(attempts).count(keys.of(grid.code, from_day), q)
-    offer = events(lg.action == _RESTRUCTURE).last(q, grid.code)
-    if "restructured_from" in loans:
-        replaces = loans["restructured_from"].notna().to_numpy()[grid.code]
-        began = _days(loans["start_date"].to_numpy())[grid.code]
-        offer = np.maximum(offer, np.where(replaces, began, _NAT))
-    n_cols["days_since_restructure_offer"] = _since(grid.day, offer)
-    n_cols["legal_started"] = events(lg.action == _LEGAL).last(q, grid.code) != _NAT
-    n_cols["broken_promises"] = _broken_promises(pays, ledger, keys, lg, promise, grid, q)
+    offer = latest_offer(events(lg.action == _RESTRUCTURE).last(q, grid.code), loans, grid.code)
+    n_cols["days_since_restructure_offer"] = since(grid.day, offer)
+    n_cols["legal_started"] = events(lg.action == _LEGAL).last(q, grid.code) != NAT
+    n_cols["broken_promises"] = broken_promises(pays, ledger, keys, lg, promise, grid, q)
 
     # -- the day's action -------------------------------------------------------------------
     lo = np.searchsorted(lk, q, side="left")
@@ -277,7 +262,7 @@ def logged_decisions(
         first = loans["loan_id"].iloc[grid.code[many[0]]]
         raise OverdueRiskError(
             f"The randomised cell logs one action per loan and day; {many.size} (loan, day) "
-            f"pairs have several, first {first!r} on {_date_text(grid.day[many[0]])}."
+            f"pairs have several, first {first!r} on {day_text(grid.day[many[0]])}."
         )
     acted = hi > lo
     at = lo[acted]
@@ -307,7 +292,7 @@ def logged_decisions(
 
     # -- reward: only rows whose horizon the data covers -----------------------------------
     seen = grid.day + h - 1 <= last
-    reward = _reward(p, pays, ledger, keys, grid.code[seen], grid.day[seen], h)
+    paid = reward(p, pays, ledger, keys, grid.code[seen], grid.day[seen], h)
 
     keep = np.flatnonzero(seen)
     g = grid.take(keep)
@@ -328,13 +313,13 @@ def logged_decisions(
     out["action"] = pd.Categorical.from_codes(action[keep], categories=list(DECISION_ACTIONS))
     out["propensity"] = propensity[keep]
     out["cost"] = cost[keep]
-    out["reward_amount"] = reward
-    out["paid"] = reward > 0
+    out["reward_amount"] = paid
+    out["paid"] = paid > 0
     frame = pd.DataFrame({name: out[name] for name in DECISION_COLUMNS})
     if scores is not None:
         frame["risk_score"] = _join_scores(scores, ledger, g)
     ids = loans["loan_id"].to_numpy()[g.code]
-    frame.index = pd.MultiIndex.from_arrays([ids, _to_datetime(g.day)], names=["loan_id", "as_of"])
+    frame.index = pd.MultiIndex.from_arrays([ids, to_datetime(g.day)], names=["loan_id", "as_of"])
     # Sorted by loan id then day, whatever the order of the tables' rows.
     order = np.lexsort((g.day, pd.factorize(ids, sort=True)[0]))
     return frame.iloc[order]
@@ -359,7 +344,7 @@ def _check_ledger(ledger: Ledger | None, p: Portfolio) -> Ledger:
     if not isinstance(ledger, Ledger):
         raise OverdueRiskError(f"ledger must be a Ledger; got {type(ledger).__name__}.")
     if ledger.n_loans != len(p.loans) or not np.array_equal(
-        ledger._loan_ids, p.loans["loan_id"].to_numpy()
+        ledger.loan_ids, p.loans["loan_id"].to_numpy()
     ):
         raise OverdueRiskError("ledger must be built from the same portfolio.")
     return ledger
@@ -368,7 +353,7 @@ def _check_ledger(ledger: Ledger | None, p: Portfolio) -> Ledger:
 def _data_end(p: Portfolio) -> int:
     """The latest date among the dated records (payments, statements, collection rows)."""
     ends = [
-        _days(df[col].to_numpy()).max()
+        to_days(df[col].to_numpy()).max()
         for df, col in (
             (p.payments, "payment_date"),
             (p.statements, "statement_date"),
@@ -381,22 +366,7 @@ def _data_end(p: Portfolio) -> int:
     return int(max(ends))
 
 
-class _Rows:
-    """Parallel arrays, one entry per row; ``take`` selects rows (indices or a mask)."""
-
-    def __init__(self, **arrays: np.ndarray):
-        self.__dict__.update(arrays)
-        self._names = tuple(arrays)
-
-    @property
-    def size(self) -> int:
-        return getattr(self, self._names[0]).size
-
-    def take(self, idx: np.ndarray) -> _Rows:
-        return _Rows(**{n: getattr(self, n)[idx] for n in self._names})
-
-
-def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> _Rows:
+def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> Rows:
     m = len(log)
 
     def column(name: str, fill) -> np.ndarray:
@@ -409,16 +379,8 @@ def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> _Rows:
         if "holdout" in log
         else np.full(m, np.nan)
     )
-    return _Rows(
-        code=ledger._codes(log["loan_id"]),
-        day=_days(log["action_date"].to_numpy()),
-        action=_category_codes(log["action"], LOGGED_ACTIONS),
-        outcome=(
-            _category_codes(log["outcome"], OUTCOMES)
-            if "outcome" in log
-            else np.full(m, -1, np.int8)
-        ),
-        pdate=_days(log["promise_date"].to_numpy()) if "promise_date" in log else np.full(m, _NAT),
+    return Rows(
+        **log_columns(log, ledger),
         pamount=column("promise_amount", np.nan),
         cost=column("cost", np.nan),
         propensity=column("propensity", np.nan),
@@ -426,7 +388,7 @@ def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> _Rows:
     )
 
 
-def _cell(cell, log: _Rows, ledger: Ledger) -> np.ndarray:
+def _cell(cell, log: Rows, ledger: Ledger) -> np.ndarray:
     """Which loans (by position in loans) belong to the randomised cell."""
     n = ledger.n_loans
     if isinstance(cell, str):
@@ -454,7 +416,7 @@ def _cell(cell, log: _Rows, ledger: Ledger) -> np.ndarray:
         raise OverdueRiskError(
             f"cell must be 'randomised' or an iterable of loan ids; got {type(cell).__name__}."
         ) from None
-    codes = ledger._codes(ids) if len(ids) else np.empty(0, np.int64)
+    codes = ledger.codes(ids) if len(ids) else np.empty(0, np.int64)
     if (codes < 0).any():
         raise OverdueRiskError(
             f"cell names {int((codes < 0).sum())} loan ids that are not in loans, "
@@ -465,184 +427,26 @@ def _cell(cell, log: _Rows, ledger: Ledger) -> np.ndarray:
     return out
 
 
-def _grid(ledger: Ledger, loans: pd.DataFrame, codes: np.ndarray, d0: int, d1: int) -> _Rows:
+def _grid(ledger: Ledger, loans: pd.DataFrame, codes: np.ndarray, d0: int, d1: int) -> Rows:
     """(loan, day) for every cell loan and day of [d0, d1] after its start and up to its close.
 
     On its closing day a loan is still worked that morning (a restructuring
     closes it during the day), so the closing day is included.
     """
-    start = _days(loans["start_date"].to_numpy())[codes]
-    closed = ledger._closed[codes]
+    start = to_days(loans["start_date"].to_numpy())[codes]
+    closed = ledger.closed_days[codes]
     lo = np.maximum(d0, start + 1)
     hi = np.minimum(d1, closed)
     n = np.maximum(hi - lo + 1, 0)
-    skip = np.cumsum(n) - n
-    day = np.repeat(lo - skip, n) + np.arange(int(n.sum()))
-    return _Rows(code=np.repeat(codes, n).astype(np.int64), day=day.astype(np.int64))
-
-
-def _keys_for(log: _Rows, grid: _Rows, pay_days: np.ndarray, last: int) -> _Keys:
-    """Keys wide enough for every record, window start and horizon end to keep its loan."""
-    days = [log.day, log.pdate[log.pdate != _NAT] + 1, pay_days, grid.day - _WINDOW, [last]]
-    lo = min(int(np.min(d)) for d in days if len(d))
-    hi = max(int(np.max(d)) for d in days if len(d))
-    return _Keys(lo - 2, hi - lo + 4)
-
-
-class _Keys:
-    """``code * span + (day - base)``: one sorted int64 key per (loan, day)."""
-
-    def __init__(self, base: int, span: int):
-        self.base, self.span = base, max(int(span), 1)
-
-    def of(self, code: np.ndarray, day: np.ndarray) -> np.ndarray:
-        return code.astype(np.int64) * self.span + (np.asarray(day, np.int64) - self.base)
-
-
-class _Events:
-    """Dated events sorted by key, queried per decision row (key ``q``: its loan and day)."""
-
-    def __init__(self, keys: np.ndarray, code: np.ndarray, values: np.ndarray):
-        self.keys, self.code, self.values = keys, code, values
-
-    def count(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Events with key in ``[lo, hi)``."""
-        n = np.searchsorted(self.keys, hi, side="left") - np.searchsorted(
-            self.keys, lo, side="left"
-        )
-        return n.astype(np.int64)
-
-    def last(self, q: np.ndarray, code: np.ndarray) -> np.ndarray:
-        """The value of the loan's latest event before the day (_NAT: none)."""
-        if not self.keys.size:
-            return np.full(q.size, _NAT)
-        i = np.searchsorted(self.keys, q, side="left") - 1
-        j = np.maximum(i, 0)
-        return np.where((i >= 0) & (self.code[j] == code), self.values[j], _NAT)
-
-    def running_max(self, q: np.ndarray, code: np.ndarray) -> np.ndarray:
-        """The largest value among the loan's events before the day (_NAT: none)."""
-        if not self.keys.size:
-            return np.full(q.size, _NAT)
-        # Offsetting each loan's values above all earlier loans' values keeps the
-        # running maximum within the loan.
-        lo, width = self.values.min(), int(self.values.max() - self.values.min()) + 1
-        shifted = self.code.astype(np.int64) * width + (self.values - lo)
-        cummax = np.maximum.accumulate(shifted) - self.code.astype(np.int64) * width + lo
-        return _Events(self.keys, self.code, cummax).last(q, code)
-
-
-def _since(day: np.ndarray, event: np.ndarray) -> np.ndarray:
-    return np.where(event == _NAT, np.nan, (day - event).astype(np.float64))
-
-
-def _to_datetime(day: np.ndarray) -> np.ndarray:
-    return day.astype("datetime64[D]").astype("datetime64[ns]")
+    day = ranges(lo, n)
+    return Rows(code=np.repeat(codes, n).astype(np.int64), day=day.astype(np.int64))
 
 
 def _label(kinds: pd.Categorical, code: int) -> str:
     return "missing" if code < 0 else str(kinds.categories[code])
 
 
-def _date_text(day: int) -> str:
-    return str(np.datetime64(int(day), "D"))
-
-
-# -- payments ----------------------------------------------------------------------------
-
-
-def _payments(p: Portfolio, ledger: Ledger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Payments as (loan code, day, amount in minor units), every table row."""
-    pay = p.payments
-    if pay is None or not len(pay):
-        e = np.empty(0, np.int64)
-        return e, e, e
-    scale = 10**ledger.config.decimals
-    cents = np.rint(pay["amount"].to_numpy(dtype=np.float64) * scale).astype(np.int64)
-    return ledger._codes(pay["loan_id"]), _days(pay["payment_date"].to_numpy()), cents
-
-
-def _cumulative(keys: np.ndarray, cents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
-    cum = np.zeros(keys.size + 1, np.int64)
-    np.cumsum(cents[order], out=cum[1:])
-    return keys[order], cum
-
-
-def _paid_between(keys: np.ndarray, cum: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Sum of the amounts with key in ``(lo, hi]``, in minor units."""
-    return cum[np.searchsorted(keys, hi, side="right")] - cum[np.searchsorted(keys, lo, "right")]
-
-
-def _families(p: Portfolio, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
-    """Each loan's root (the first loan of its restructuring chain) and its successor flag."""
-    n = ledger.n_loans
-    root = np.arange(n)
-    has_successor = np.zeros(n, bool)
-    loans = p.loans
-    if "restructured_from" not in loans or not loans["restructured_from"].notna().any():
-        return root, has_successor
-    parent = np.full(n, -1, np.int64)
-    named = loans["restructured_from"].notna().to_numpy()
-    parent[named] = ledger._codes(loans["restructured_from"][named])
-    has_successor[parent[parent >= 0]] = True
-    # Each pass climbs one link of every chain at once; chains are short.
-    for _ in range(n):
-        up = parent[root]
-        if not (up >= 0).any():
-            return root, has_successor
-        root = np.where(up >= 0, up, root)
-    raise OverdueRiskError("loans.restructured_from forms a cycle.")
-
-
-def _reward(
-    p: Portfolio,
-    pays: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ledger: Ledger,
-    keys: _Keys,
-    code: np.ndarray,
-    day: np.ndarray,
-    h: int,
-) -> np.ndarray:
-    """Money paid on each row's loan family in ``[day, day + h)``: from the day of the action,
-    so a payment the action brings on the spot counts."""
-    pc, pd_, cents = pays
-    root, has_successor = _families(p, ledger)
-    # The payment that closes a restructured loan moves its arrears to the new loan:
-    # no money is received.
-    transfer = has_successor[pc] & (pd_ == ledger._closed[pc])
-    k, cum = _cumulative(keys.of(root[pc[~transfer]], pd_[~transfer]), cents[~transfer])
-    fam = root[code]
-    cents_paid = _paid_between(k, cum, keys.of(fam, day - 1), keys.of(fam, day + h - 1))
-    return cents_paid / 10**ledger.config.decimals
-
-
-def _broken_promises(
-    pays: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ledger: Ledger,
-    keys: _Keys,
-    lg: _Rows,
-    promise: np.ndarray,
-    grid: _Rows,
-    q: np.ndarray,
-) -> np.ndarray:
-    """Promises whose date passed before the day with less paid since than promised."""
-    if not promise.any() or not grid.size:
-        return np.zeros(grid.size, np.int64)
-    pc, pd_, cents = pays
-    k, cum = _cumulative(keys.of(pc, pd_), cents)
-    code, made, due = lg.code[promise], lg.day[promise], lg.pdate[promise]
-    paid = _paid_between(k, cum, keys.of(code, made), keys.of(code, due))
-    scale = 10**ledger.config.decimals
-    amount = np.rint(lg.pamount[promise] * scale)
-    broken = np.where(np.isnan(amount), paid <= 0, paid < amount)
-    # Known from the morning after the promise date.
-    known = keys.of(code[broken], due[broken] + 1)
-    known.sort()
-    return _Events(known, code[broken], due[broken]).count(keys.of(grid.code, keys.base), q + 1)
-
-
-def _report_unmatched(lg: _Rows, lk: np.ndarray, q: np.ndarray, loans, d0: int, d1: int) -> None:
+def _report_unmatched(lg: Rows, lk: np.ndarray, q: np.ndarray, loans, d0: int, d1: int) -> None:
     """Log the cell's actions of the window that fall on no decision day."""
     inside = np.flatnonzero((lg.day >= d0) & (lg.day <= d1))
     i = np.minimum(np.searchsorted(q, lk[inside]), max(q.size - 1, 0))
@@ -661,7 +465,7 @@ def _report_unmatched(lg: _Rows, lk: np.ndarray, q: np.ndarray, loans, d0: int, 
 # -- scores ------------------------------------------------------------------------------
 
 
-def _join_scores(scores, ledger: Ledger, g: _Rows) -> np.ndarray:
+def _join_scores(scores, ledger: Ledger, g: Rows) -> np.ndarray:
     """The latest score dated strictly before each row's day (NaN: none)."""
     if isinstance(scores, pd.DataFrame):
         if "risk_score" in scores.columns:
@@ -686,17 +490,17 @@ def _join_scores(scores, ledger: Ledger, g: _Rows) -> np.ndarray:
         )
     if index.has_duplicates:
         raise OverdueRiskError("scores has repeated (loan_id, as_of) pairs.")
-    code = ledger._codes(pd.Series(index.get_level_values("loan_id")))
-    day = _days(pd.to_datetime(index.get_level_values("as_of")).to_numpy())
+    code = ledger.codes(pd.Series(index.get_level_values("loan_id")))
+    day = to_days(pd.to_datetime(index.get_level_values("as_of")).to_numpy())
     known = code >= 0
     code, day = code[known], day[known]
     x = values.to_numpy(dtype=np.float64, na_value=np.nan)[known]
     if not g.size or not code.size:
         return np.full(g.size, np.nan)
     lo = int(min(day.min(), g.day.min())) - 1
-    keys = _Keys(lo, int(max(day.max(), g.day.max())) - lo + 2)
+    keys = Keys(lo, int(max(day.max(), g.day.max())) - lo + 2)
     k = keys.of(code, day)
     order = np.argsort(k, kind="stable")
-    events = _Events(k[order], code[order], np.arange(code.size)[order])
+    events = Events(k[order], code[order], np.arange(code.size)[order])
     pos = events.last(keys.of(g.code, g.day), g.code)
-    return np.where(pos == _NAT, np.nan, x[np.maximum(pos, 0)])
+    return np.where(pos == NAT, np.nan, x[np.maximum(pos, 0)])

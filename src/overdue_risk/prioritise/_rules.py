@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..contract import Portfolio, validate
-from ..contract._schema import ACTIONS as LOGGED_ACTIONS
-from ..contract._schema import OUTCOMES
+from .._dates import NAT, AsOf, parse_as_of, since, to_datetime, to_days
+from ..contract import LOGGED_ACTIONS, OUTCOMES, REACHED_OUTCOMES, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
-from ..ledger._engine import _NAT, AsOf, _days, parse_as_of
+from ._log import actions_in, latest_offer, log_columns, outcomes_in
 from ._strategy import FLAGS, OPT_OUT, Strategy
 
 __all__ = ["RULES", "STATE_COLUMNS", "Eligibility", "account_state", "eligibility"]
@@ -86,7 +85,7 @@ STATE_COLUMNS = {
 _RULE_COLUMNS = tuple(c for c in STATE_COLUMNS if c != "legal_started")
 
 # Outcomes that reached the customer: a conversation.
-_REACHED = tuple(OUTCOMES.index(o) for o in ("contacted", "promise", "paid", "refused", "dispute"))
+_REACHED = tuple(OUTCOMES.index(o) for o in REACHED_OUTCOMES)
 _PROMISE = OUTCOMES.index("promise")
 # Outcomes after which contacts are no longer failing: a promise, or money on the spot.
 _RESET = (_PROMISE, OUTCOMES.index("paid"))
@@ -175,12 +174,12 @@ def account_state(
     elif not isinstance(ledger, Ledger):
         raise OverdueRiskError(f"ledger must be a Ledger; got {type(ledger).__name__}.")
     elif ledger.n_loans != len(loans) or not np.array_equal(
-        ledger._loan_ids, loans["loan_id"].to_numpy()
+        ledger.loan_ids, loans["loan_id"].to_numpy()
     ):
         raise OverdueRiskError("ledger must be built from the same portfolio.")
 
     snap = ledger.at(as_of).table()
-    started = np.flatnonzero(_days(loans["start_date"].to_numpy()) <= today)
+    started = np.flatnonzero(to_days(loans["start_date"].to_numpy()) <= today)
     dpd = snap["dpd"].to_numpy()
     keep = (dpd > 0) & ~snap["is_closed"].to_numpy()
     code = started[keep]  # position in loans of each account
@@ -188,7 +187,7 @@ def account_state(
     # row[c]: the account of loan c, -1 for loans that are not (and for code -1).
     row = np.full(len(loans) + 1, -1, np.int64)
     row[code] = np.arange(n)
-    last_pay = _days(snap["last_payment_date"].to_numpy()[keep])
+    last_pay = to_days(snap["last_payment_date"].to_numpy()[keep])
 
     log = _Log(p.collections, ledger, row, today)
     r = strategy.rules
@@ -196,16 +195,11 @@ def account_state(
     reached = log.outcome_in(_REACHED)
     is_today = log.day == today
     conversation = counted & reached
-    promise = (log.outcome == _PROMISE) & (log.pdate != _NAT)
+    promise = (log.outcome == _PROMISE) & (log.pdate != NAT)
     # Failed contacts start after the latest payment, promise or payment on the spot.
     reset = np.maximum(last_pay, log.latest(log.outcome_in(_RESET), log.day, n))
     failed = log.action_in(r.attempt_actions) & (log.day > reset[log.acct])
-    offer = log.latest(log.action == _RESTRUCTURE, log.day, n)
-    if "restructured_from" in loans:
-        # A loan that replaces a restructured one was restructured on its start date.
-        replaces = loans["restructured_from"].notna().to_numpy()[code]
-        began = _days(loans["start_date"].to_numpy()[code])
-        offer = np.maximum(offer, np.where(replaces, began, _NAT))
+    offer = latest_offer(log.latest(log.action == _RESTRUCTURE, log.day, n), loans, code)
     promise_day = log.latest(promise, log.pdate, n)
 
     data = {
@@ -221,12 +215,12 @@ def account_state(
         "attempts_7d": log.count(counted & (log.day > today - _WINDOW), n),
         "attempts_today": log.count(counted & is_today, n),
         "conversations_today": log.count(conversation & is_today, n),
-        "days_since_conversation": _since(today, log.latest(conversation, log.day, n)),
-        "promise_date": _to_datetime(promise_day),
-        "days_to_promise": -_since(today, promise_day),
+        "days_since_conversation": since(today, log.latest(conversation, log.day, n)),
+        "promise_date": to_datetime(promise_day),
+        "days_to_promise": -since(today, promise_day),
         "failed_contacts": log.count(failed, n),
-        "days_since_restructure_offer": _since(today, offer),
-        "legal_started": log.latest(log.action == _LEGAL, log.day, n) != _NAT,
+        "days_since_restructure_offer": since(today, offer),
+        "legal_started": log.latest(log.action == _LEGAL, log.day, n) != NAT,
     }
     ids = pd.Index(loans["loan_id"].iloc[code], name="loan_id")
     data.update(_read_flags(strategy, loans, code, ids, flags))
@@ -242,60 +236,28 @@ class _Log:
             self.acct, self.day, self.pdate = empty, empty, empty
             self.action = self.outcome = np.empty(0, np.int8)
             return
-        acct = row[ledger._codes(log["loan_id"])]
-        day = _days(log["action_date"].to_numpy())
-        use = (acct >= 0) & (day <= today)  # later rows never count
-        self.acct, self.day = acct[use], day[use]
-        self.action = _category_codes(log["action"], LOGGED_ACTIONS)[use]
-        m = int(use.sum())
-        self.outcome = (
-            _category_codes(log["outcome"], OUTCOMES)[use]
-            if "outcome" in log
-            else np.full(m, -1, np.int8)
-        )
-        self.pdate = (
-            _days(log["promise_date"].to_numpy())[use]
-            if "promise_date" in log
-            else np.full(m, _NAT)
-        )
+        cols = log_columns(log, ledger)
+        acct = row[cols["code"]]
+        use = (acct >= 0) & (cols["day"] <= today)  # later rows never count
+        self.acct = acct[use]
+        self.day, self.action = cols["day"][use], cols["action"][use]
+        self.outcome, self.pdate = cols["outcome"][use], cols["pdate"][use]
 
     def action_in(self, names: tuple[str, ...]) -> np.ndarray:
-        return _among(self.action, [LOGGED_ACTIONS.index(a) for a in names], len(LOGGED_ACTIONS))
+        return actions_in(self.action, names)
 
     def outcome_in(self, codes: tuple[int, ...]) -> np.ndarray:
-        return _among(self.outcome, codes, len(OUTCOMES))
+        return outcomes_in(self.outcome, codes)
 
     def count(self, mask: np.ndarray, n: int) -> np.ndarray:
         """Rows in ``mask`` per account."""
         return np.bincount(self.acct[mask], minlength=n).astype(np.int64, copy=False)
 
     def latest(self, mask: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-        """The largest of ``values`` over the rows in ``mask``, per account (_NAT: none)."""
-        out = np.full(n, _NAT)
+        """The largest of ``values`` over the rows in ``mask``, per account (NAT: none)."""
+        out = np.full(n, NAT)
         np.maximum.at(out, self.acct[mask], values[mask])
         return out
-
-
-def _among(codes: np.ndarray, wanted, n_codes: int) -> np.ndarray:
-    """``np.isin(codes, wanted)`` for small codes (-1: missing) by a table look-up."""
-    table = np.zeros(n_codes + 1, bool)  # the last slot answers code -1
-    table[list(wanted)] = True
-    return table[codes]
-
-
-def _category_codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
-    """Positions in ``categories`` (-1: missing), from category or text values."""
-    return pd.Categorical(values, categories=list(categories)).codes.astype(np.int8)
-
-
-def _since(today: int, day: np.ndarray) -> np.ndarray:
-    """Days from ``day`` to today, as float (NaN where ``day`` is _NAT)."""
-    return np.where(day == _NAT, np.nan, (today - day).astype(np.float64))
-
-
-def _to_datetime(day: np.ndarray) -> np.ndarray:
-    """int days since 1970 -> datetime64[ns]; _NAT is numpy's NaT already."""
-    return day.astype("datetime64[D]").astype("datetime64[ns]")
 
 
 _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}

@@ -1,12 +1,13 @@
 """The prioritiser's strategy: actions, who may get them, and the contact rules.
 
-A :class:`Strategy` is a tree of frozen dataclasses, read from TOML with the
-simulator scenario's machinery (``simulate/_scenario.py``): the same table
-walking, unknown keys rejected with the nearest valid key suggested, and a
-summary that marks what was set. Each value declares its rule once, in its
-field's metadata; :meth:`Strategy.__post_init__` walks the tree and checks every
-value, so a message names the full key (``strategy.actions.visit.min_dpd``)
-however the strategy was built.
+A :class:`Strategy` is a tree of frozen dataclasses, read and written by the
+configuration kernel (:mod:`overdue_risk._config`): tables walked the same way
+as the simulator scenario's, unknown keys rejected with the nearest valid key
+suggested, and a summary that marks what was set. Each value declares its rule
+once (:mod:`overdue_risk._params`), in its field's metadata;
+:meth:`Strategy.__post_init__` walks the tree and checks every value, so a
+message names the full key (``strategy.actions.visit.min_dpd``) however the
+strategy was built, and every problem is a :class:`StrategyError`.
 
 Shipped profiles (``profiles/*.toml``, package data) are complete strategy files
 read through the same path as a user's file; a user file may start from one
@@ -15,12 +16,7 @@ with ``extends = "<profile>"`` and change only what differs.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import difflib
 import math
-import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -28,19 +24,17 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract._schema import ACTIONS as LOGGED_ACTIONS
-from ..exceptions import ScenarioError, StrategyError
-from ..simulate._scenario import (
-    _SECTION,
-    _build,
-    _coerce,
-    _leaves,
-    _merge,
-    _Rule,
-    _same,
-    _to_dict,
-    _to_toml,
+from .._config import SECTION, ConfigRoot, setting, summary, to_dict, to_toml
+from .._params import Boolean, Interval, Limit, Names, Options, Text, Time, suggest
+from ..contract import (
+    CHANNELS,
+    CONTACT_ACTIONS,
+    DEFAULT_CHANNEL,
+    LOGGED_ACTIONS,
+    TREATMENTS,
+    WAIT,
 )
+from ..exceptions import StrategyError
 
 __all__ = [
     "ACTIONS",
@@ -57,10 +51,9 @@ __all__ = [
     "WaitSpec",
 ]
 
-# The actions a strategy chooses from, in the order of every action axis.
-ACTIONS = ("sms", "call", "visit", "restructure", "legal", "wait")
-# How an action reaches the customer: what an opt-out or a cease-contact blocks.
-CHANNELS = ("sms", "voice", "field", "letter", "none")
+# The actions a strategy chooses from, in the order of every action axis: the
+# treatments of the action vocabulary, then waiting (the decision to do nothing).
+ACTIONS = (*TREATMENTS, WAIT)
 # The account flags, and the channel each opt-out flag blocks.
 FLAGS = (
     "opt_out_sms",
@@ -79,105 +72,12 @@ OPT_OUT = {
     "letter": "opt_out_letter",
 }
 
-
 # -- value rules -----------------------------------------------------------------------
 
-# Kinds the scenario's rules check (their messages are reused as they are).
-_SHARED = ("number", "int", "bool", "names")
-
-
-@dataclass(frozen=True)
-class _Key:
-    """What a strategy value may hold; ``describe()`` is the 'must be ...' phrase.
-
-    Kinds beyond the scenario's: ``limit`` (a whole number >= 0, or ``inf`` for
-    no limit), ``text``, ``choice`` (one of ``choices``), ``actions`` (a list of
-    distinct names from ``choices``, possibly empty) and ``time`` (``HH:MM``).
-    """
-
-    kind: str
-    low: float | None = None
-    choices: tuple[str, ...] = ()
-    optional: bool = False
-
-    def describe(self) -> str:
-        if self.kind in _SHARED:
-            return _Rule(self.kind, self.low).describe()
-        return {
-            "limit": "a whole number >= 0, or inf for no limit",
-            "text": "a non-empty text" if self.low else "a text",
-            "choice": f"one of {', '.join(self.choices)}",
-            "actions": f"a list of distinct names among {', '.join(self.choices)}",
-            "time": "a time of day HH:MM",
-        }[self.kind]
-
-
-def _v(default: Any, kind: str = "number", low: float | None = 0, **kw: Any) -> Any:
-    return field(default=default, metadata={"rule": _Key(kind, low, **kw)})
-
-
-@contextlib.contextmanager
-def _as_strategy_error() -> Iterator[None]:
-    """The scenario machinery raises ScenarioError; here its messages are StrategyErrors."""
-    try:
-        yield
-    except ScenarioError as exc:
-        raise StrategyError(str(exc)) from None
-
-
-def _suggest(value: Any, choices: tuple[str, ...]) -> str:
-    text = str(value)
-    close = difflib.get_close_matches(text, choices, n=1, cutoff=0.6)
-    close = close or [c for c in choices if text and c.startswith(text)][:1]
-    return f"; did you mean {close[0]}?" if close else ""
-
-
-def _bad(key: str, rule: _Key, value: Any, hint: str = "") -> StrategyError:
-    return StrategyError(f"{key} must be {rule.describe()}; got {value!r}{hint or '.'}")
-
-
-def _check(key: str, rule: _Key, value: Any) -> Any:
-    """The value in its canonical type, or StrategyError naming ``key``."""
-    if value is None and rule.optional:
-        return None
-    if rule.kind in _SHARED:
-        with _as_strategy_error():
-            return _coerce(key, _Rule(rule.kind, rule.low), value)
-    if rule.kind == "limit":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _bad(key, rule, value)
-        if value == math.inf:
-            return math.inf
-        if not (math.isfinite(value) and value >= 0 and value == int(value)):
-            raise _bad(key, rule, value)
-        return int(value)
-    if rule.kind == "text":
-        if not isinstance(value, str) or (rule.low and not value.strip()):
-            raise _bad(key, rule, value)
-        return value.strip()
-    if rule.kind == "choice":
-        if value not in rule.choices:
-            raise _bad(key, rule, value, _suggest(value, rule.choices))
-        return value
-    if rule.kind == "actions":
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise _bad(key, rule, value)
-        unknown = [v for v in value if v not in rule.choices]
-        if unknown:
-            hint = _suggest(unknown[0], rule.choices) or "."
-            raise _bad(key, rule, value, f"; {unknown[0]!r} is unknown{hint}")
-        if len(set(value)) != len(value):
-            raise _bad(key, rule, value)
-        return tuple(value)
-    if rule.kind == "time":
-        parsed = value if isinstance(value, dt.time) else None
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                parsed = dt.time.fromisoformat(value.strip())
-        if parsed is None or parsed.tzinfo is not None or parsed.second or parsed.microsecond:
-            raise _bad(key, rule, value)
-        return parsed.strftime("%H:%M")
-    raise AssertionError(rule.kind)  # pragma: no cover
+_AMOUNT = Interval(float, 0)
+_DAYS = Interval(int, 0, whole_floats=True)  # 15.0 in a file is 15
+_LOGGED = Names(among=LOGGED_ACTIONS, empty=True)
+_DECIDED = Names(among=ACTIONS, empty=True)
 
 
 # -- sections --------------------------------------------------------------------------
@@ -195,24 +95,24 @@ class ActionSpec:
     day (``inf``: unlimited); a disabled action is left out of the strategy.
     """
 
-    cost: float = _v(0.0)
-    capacity: float = _v(math.inf, "limit")
-    channel: str = _v("none", "choice", choices=CHANNELS)
-    enabled: bool = _v(True, "bool")
-    min_dpd: int = _v(1, "int")
-    max_dpd: float = _v(math.inf, "limit")
-    min_overdue: float = _v(0.0)
-    min_balance: float = _v(0.0)
-    min_failed_contacts: int = _v(0, "int")
-    requires_restructure_considered: bool = _v(False, "bool")
-    products: tuple[str, ...] | None = _v(None, "names", optional=True)
+    cost: float = setting(0.0, _AMOUNT)
+    capacity: float = setting(math.inf, Limit())
+    channel: str = setting("none", Options(CHANNELS))
+    enabled: bool = setting(True, Boolean())
+    min_dpd: int = setting(1, _DAYS)
+    max_dpd: float = setting(math.inf, Limit())
+    min_overdue: float = setting(0.0, _AMOUNT)
+    min_balance: float = setting(0.0, _AMOUNT)
+    min_failed_contacts: int = setting(0, _DAYS)
+    requires_restructure_considered: bool = setting(False, Boolean())
+    products: tuple[str, ...] | None = setting(None, [None, Names()])
 
 
 @dataclass(frozen=True)
 class WaitSpec:
     """Doing nothing today: always eligible, unlimited; ``cost`` is its cost per account."""
 
-    cost: float = _v(0.0)
+    cost: float = setting(0.0, _AMOUNT)
 
     @property
     def capacity(self) -> float:
@@ -227,35 +127,41 @@ class WaitSpec:
         return True
 
 
-def _spec(**values: Any):
-    return lambda: ActionSpec(**values)
+def _spec(action: str, **values: Any):
+    return lambda: ActionSpec(channel=DEFAULT_CHANNEL[action], **values)
 
 
 @dataclass(frozen=True)
 class Actions:
-    """The actions, in the order of every action axis (:data:`ACTIONS`)."""
+    """The actions, in the order of every action axis (:data:`ACTIONS`).
 
-    sms: ActionSpec = field(default_factory=_spec(cost=0.05, channel="sms"), metadata=_SECTION)
-    call: ActionSpec = field(default_factory=_spec(cost=1.5, channel="voice"), metadata=_SECTION)
+    ``letter`` is disabled by default: a strategy that wants it enables it.
+    """
+
+    sms: ActionSpec = field(default_factory=_spec("sms", cost=0.05), metadata=SECTION)
+    call: ActionSpec = field(default_factory=_spec("call", cost=1.5), metadata=SECTION)
     visit: ActionSpec = field(
-        default_factory=_spec(cost=25.0, channel="field", min_dpd=15, min_overdue=100.0),
-        metadata=_SECTION,
+        default_factory=_spec("visit", cost=25.0, min_dpd=15, min_overdue=100.0),
+        metadata=SECTION,
+    )
+    letter: ActionSpec = field(
+        default_factory=_spec("letter", cost=0.8, enabled=False), metadata=SECTION
     )
     restructure: ActionSpec = field(
-        default_factory=_spec(cost=10.0, channel="letter", min_dpd=30), metadata=_SECTION
+        default_factory=_spec("restructure", cost=10.0, min_dpd=30), metadata=SECTION
     )
     legal: ActionSpec = field(
         default_factory=_spec(
+            "legal",
             cost=150.0,
-            channel="none",
             min_dpd=90,
             min_balance=500.0,
             min_failed_contacts=3,
             requires_restructure_considered=True,
         ),
-        metadata=_SECTION,
+        metadata=SECTION,
     )
-    wait: WaitSpec = field(default_factory=WaitSpec, metadata=_SECTION)
+    wait: WaitSpec = field(default_factory=WaitSpec, metadata=SECTION)
 
 
 @dataclass(frozen=True)
@@ -277,32 +183,30 @@ class Rules:
     only get ``hardship_actions`` or ``vulnerable_actions`` (and ``wait``).
     """
 
-    counted_actions: tuple[str, ...] = _v(("call",), "actions", choices=LOGGED_ACTIONS)
-    max_attempts_7d: float = _v(math.inf, "limit")
-    max_attempts_day: float = _v(math.inf, "limit")
-    max_conversations_day: float = _v(math.inf, "limit")
-    cooldown_days: int = _v(0, "int")
-    promise_pause: bool = _v(True, "bool")
-    attempt_actions: tuple[str, ...] = _v(
-        ("sms", "call", "visit", "letter"), "actions", choices=LOGGED_ACTIONS
-    )
-    restructure_lookback_days: int = _v(180, "int", 1)
-    hardship_actions: tuple[str, ...] = _v(("restructure",), "actions", choices=ACTIONS)
-    vulnerable_actions: tuple[str, ...] = _v(("restructure",), "actions", choices=ACTIONS)
+    counted_actions: tuple[str, ...] = setting(("call",), _LOGGED)
+    max_attempts_7d: float = setting(math.inf, Limit())
+    max_attempts_day: float = setting(math.inf, Limit())
+    max_conversations_day: float = setting(math.inf, Limit())
+    cooldown_days: int = setting(0, _DAYS)
+    promise_pause: bool = setting(True, Boolean())
+    attempt_actions: tuple[str, ...] = setting(CONTACT_ACTIONS, _LOGGED)
+    restructure_lookback_days: int = setting(180, Interval(int, 1, whole_floats=True))
+    hardship_actions: tuple[str, ...] = setting(("restructure",), _DECIDED)
+    vulnerable_actions: tuple[str, ...] = setting(("restructure",), _DECIDED)
 
 
 @dataclass(frozen=True)
 class Flags:
     """The boolean columns the account flags are read from; an absent column reads False."""
 
-    opt_out_sms: str = _v("opt_out_sms", "text", 1)
-    opt_out_voice: str = _v("opt_out_call", "text", 1)
-    opt_out_field: str = _v("opt_out_visit", "text", 1)
-    opt_out_letter: str = _v("opt_out_letter", "text", 1)
-    cease_contact: str = _v("cease_contact", "text", 1)
-    hardship: str = _v("hardship", "text", 1)
-    vulnerable: str = _v("vulnerable", "text", 1)
-    restructure_ineligible: str = _v("restructure_ineligible", "text", 1)
+    opt_out_sms: str = setting("opt_out_sms", Text())
+    opt_out_voice: str = setting("opt_out_call", Text())
+    opt_out_field: str = setting("opt_out_visit", Text())
+    opt_out_letter: str = setting("opt_out_letter", Text())
+    cease_contact: str = setting("cease_contact", Text())
+    hardship: str = setting("hardship", Text())
+    vulnerable: str = setting("vulnerable", Text())
+    restructure_ineligible: str = setting("restructure_ineligible", Text())
 
 
 @dataclass(frozen=True)
@@ -314,8 +218,8 @@ class Hours:
     the calls, send the messages and plan the visits can.
     """
 
-    start: str = _v("08:00", "time")
-    end: str = _v("21:00", "time")
+    start: str = setting("08:00", Time())
+    end: str = setting("21:00", Time())
 
 
 # -- the strategy ----------------------------------------------------------------------
@@ -326,7 +230,8 @@ class Strategy:
     """What the prioritiser may do to overdue accounts, and the rules it must keep.
 
     Sections: ``actions`` (cost, daily capacity, channel and eligibility of
-    sms, call, visit, restructure, legal and wait), ``rules`` (contact caps,
+    sms, call, visit, letter, restructure, legal and wait; letter is disabled
+    by default), ``rules`` (contact caps,
     cool-down, promise pause, hardship and vulnerability routing, what counts
     as a failed contact and as restructuring considered), ``flags`` (the
     columns the account flags are read from) and ``hours`` (the contact
@@ -348,15 +253,15 @@ class Strategy:
     7
     """
 
-    name: str = _v("default", "text", 1)
-    extends: str | None = _v(None, "text", 1, optional=True)
-    actions: Actions = field(default_factory=Actions, metadata=_SECTION)
-    rules: Rules = field(default_factory=Rules, metadata=_SECTION)
-    flags: Flags = field(default_factory=Flags, metadata=_SECTION)
-    hours: Hours = field(default_factory=Hours, metadata=_SECTION)
+    name: str = setting("default", Text())
+    extends: str | None = setting(None, [None, Text()])
+    actions: Actions = field(default_factory=Actions, metadata=SECTION)
+    rules: Rules = field(default_factory=Rules, metadata=SECTION)
+    flags: Flags = field(default_factory=Flags, metadata=SECTION)
+    hours: Hours = field(default_factory=Hours, metadata=SECTION)
 
     def __post_init__(self) -> None:
-        _walk(self, "strategy")  # checks and normalises every value
+        _ROOT.validate(self)  # checks and normalises every value
         _check_consistency(self)
 
     # -- construction ----------------------------------------------------------------
@@ -369,13 +274,10 @@ class Strategy:
         values instead. Unknown keys raise :class:`StrategyError` with the
         nearest valid key suggested.
         """
-        if not isinstance(data, dict):
-            raise StrategyError(f"strategy must be a table of keys; got {data!r}.")
-        base = data.get("extends")
-        with _as_strategy_error():
-            if base is None:
-                return _build(cls, data, "strategy")
-            return _merge(cls.profile(_profile_name(base, "strategy.extends")), data, "strategy")
+        base = data.get("extends") if isinstance(data, dict) else None
+        if base is None:
+            return _ROOT.build(cls, data)
+        return _ROOT.merge(cls.profile(_profile_name(base, "strategy.extends")), data)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Strategy:
@@ -393,12 +295,7 @@ class Strategy:
         ...     print(err)
         Unknown key strategy.actions.visit.min_dp; did you mean min_dpd?
         """
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise StrategyError(f"Cannot read strategy file {str(p)!r}: {exc.strerror}.") from exc
-        return cls.from_dict(_parse(text, f"Strategy file {str(p)!r}"))
+        return cls.from_dict(_ROOT.read_toml(path))
 
     @classmethod
     def profile(cls, name: str) -> Strategy:
@@ -409,11 +306,9 @@ class Strategy:
         """
         name = _profile_name(name)
         text = _profile_dir().joinpath(f"{name}.toml").read_text(encoding="utf-8")
-        data = _parse(text, f"Profile {name!r}")
+        data = _ROOT.parse_toml(text, f"Profile {name!r}")
         data.pop("extends", None)  # a profile is complete: it starts from the defaults
-        with _as_strategy_error():
-            s = _build(cls, data, "strategy")
-        return replace(s, extends=name)
+        return replace(_ROOT.build(cls, data), extends=name)
 
     @staticmethod
     def profiles() -> tuple[str, ...]:
@@ -426,8 +321,7 @@ class Strategy:
         Each keyword names a key or a section; a section takes a dict of its
         keys (nested dicts for subsections) or a whole section object.
         """
-        with _as_strategy_error():
-            return _merge(self, sections, "strategy")
+        return _ROOT.merge(self, sections)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -444,7 +338,7 @@ class Strategy:
             rows[a] = {"cost": spec.cost, "capacity": spec.capacity, "channel": spec.channel}
             if isinstance(spec, ActionSpec):
                 rows[a].update(
-                    {k: getattr(spec, k) for k in _field_names(ActionSpec) if k not in rows[a]}
+                    {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in rows[a]}
                 )
         table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="enabled")
         table.index.name = "action"
@@ -452,11 +346,11 @@ class Strategy:
 
     def to_dict(self) -> dict[str, Any]:
         """Nested dicts of every value (``inf`` for no limit; absent values omitted)."""
-        return _to_dict(self)
+        return to_dict(self)
 
     def to_toml(self) -> str:
         """The strategy as TOML text that :meth:`from_toml` reads back to an equal strategy."""
-        return _to_toml(self)
+        return to_toml(self)
 
     def summary(self) -> pd.DataFrame:
         """One row per key: ``key``, ``value``, ``default`` and ``source``.
@@ -466,47 +360,18 @@ class Strategy:
         ``"profile"`` where it is the profile's and differs from the default,
         and ``"default"`` elsewhere.
         """
-        default = Strategy()
-        base = Strategy.profile(self.extends) if self.extends else default
-        rows = []
-        for (key, value, ref), (_, _, dflt) in zip(
-            _leaves(self, base, ""), _leaves(self, default, ""), strict=True
-        ):
-            if not _same(value, ref):
-                source = "user"
-            elif self.extends and not _same(value, dflt):
-                source = "profile"
-            else:
-                source = "default"
-            rows.append({"key": key, "value": value, "default": dflt, "source": source})
-        return pd.DataFrame(rows)
+        base = Strategy.profile(self.extends) if self.extends else None
+        return summary(self, Strategy(), base)
 
 
-# -- walking, checking and profiles ------------------------------------------------------
+_ROOT = ConfigRoot("strategy", StrategyError)
 
 
-def _field_names(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]
-
-
-def _walk(obj: Any, prefix: str) -> None:
-    """Check (and normalise in place) every value of a section tree."""
-    for f in fields(obj):
-        key = f"{prefix}.{f.name}"
-        value = getattr(obj, f.name)
-        if "section" in f.metadata:
-            expected = type(f.default_factory())
-            if not isinstance(value, expected):
-                raise StrategyError(f"{key} must be a table of keys; got {value!r}.")
-            _walk(value, key)
-            continue
-        clean = _check(key, f.metadata["rule"], value)
-        if clean is not value:
-            object.__setattr__(obj, f.name, clean)  # frozen: normalise once, at construction
+# -- consistency across keys, and profiles -----------------------------------------------
 
 
 def _check_consistency(s: Strategy) -> None:
-    for name in ACTIONS[:-1]:
+    for name in TREATMENTS:
         spec = getattr(s.actions, name)
         if spec.min_dpd > spec.max_dpd:
             raise StrategyError(
@@ -519,13 +384,6 @@ def _check_consistency(s: Strategy) -> None:
         )
     if s.extends is not None:
         _profile_name(s.extends, "strategy.extends")
-
-
-def _parse(text: str, what: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise StrategyError(f"{what} is not valid TOML: {exc}.") from exc
 
 
 def _profile_dir():
@@ -541,7 +399,7 @@ def _profile_name(name: Any, key: str | None = None) -> str:
     """``name`` if it names a shipped profile; else StrategyError listing them."""
     available = _profile_names()
     if not isinstance(name, str) or name not in available:
-        hint = _suggest(name, available) or "."
+        hint = suggest(name, available) or "."
         where = f"{key}: u" if key else "U"
         raise StrategyError(
             f"{where}nknown strategy profile {name!r}{hint} "

@@ -15,8 +15,6 @@ heuristic uplift from the risk score alone, flagged ``causal = False``.
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import lightgbm as lgb
@@ -25,9 +23,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import N_JOBS, Interval, Names, Options, Satisfies, check, check_params
 from ..exceptions import ModelError
-from ..model import RiskModel
-from ..model._schema import FeatureSchema
+from ..model import FeatureSchema, RiskModel
 from ._decisions import DECISION_ACTIONS, DECISION_COLUMNS
 from ._rules import STATE_COLUMNS
 
@@ -64,66 +62,27 @@ _NO_ACTION_LEAF = 0.15
 
 # -- parameter rules (checked at the top of fit) ------------------------------------------
 
-
-def _int_at_least(low: int):
-    def rule(v) -> str | None:
-        ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
-        return None if ok else f"an int >= {low}"
-
-    return rule
-
-
-def _in_open_unit(v) -> str | None:
-    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < v <= 1
-    return None if ok else "a float in (0, 1]"
-
-
-def _names_or_none(v) -> str | None:
-    if v is None:
-        return None
-    ok = (
-        isinstance(v, Sequence)
-        and not isinstance(v, str)
-        and len(v) > 0
-        and all(isinstance(x, str) for x in v)
-        and len(set(v)) == len(v)
-    )
-    return None if ok else "None or a non-empty list of distinct names"
-
-
-def _jobs(v) -> str | None:
-    if v is None:
-        return None
-    ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v != 0
-    return None if ok else "None or a non-zero int"
-
-
 _RULES = {
-    "actions": _names_or_none,
-    "features": _names_or_none,
-    "learner": lambda v: None if v in ("t", "s") else "'t' or 's'",
-    "min_rows": _int_at_least(1),
-    "n_estimators": _int_at_least(1),
-    "learning_rate": _in_open_unit,
-    "num_leaves": _int_at_least(2),
-    "min_child_samples": lambda v: (
-        None
-        if (isinstance(v, float) and 0 < v < 1) or _int_at_least(1)(v) is None
-        else "an int >= 1 or a fraction of the rows in (0, 1)"
-    ),
-    "random_state": _int_at_least(0),
-    "n_jobs": _jobs,
+    "actions": [None, Names()],
+    "features": [None, Names()],
+    "learner": Options(("t", "s")),
+    "min_rows": Interval(int, 1),
+    "n_estimators": Interval(int, 1),
+    "learning_rate": Interval(float, 0, 1, closed="right"),
+    "num_leaves": Interval(int, 2),
+    # A count of rows, or a fraction of them.
+    "min_child_samples": [Interval(int, 1), Interval(float, 0, 1, closed="neither")],
+    "random_state": Interval(int, 0),
+    "n_jobs": N_JOBS,
 }
+_LIFTS = Satisfies(
+    lambda v: isinstance(v, Mapping) and len(v) > 0, "a non-empty dict of action to number"
+)
+_LIFT = Interval(float, -1, 1)
 
 
 def _check_params(estimator: BaseEstimator) -> None:
-    name = type(estimator).__name__
-    for key, value in estimator.get_params().items():
-        problem = _RULES[key](value)
-        if problem:
-            raise ModelError(
-                f"The {key!r} parameter of {name} must be {problem}. Got {value!r} instead."
-            )
+    check_params(type(estimator).__name__, estimator.get_params(), _RULES, ModelError)
 
 
 # -- the response model ------------------------------------------------------------------
@@ -644,11 +603,7 @@ class RiskBasedValue:
     def _check(self) -> dict[str, float]:
         if self.lifts is None:
             return dict(DEFAULT_LIFTS)
-        if not isinstance(self.lifts, Mapping) or not self.lifts:
-            raise ModelError(
-                "The 'lifts' parameter of RiskBasedValue must be a non-empty dict of action to "
-                f"float. Got {self.lifts!r} instead."
-            )
+        check_params("RiskBasedValue", {"lifts": self.lifts}, {"lifts": _LIFTS}, ModelError)
         out = {}
         for action, lift in self.lifts.items():
             if not isinstance(action, str):
@@ -658,10 +613,7 @@ class RiskBasedValue:
                     f"lifts must not hold {action!r}: the uplift is over no action, whose "
                     "uplift is 0 by definition."
                 )
-            ok = isinstance(lift, numbers.Real) and not isinstance(lift, bool)
-            if not ok or not math.isfinite(lift) or not -1 <= lift <= 1:
-                raise ModelError(f"lifts[{action!r}] must be a float in [-1, 1]; got {lift!r}.")
-            out[action] = float(lift)
+            out[action] = check(_LIFT, lift, key=f"lifts[{action!r}]", error=ModelError)
         return out
 
     def _column(self, state: pd.DataFrame, name: str) -> np.ndarray:

@@ -8,16 +8,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..contract import Portfolio
+from .._dates import AsOf, parse_as_of
+from .._deprecation import moved
+from ..contract import AS_LOGGED, NO_ACTION, WAIT, Portfolio
 from ..exceptions import OverdueRiskError
-from ..ledger._engine import AsOf, parse_as_of
 from ._allocate import Allocation, allocate
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy
 
 __all__ = ["Worklist", "prioritise"]
 
-WAIT = "wait"
+# learn_value_model composes the log, the decisions and a value model: a workflow.
+__getattr__ = moved(__name__, {"learn_value_model": "overdue_risk.workflows"})
+
 # Why an account gets no action: the first that applies.
 UNTREATED = ("no_eligible_action", "no_value_estimate", "not_worth_its_cost", "capacity")
 
@@ -166,10 +169,29 @@ def action_values(
     """Expected recovery uplift against waiting, and net value, per account and action.
 
     Actions the value model gives no estimate for are NaN.
+
+    Parameters
+    ----------
+    value_model : value model
+        An object with ``predict(state) -> DataFrame`` of expected recovery per
+        action, waiting in a ``"none"`` (or ``"wait"``) column: a fitted
+        :class:`ResponseModel` or a :class:`RiskBasedValue`.
+    state : DataFrame
+        One row per account, as :func:`account_state` gives it.
+    actions : tuple of str
+        The actions to value, in the order of the returned columns; ``"wait"``
+        is worth 0.
+    strategy : Strategy
+        Gives each action's cost.
+
+    Returns
+    -------
+    uplift, net : ndarray of shape (accounts, actions)
+        Expected recovery over waiting, and that less the action's cost.
     """
     recovery = value_model.predict(state)
-    if WAIT in recovery.columns and "none" not in recovery.columns:
-        recovery = recovery.rename(columns={WAIT: "none"})
+    if WAIT in recovery.columns and NO_ACTION not in recovery.columns:
+        recovery = recovery.rename(columns=AS_LOGGED)
     if "none" not in recovery.columns:
         raise OverdueRiskError("The value model must predict the recovery of 'none' (waiting).")
     base = recovery["none"].to_numpy(dtype=np.float64)
@@ -303,35 +325,3 @@ def prioritise(
         index=state.index,
     ).iloc[order]
     return Worklist(day, strategy, bool(getattr(model, "causal", False)), alloc, rules, table)
-
-
-def learn_value_model(
-    portfolio: Portfolio, as_of: AsOf, *, horizon_days: int = 30, min_rows: int = 200
-):
-    """The value model the log supports at ``as_of``, or the non-causal fallback.
-
-    Fits a :class:`ResponseModel` on the randomised cell's decisions whose
-    horizon ended before ``as_of``, for every action with at least
-    ``min_rows`` of them (``"none"`` included). Without a randomised cell, or
-    with too few decisions, returns :class:`RiskBasedValue`, whose values the
-    worklist flags as not causal.
-    """
-    from ..contract import validate
-    from ._decisions import logged_decisions
-    from ._value import ResponseModel, RiskBasedValue
-
-    p = validate(portfolio)
-    days = parse_as_of(as_of)
-    evening = pd.Timestamp(np.datetime64(int(days[0]) - 1, "D"))
-    if p.collections is None or "holdout" not in p.collections.columns:
-        return RiskBasedValue()
-    first = p.collections["action_date"].min()
-    last = evening - pd.Timedelta(days=horizon_days - 1)
-    if pd.isna(first) or first > last:
-        return RiskBasedValue()
-    decisions = logged_decisions(p, first, last, horizon_days=horizon_days, data_end=evening)
-    counts = decisions["action"].astype(str).value_counts()
-    known = [a for a in counts.index if counts[a] >= min_rows]
-    if "none" not in known or len(known) < 2:
-        return RiskBasedValue()
-    return ResponseModel(actions=known, min_rows=min_rows).fit(decisions)

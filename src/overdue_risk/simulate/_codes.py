@@ -1,16 +1,24 @@
-"""Integer codes of actions and outcomes, shared by the engine and the policies."""
+"""Integer codes of actions and outcomes, shared by the engine and the policies.
+
+The names come from the action vocabulary (:mod:`overdue_risk.contract`): code 0
+is no action (``"none"``), then the treatments in contract order; outcome codes
+are the contract's outcomes in order, -1 for none.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ACTIONS", "ACTION_CODES", "CONTACTS", "HARSH", "OUTCOMES"]
+from ..contract import CONTACT_ACTIONS, NO_ACTION, OUTCOMES, TREATMENTS
 
-# Action codes; 0 is "no action". Names match the data contract's actions.
-NONE, SMS, CALL, VISIT, LETTER, RESTRUCTURE, LEGAL = range(7)
-ACTIONS = ("none", "sms", "call", "visit", "letter", "restructure", "legal")
+__all__ = ["ACTIONS", "ACTION_CODES", "CONTACTS", "OUTCOMES"]
+
+ACTIONS = (NO_ACTION, *TREATMENTS)
 ACTION_CODES = {name: code for code, name in enumerate(ACTIONS)}
-CONTACTS = (SMS, CALL, VISIT, LETTER)  # count towards contacts and over-contact
-HARSH = (VISIT, LEGAL)
+NONE, SMS, CALL, VISIT, LETTER, RESTRUCTURE, LEGAL = (
+    ACTION_CODES[a] for a in (NO_ACTION, "sms", "call", "visit", "letter", "restructure", "legal")
+)
+# Count towards contacts and over-contact.
+CONTACTS = tuple(ACTION_CODES[a] for a in CONTACT_ACTIONS)
 
-# Outcome codes: the data contract's outcomes, -1 for none.
-NO_CONTACT, CONTACTED, PROMISE, PAID, REFUSED, DISPUTE = range(6)
-OUTCOMES = ("no_contact", "contacted", "promise", "paid", "refused", "dispute")
+NO_CONTACT, CONTACTED, PROMISE, PAID, REFUSED, DISPUTE = (
+    OUTCOMES.index(o) for o in ("no_contact", "contacted", "promise", "paid", "refused", "dispute")
+)

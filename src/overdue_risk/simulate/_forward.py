@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._dates import day_of, to_date
 from ..exceptions import OverdueRiskError
 from . import _codes as C
 from . import _crn
-from ._calendar import NEVER, day_of, to_date
+from ._calendar import NEVER
 from ._engine import reset_clocks, run
 from ._observe import dpd_tonight
 from ._params import Env, Tracker
@@ -43,7 +44,8 @@ class SimulationState:
     >>> _, truth = odr.simulate_portfolio(300, "2024-01-01", "2024-06-30", seed=1)
     >>> state = truth.state_at("2024-04-30")
     >>> overdue = state.table().query("dpd > 0").index
-    >>> result = odr.simulate_policy(state, "2024-05-01", 30, odr.NoAction(), loans=overdue)
+    >>> from overdue_risk.simulate import NoAction, simulate_policy
+    >>> result = simulate_policy(state, "2024-05-01", 30, NoAction(), loans=overdue)
     >>> len(result.table()) == len(overdue)
     True
     """
@@ -312,8 +314,9 @@ def simulate_policy(
     --------
     >>> import overdue_risk as odr
     >>> portfolio, truth = odr.simulate_portfolio(300, "2024-01-01", "2024-06-30", seed=1)
-    >>> logged = odr.simulate_policy(truth, "2024-05-01", 30, odr.LoggedPolicy(truth.scenario))
-    >>> idle = odr.simulate_policy(truth, "2024-05-01", 30, odr.NoAction())
+    >>> from overdue_risk.simulate import LoggedPolicy, NoAction, simulate_policy
+    >>> logged = simulate_policy(truth, "2024-05-01", 30, LoggedPolicy(truth.scenario))
+    >>> idle = simulate_policy(truth, "2024-05-01", 30, NoAction())
     >>> bool(logged.summary()["cost"] > idle.summary()["cost"] == 0)
     True
     """

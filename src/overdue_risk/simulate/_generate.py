@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
+from .._dates import day_of
+from .._io import check_output_folder, write_folder
 from ..contract import Portfolio, validate
 from ..exceptions import DataQualityWarning, OverdueRiskError
-from ._calendar import day_of
 from ._params import Params, Recorder
 from ._population import build_population
 from ._scenario import Scenario
@@ -23,6 +27,7 @@ __all__ = ["SimulatedPortfolio", "simulate_portfolio"]
 log = logging.getLogger(__name__)
 
 _MAX_LOANS = 50_000_000
+_FORMATS = ("parquet", "csv")  # the file formats of a written simulation
 
 
 class SimulatedPortfolio(NamedTuple):
@@ -30,6 +35,37 @@ class SimulatedPortfolio(NamedTuple):
 
     portfolio: Portfolio
     truth: SimulationTruth
+
+    # Where :meth:`write` puts the truth's tables, below the contract tables.
+    truth_folder = "truth"
+
+    def files(self, format: str = "parquet") -> dict[str, pd.DataFrame]:
+        """The folder layout: ``{relative path: table}``.
+
+        Every contract table at the top (``loans.parquet``, ...), the truth's
+        tables in :attr:`truth_folder` (``truth/``).
+        """
+        _check_format(format)
+        ext = f".{format}"
+        files = {f"{name}{ext}": df for name, df in self.portfolio.tables().items()}
+        truth = self.truth.tables().items()
+        files.update({f"{self.truth_folder}/{name}{ext}": df for name, df in truth})
+        return files
+
+    def write(
+        self, folder: str | os.PathLike, *, format: str = "parquet", overwrite: bool = False
+    ) -> Path:
+        """Write :meth:`files` into ``folder``, which appears whole or not at all.
+
+        A non-empty folder is replaced only with ``overwrite``.
+        """
+        out = check_output_folder(folder, overwrite)
+        return write_folder(self.files(format), out)
+
+
+def _check_format(format: str) -> None:
+    if format not in _FORMATS:
+        raise OverdueRiskError(f"format must be one of {_FORMATS}; got {format!r}.")
 
 
 def _check_int(value, name: str, low: int, high: int | None = None) -> int:
@@ -48,6 +84,9 @@ def simulate_portfolio(
     scenario: Scenario | None = None,
     *,
     snapshots=None,
+    out: str | os.PathLike | None = None,
+    format: str = "parquet",
+    overwrite: bool = False,
 ) -> SimulatedPortfolio:
     """Simulate a consumer-finance lender: POS loans, cash loans and cards.
 
@@ -72,6 +111,13 @@ def simulate_portfolio(
     snapshots : list of date-likes, optional
         Keep the exact state at the end of these days, so the truth object
         need not replay the history to reach them.
+    out : path, optional
+        Also write the tables into this folder, the truth in ``out/truth``
+        (see :meth:`SimulatedPortfolio.write`); checked before any work.
+    format : {"parquet", "csv"}, default "parquet"
+        The file format of the written tables.
+    overwrite : bool, default False
+        Replace a non-empty ``out`` folder.
 
     Returns
     -------
@@ -89,6 +135,9 @@ def simulate_portfolio(
     >>> int((portfolio.loans["restructured_from"].isna()).sum())
     200
     """
+    if out is not None:
+        check_output_folder(out, overwrite)
+        _check_format(format)
     n_loans = _check_int(n_loans, "n_loans", 1, _MAX_LOANS)
     seed = _check_int(seed, "seed", 0, 2**63 - 1)
     first, last = day_of(start, "start"), day_of(end, "end")
@@ -122,4 +171,7 @@ def simulate_portfolio(
         warnings.simplefilter("error", DataQualityWarning)
         portfolio = validate(Portfolio(**tables))
     log.info("tables validated in %.1f s", time.perf_counter() - t2)
-    return SimulatedPortfolio(portfolio, SimulationTruth(pop, params, seed, final, snaps))
+    result = SimulatedPortfolio(portfolio, SimulationTruth(pop, params, seed, final, snaps))
+    if out is not None:
+        result.write(out, format=format, overwrite=overwrite)
+    return result

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._dates import day_of, to_date
 from ..exceptions import OverdueRiskError
 from . import _codes as C
-from ._calendar import day_of, to_date
 from ._scenario import Scenario
 
 __all__ = [
@@ -72,7 +72,8 @@ class PolicyContext:
     ...     return np.where((ctx.dpd >= 10) & ~ctx.opted_out, "call", "sms")
     >>> import overdue_risk as odr
     >>> _, truth = odr.simulate_portfolio(300, "2024-01-01", "2024-06-30", seed=1)
-    >>> result = odr.simulate_policy(truth, "2024-05-01", 14, calls_from_10)
+    >>> from overdue_risk.simulate import simulate_policy
+    >>> result = simulate_policy(truth, "2024-05-01", 14, calls_from_10)
     >>> bool(result.summary()["n_call"] > 0)
     True
     """

@@ -16,7 +16,7 @@ from . import _crn
 from ._calendar import MONTH_START, dom_of, month_of
 from ._scenario import Scenario
 
-__all__ = ["Economy", "Population", "build_population"]
+__all__ = ["EconomyPath", "Population", "build_population"]
 
 PRODUCTS = ("pos", "cash", "card")
 POS, CASH, CARD = 0, 1, 2
@@ -35,8 +35,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Economy:
+class EconomyPath:
     """Regional unemployment by month and the daily hardship hazard it drives.
+
+    The path the scenario's :class:`~overdue_risk.simulate.Economy` section draws.
 
     ``excess[r, i]`` is region r's unemployment above its base on day
     ``day0 + i``; ``cum_hazard[r, i]`` the cumulative onset hazard (per unit of a
@@ -57,7 +59,7 @@ class Economy:
         return min(max(day - self.day0, 0), self.n_days - 1)
 
 
-def _economy(s: Scenario, start: int, end: int, rng: np.random.Generator) -> Economy:
+def _economy(s: Scenario, start: int, end: int, rng: np.random.Generator) -> EconomyPath:
     e = s.economy
     m_lo = int(month_of(np.array([start]))[0]) - 1
     m_hi = int(month_of(np.array([end + HORIZON_DAYS]))[0]) + 1
@@ -83,7 +85,7 @@ def _economy(s: Scenario, start: int, end: int, rng: np.random.Generator) -> Eco
     col = month_of(days) - m_lo
     excess = (unemployment - base)[:, col]
     hazard = e.shock_rate / 365.0 * np.exp(e.shock_sensitivity * excess)
-    return Economy(day0, months, unemployment, excess, np.cumsum(hazard, axis=1))
+    return EconomyPath(day0, months, unemployment, excess, np.cumsum(hazard, axis=1))
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class Population:
     seed: int
     start: int
     end: int
-    economy: Economy
+    economy: EconomyPath
     region_names: tuple[str, ...]
     # customers
     customer_ids: np.ndarray

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._dates import to_datetime
 from . import _codes as C
-from ._calendar import NEVER, dom_of, due_day, month_of, to_datetime64
+from ._calendar import NEVER, dom_of, due_day, month_of
 from ._observe import annuity_payment, remaining_principal
 from ._params import Recorder
 from ._population import (
@@ -89,14 +90,14 @@ def _loans(pop: Population, sg: _Segments) -> pd.DataFrame:
             "loan_id": sg.ids,
             "customer_id": pop.customer_ids[cust],
             "product_type": _cat(sg.revolving.astype(np.int64), ("instalment", "revolving")),
-            "start_date": to_datetime64(sg.start),
+            "start_date": to_datetime(sg.start, missing=NEVER),
             "principal": _money(sg.princ),
             "term_months": term,
             "annual_rate": np.round(sg.rate * 12, 5),
             "product": _cat(pop.product[sg.slot], PRODUCTS),
             "region": _cat(pop.region[cust], pop.region_names),
             "channel": _cat(pop.channel[sg.slot], CHANNEL_NAMES),
-            "closed_date": to_datetime64(sg.closed),
+            "closed_date": to_datetime(sg.closed, missing=NEVER),
             "application_score": pop.score[sg.slot],
             "restructured_from": pd.array(restructured_from, dtype="string"),
         }
@@ -125,7 +126,7 @@ def _installments(sg: _Segments) -> pd.DataFrame:
         {
             "loan_id": sg.ids[row],
             "installment_no": k.astype(np.int64),
-            "due_date": to_datetime64(due),
+            "due_date": to_datetime(due, missing=NEVER),
             "amount_due": _money(sg.pmt[row]),
             "principal_due": _money(part),
         }
@@ -153,7 +154,7 @@ def _payments(sg: _Segments, rec: Recorder) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "loan_id": sg.ids[seg_row],
-            "payment_date": to_datetime64(day),
+            "payment_date": to_datetime(day, missing=NEVER),
             "amount": _money(cents),
         }
     )
@@ -167,7 +168,7 @@ def _statements(sg: _Segments, rec: Recorder) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "loan_id": sg.ids[seg_row],
-            "statement_date": to_datetime64(day),
+            "statement_date": to_datetime(day, missing=NEVER),
             "balance": _money(bal[order]),
             "credit_limit": _money(limit[order]),
             "min_due": _money(min_due[order]),
@@ -187,14 +188,14 @@ def _collections(sg: _Segments, rec: Recorder) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "loan_id": sg.ids[seg_row[order]],
-            "action_date": to_datetime64(day[order]),
+            "action_date": to_datetime(day[order], missing=NEVER),
             "action": pd.Categorical.from_codes(
                 action[order].astype(np.int64) - 1, categories=list(C.ACTIONS[1:])
             ),
             "outcome": pd.Categorical.from_codes(
                 outcome[order].astype(np.int64), categories=list(C.OUTCOMES)
             ),
-            "promise_date": to_datetime64(np.where(promised, p_date[order], NEVER)),
+            "promise_date": to_datetime(np.where(promised, p_date[order], NEVER), missing=NEVER),
             "promise_amount": np.where(promised, _money(p_amt[order]), np.nan),
             "cost": np.round(cost[order].astype(np.float64), 2),
             "propensity": prop[order].astype(np.float64),

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._dates import day_of, to_date, to_datetime
 from ..exceptions import OverdueRiskError
 from . import _codes as C
 from . import _crn
-from ._calendar import day_of, to_date, to_datetime64
 from ._engine import init_state, reset_clocks, run
 from ._forward import SimulationState, forward_run, select_rows
 from ._observe import dpd_tonight
@@ -31,7 +31,7 @@ from ._state import State
 
 __all__ = ["SimulationTruth", "replay_history"]
 
-_DEFAULT_RESPONSE_ACTIONS = ("none", "sms", "call", "visit", "letter", "restructure", "legal")
+_DEFAULT_RESPONSE_ACTIONS = C.ACTIONS  # no action and every treatment
 
 
 def replay_history(
@@ -270,7 +270,7 @@ class SimulationTruth:
             frame = pd.DataFrame(
                 {
                     "loan_id": state.loan_ids(rows),
-                    "as_of": to_datetime64(np.full(rows.size, day)),
+                    "as_of": to_datetime(np.full(rows.size, day)),
                     "p_dpd30_90d": p,
                     "se": np.sqrt(p * (1 - p) / n_paths),
                     "dpd": dpd,

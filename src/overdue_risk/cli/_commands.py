@@ -1,0 +1,247 @@
+"""The commands: each parses its arguments, calls one library function and prints
+what it returns.
+
+All behaviour lives in the library (mostly :mod:`overdue_risk.workflows`): the
+checks of inputs and outputs before any work, the stages and the writing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .._io import check_output_path, write_table
+from ..contract import load_portfolio
+from ..exceptions import OverdueRiskError
+from ..model import RiskModel
+from ..policy_eval import simulated_comparison
+from ..simulate import Scenario, SimulatedPortfolio, simulate_portfolio
+from ..workflows import (
+    evaluate_model,
+    export_features,
+    export_labels,
+    export_ledger,
+    load_strategy,
+    prioritise_portfolio,
+    score_portfolio,
+    train_risk_model,
+)
+from ._common import EXIT_OK, dates, names, print_frame
+
+
+def _print_summary(portfolio) -> None:
+    """Rows and date range of each table, on stdout."""
+    summary = portfolio.summary()
+    for col in ("first_date", "last_date"):
+        summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
+    print_frame(summary, sys.stdout)
+
+
+def _print_metrics(metrics: dict) -> None:
+    keys = ("n", "bad_rate", "auc", "gini", "ks", "brier", "ece", "score_psi")
+    shown = {k: metrics[k] for k in keys if k in metrics}
+    print(
+        "  ".join(f"{k} {v:,.0f}" if k == "n" else f"{k} {v:.4f}" for k, v in shown.items()),
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    portfolio = load_portfolio(args.portfolio)
+    print(f"{args.portfolio}: the portfolio meets the data contract.")
+    _print_summary(portfolio)
+    return EXIT_OK
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    snapshot = export_ledger(
+        args.portfolio, names(args.as_of), out=args.out, tolerance=args.tolerance
+    )
+    summary = snapshot.summary().reset_index()
+    summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
+    summary["share"] = summary["share"].round(4)
+    print(f"Wrote {len(snapshot.table()):,} rows to {Path(args.out)}")
+    print_frame(summary, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    features = export_features(
+        args.portfolio,
+        names(args.as_of),
+        out=args.out,
+        families=names(args.families) or None,
+        exclude=names(args.exclude),
+        tolerance=args.tolerance,
+    )
+    print(f"Wrote {len(features):,} rows x {features.shape[1]:,} features to {Path(args.out)}")
+    return EXIT_OK
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    labels = export_labels(
+        args.portfolio,
+        names(args.as_of),
+        args.target,
+        out=args.out,
+        observed_until=dates(args.observed_until)[0] if args.observed_until else None,
+        tolerance=args.tolerance,
+    )
+    target = labels.target
+    print(f"Wrote {len(labels):,} {target.name} labels to {Path(args.out)}")
+    summary = labels.summary().reset_index()
+    summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
+    rate = summary["rate"].astype(float).round(4)
+    summary["rate"] = rate.astype(object).where(summary["rows"] > 0, "")
+    print_frame(summary, sys.stdout)
+    if (summary["rows"] == 0).any():
+        print(
+            f"No rows for dates whose {target.horizon_days}-day horizon ends after the "
+            "data do (see --observed-until).",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    result = train_risk_model(
+        args.portfolio,
+        names(args.as_of_dates),
+        args.target,
+        model=RiskModel(
+            calibration=None if args.calibration == "none" else args.calibration,
+            random_state=args.seed,
+        ),
+        families=names(args.families) or None,
+        exclude=names(args.exclude),
+        tolerance=args.tolerance,
+        out=args.out,
+        report_path=args.report or None,
+        overwrite=args.overwrite,
+    )
+    d = result.dates
+    print(
+        f"Trained {result.model.target.name} on {len(d['train'])} dates "
+        f"({d['train'][0]} .. {d['train'][-1]}), stopped early on {d['validation'][0]} "
+        f"at {result.model.best_iteration_} trees, tested on {d['test'][0]}:"
+    )
+    _print_metrics(result.report.metrics)
+    report = f" and the report to {Path(args.report)}" if args.report else ""
+    print(f"Wrote the model to {Path(args.out)}{report}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    report = evaluate_model(args.model, args.portfolio, names(args.as_of), out=args.out)
+    _print_metrics(report.metrics)
+    print(f"Wrote the report to {Path(args.out)}")
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    if args.explain < 0:
+        raise OverdueRiskError(f"--explain must be 0 or more; got {args.explain}.")
+    scores = score_portfolio(
+        args.model, args.portfolio, names(args.as_of), explain=args.explain, out=args.out
+    )
+    print(f"Wrote {len(scores):,} scores to {Path(args.out)} (mean {scores['score'].mean():.4f})")
+    return EXIT_OK
+
+
+def cmd_prioritise(args: argparse.Namespace) -> int:
+    as_of = dates(args.as_of)
+    if len(as_of) != 1:
+        raise OverdueRiskError("--as-of takes one date: the day the worklist is for.")
+    worklist = prioritise_portfolio(
+        args.scores,
+        args.portfolio,
+        as_of[0],
+        args.strategy,
+        value_model=args.value,
+        horizon_days=args.horizon,
+        flags=args.flags,
+        method=args.method,
+        out=args.out,
+    )
+    summary = worklist.summary().reset_index()
+    print(f"Wrote {worklist!r} to {Path(args.out)}")
+    shown = summary.round(2).astype(object)
+    print_frame(shown.where(summary.notna(), ""), sys.stdout)
+    if not worklist.causal:
+        print(
+            "warning: values come from the risk score and configured lifts, not from "
+            "randomised actions: they are not causal.",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _value_seeds(text: str) -> list[int]:
+    """Comma-separated ints >= 0, checked before any work."""
+    seeds = names(text)
+    if not seeds or not all(t.isdigit() for t in seeds):
+        raise OverdueRiskError(
+            f"--value-seeds must be one or more ints >= 0, comma-separated; got {text!r}."
+        )
+    return [int(t) for t in seeds]
+
+
+def cmd_policy_eval(args: argparse.Namespace) -> int:
+    out = check_output_path(args.out)
+    decision_dates = dates(args.dates)
+    ceiling = dates(args.ceiling_dates) if args.ceiling_dates else None
+    ope = dates(args.ope_dates) if args.ope_dates else None
+    seeds = _value_seeds(args.value_seeds)
+    strategy = load_strategy(args.strategy)
+    scenario = Scenario.from_toml(args.scenario) if args.scenario else None
+    comparison, _ = simulated_comparison(
+        args.loans,
+        decision_dates,
+        strategy,
+        seed=args.seed,
+        n_paths=args.paths,
+        scenario=scenario,
+        ceiling_dates=ceiling,
+        ope_dates=ope,
+        value_seeds=seeds,
+    )
+    table = comparison.table()
+    write_table(table, out)
+    print(f"Compared {len(table)} policies on {len(decision_dates)} dates; wrote {out}")
+    shown = [
+        "treated",
+        "recovered",
+        "cost",
+        "net",
+        "net_vs_none",
+        "share_of_oracle",
+        "contacts_per_account",
+        "harsh_actions",
+        "rule_violations",
+    ]
+    print_frame(table[shown].round(3).reset_index(), sys.stdout)
+    ope = comparison.off_policy()
+    if ope is not None:
+        print("Off-policy estimates of the prioritiser (per logged randomised decision):")
+        cols = ["n", "truth", "ipw", "snipw", "dr", "dr_se", "dr_error"]
+        print_frame(ope.loc[["pooled"], cols].round(3).reset_index(), sys.stdout)
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    simulated = simulate_portfolio(
+        args.loans,
+        args.start,
+        args.end,
+        seed=args.seed,
+        scenario=Scenario.from_toml(args.scenario) if args.scenario else None,
+        out=args.out,
+        format=args.format,
+        overwrite=args.overwrite,
+    )
+    out = Path(args.out)
+    print(
+        f"Wrote a simulated portfolio to {out} (truth in {out / SimulatedPortfolio.truth_folder})"
+    )
+    _print_summary(simulated.portfolio)
+    return EXIT_OK

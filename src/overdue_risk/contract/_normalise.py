@@ -1,0 +1,181 @@
+"""Column normalisation: each table checked column by column and normalised on a copy.
+
+Dates become ``datetime64[ns]`` at day precision, amounts float64, codes and
+text ``category``; ids are kept as given. Every value that breaks its column's
+rule (type, range, allowed values, required) is reported to the
+:class:`~overdue_risk.contract._problems.Collector`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._problems import N_EXAMPLES, Collector, examples_of
+from ._schema import ColumnSpec, TableSpec
+
+__all__ = ["normalise_table"]
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _is_text(s: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+
+
+def _parse_date(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        parsed = s
+    else:
+        parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    # Out-of-range sentinels (9999-12-31) cannot be held in ns and must be blank.
+    lo, hi = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+    parsed = parsed.where((parsed >= lo) & (parsed < hi))
+    return parsed.astype("datetime64[ns]").dt.floor("D")
+
+
+def _normalise_column(
+    spec: TableSpec, col: ColumnSpec, raw: pd.DataFrame, out: dict[str, pd.Series], c: Collector
+) -> None:
+    s = raw[col.name]
+    name = spec.name
+    present = s.notna().to_numpy()
+
+    def fail(rule: str, mask: np.ndarray, message: str) -> None:
+        c.add(name, col.name, rule, int(mask.sum()), examples_of(raw, mask, spec.key), message)
+
+    if col.kind == "id":
+        out[col.name] = s
+    elif col.kind == "date":
+        parsed = _parse_date(s)
+        bad = present & parsed.isna().to_numpy()
+        if bad.any():
+            fail(
+                "unparseable_date",
+                bad,
+                "Dates must be ISO 8601 (YYYY-MM-DD) between "
+                "1900 and 2200; leave a date blank when it does not apply.",
+            )
+        out[col.name] = parsed
+    elif col.kind in ("amount", "float", "int"):
+        if pd.api.types.is_bool_dtype(s):
+            fail("wrong_type", present, "Expected numbers, got booleans.")
+            return
+        num = s if pd.api.types.is_numeric_dtype(s) else pd.to_numeric(s, errors="coerce")
+        num = num.astype("float64")
+        values = num.to_numpy()
+        bad = present & np.isnan(values)
+        if bad.any():
+            fail("wrong_type", bad, f"Expected {'integers' if col.kind == 'int' else 'numbers'}.")
+        inf = np.isinf(values)
+        if inf.any():
+            fail("not_finite", inf, "Values must be finite.")
+        ok = np.isfinite(values)
+        if col.kind == "int":
+            frac = ok & (values != np.round(values))
+            if frac.any():
+                fail("wrong_type", frac, "Expected integers.")
+        if col.minimum is not None:
+            low = ok & ((values <= col.minimum) if col.strict else (values < col.minimum))
+            if low.any():
+                rule = {(0, True): "positive", (0, False): "non_negative"}.get(
+                    (col.minimum, col.strict), "minimum"
+                )
+                op = ">" if col.strict else ">="
+                fail(rule, low, f"Values must be {op} {col.minimum:g}.")
+        if col.maximum is not None:
+            high = ok & (values > col.maximum)
+            if high.any():
+                fail("maximum", high, f"Values must be <= {col.maximum:g}.")
+        if col.kind == "int" and not col.nullable and not np.isnan(values).any():
+            out[col.name] = num.astype("int64")
+        else:
+            out[col.name] = num
+    elif col.kind == "category":
+        text = s.astype("string").str.strip()
+        keep = present
+        if col.allowed is not None:
+            text = text.str.lower()
+            unknown = present & ~text.isin(col.allowed).fillna(False).to_numpy(dtype=bool)
+            keep = present & ~unknown
+            if unknown.any():
+                seen = sorted(set(text[unknown].astype(str)))[:N_EXAMPLES]
+                fail(
+                    "allowed_values",
+                    unknown,
+                    f"Allowed: {', '.join(col.allowed)}; found {', '.join(repr(v) for v in seen)}.",
+                )
+            dtype = pd.CategoricalDtype(list(col.allowed))
+        else:
+            dtype = "category"
+        out[col.name] = text.astype(object).where(keep, None).astype(dtype)
+    elif col.kind == "bool":
+        if pd.api.types.is_bool_dtype(s):
+            out[col.name] = s.astype("boolean")
+        else:
+            text = s.astype("string").str.strip().str.lower()
+            truth = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
+            false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
+            bad = present & ~truth & ~false
+            if bad.any():
+                fail("wrong_type", bad, "Expected true/false, yes/no or 1/0.")
+            values = pd.array(np.where(truth, True, False), dtype="boolean")
+            values[~(truth | false)] = pd.NA
+            out[col.name] = pd.Series(values, index=s.index)
+    if not col.nullable and col.name in out:
+        missing = ~present
+        if missing.any():
+            fail("not_null", missing, "Values are required.")
+
+
+def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame | None:
+    """A normalised copy of table ``raw``, or None when it is not a DataFrame, repeats a
+    column name or lacks a required column; every problem goes to ``c``.
+
+    Columns outside the contract are kept (as ``category`` when they hold text
+    and the table allows extra columns).
+    """
+    if not isinstance(raw, pd.DataFrame):
+        c.add(
+            spec.name,
+            "",
+            "wrong_type",
+            1,
+            (type(raw).__name__,),
+            "Each table must be a pandas DataFrame.",
+        )
+        return None
+    raw = raw.reset_index(drop=True)
+    dup_cols = raw.columns[raw.columns.duplicated()]
+    if len(dup_cols):
+        c.add(
+            spec.name,
+            "",
+            "duplicate_column",
+            len(dup_cols),
+            tuple(map(str, dup_cols[:N_EXAMPLES])),
+            "Column names must be unique.",
+        )
+        return None
+    missing = [n for n in spec.required_columns if n not in raw.columns]
+    for n in missing:
+        c.add(spec.name, n, "missing_column", 1, (), "Required column is missing.")
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.name in raw.columns:
+            _normalise_column(spec, col, raw, out, c)
+    for name in raw.columns:
+        if name in spec.column_map:
+            continue
+        s = raw[name]
+        if spec.extra_columns and (_is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)):
+            out[name] = s.astype("category")
+        else:
+            out[name] = s
+    if missing:
+        return None
+    ordered = [n for n in raw.columns if n in out]
+    return pd.DataFrame({n: out[n] for n in ordered}, index=raw.index)

@@ -1,0 +1,51 @@
+"""The problems a validation collects, each named by the keys of its first rows.
+
+Validation collects every problem before raising, so a user fixes their
+extract once rather than once per error: every check adds to one
+:class:`Collector`, and :func:`~overdue_risk.contract._validate.validate`
+raises one :class:`~overdue_risk.DataValidationError` listing them all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import Problem
+
+__all__ = ["N_EXAMPLES", "Collector", "examples_of"]
+
+N_EXAMPLES = 5
+
+
+class Collector:
+    """Accumulates problems and warnings, with examples named by key."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def add(
+        self,
+        spec_name: str,
+        column: str,
+        rule: str,
+        count: int,
+        examples: tuple[str, ...],
+        message: str,
+    ) -> None:
+        self.problems.append(Problem(spec_name, column, rule, int(count), examples, message))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def examples_of(raw: pd.DataFrame, mask: np.ndarray, key: tuple[str, ...]) -> tuple[str, ...]:
+    """Name the first offending rows by their key values and position."""
+    pos = np.flatnonzero(mask)[:N_EXAMPLES]
+    cols = [c for c in key if c in raw.columns]
+    out = []
+    for i in pos:
+        keys = ", ".join(f"{c}={raw[c].iloc[i]}" for c in cols)
+        out.append(f"{keys} (row {i})" if keys else f"row {i}")
+    return tuple(out)

@@ -1,0 +1,78 @@
+"""Evaluate a trained model on realised outcomes: what ``overdue-risk evaluate`` calls."""
+
+from __future__ import annotations
+
+import os
+
+from .._dates import AsOf, parse_as_of
+from .._io import check_report_path
+from ..contract import Portfolio, validate
+from ..evaluation import EvaluationReport, evaluate
+from ..exceptions import ModelError
+from ..labels import as_target, make_labels
+from ..ledger import LedgerConfig
+from ..model import RiskModel
+from ._features import model_features, recorded_options
+from ._inputs import as_model, as_portfolio
+
+__all__ = ["evaluate_model"]
+
+
+def evaluate_model(
+    model: RiskModel | str | os.PathLike,
+    portfolio: Portfolio | str | os.PathLike,
+    as_of: AsOf,
+    *,
+    out: str | os.PathLike | None = None,
+) -> EvaluationReport:
+    """Evaluate a trained model on the realised outcomes at later as-of dates.
+
+    Rebuilds the features as at training, labels the rows with the model's
+    target, and reports against the scores of the model's test slice (score PSI).
+
+    Parameters
+    ----------
+    model : RiskModel or path
+        Trained by :func:`train_risk_model`, or its folder.
+    portfolio : Portfolio or path
+        A portfolio, or its folder (read and validated).
+    as_of : date-like or date-likes
+        Dates whose horizon ends within the data.
+    out : path, optional
+        Write the report there, as HTML (checked before any work).
+
+    Returns
+    -------
+    EvaluationReport
+    """
+    if out is not None:
+        check_report_path(out)
+    parse_as_of(as_of)
+    model = as_model(model)
+    portfolio = as_portfolio(portfolio)
+    if model.target is None:
+        raise ModelError("The model records no target; evaluate it with evaluate().")
+    target = as_target(model.target)
+    options = recorded_options(model)
+    portfolio = validate(portfolio)  # returns a validated portfolio as it is
+    labels = make_labels(portfolio, as_of, target, LedgerConfig(tolerance=options["tolerance"]))
+    if labels.empty:
+        raise ModelError(
+            f"No loan can be labelled at {as_of}: the {target.horizon_days}-day horizon "
+            "must end within the data."
+        )
+    features = model_features(model, portfolio, labels.index.get_level_values("as_of").unique())
+    X = features.loc[labels.index]
+    score = model.predict_proba(X)[:, 1]
+    dates = X.index.get_level_values("as_of")
+    report = evaluate(
+        labels.to_numpy(),
+        score,
+        as_of=dates,
+        reference_score=getattr(model, "reference_scores_", None),
+        importance=model.feature_importance(),
+        name=f"{target.name}: {', '.join(sorted(d.strftime('%Y-%m-%d') for d in dates.unique()))}",
+    )
+    if out is not None:
+        report.to_html(out)
+    return report

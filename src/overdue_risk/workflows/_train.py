@@ -1,0 +1,191 @@
+"""Train a risk model out of time: what ``overdue-risk train`` calls."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from .._dates import AsOf, parse_as_of
+from .._io import check_output_folder, check_report_path
+from ..contract import Portfolio, validate
+from ..evaluation import EvaluationReport, evaluate
+from ..exceptions import ModelError
+from ..labels import as_target, build_training_set
+from ..ledger import LedgerConfig
+from ..model import RiskModel
+from ._features import build_options
+from ._inputs import as_portfolio, check_families
+
+__all__ = ["TrainingResult", "train_risk_model"]
+
+log = logging.getLogger(__name__)
+
+# Score quantiles kept in the manifest: the reference sample for score PSI later.
+_REFERENCE_QUANTILES = 200
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """A model trained out of time, and its report on the held-out last date.
+
+    Attributes
+    ----------
+    model : RiskModel
+        Fitted; ``model.metrics_["test"]`` holds the test metrics.
+    report : EvaluationReport
+        On the test date, with feature importance.
+    dates : dict
+        The as-of dates of the ``train``, ``validation`` and ``test`` slices.
+    """
+
+    model: RiskModel
+    report: EvaluationReport
+    dates: dict
+
+    def save(
+        self,
+        out: str | os.PathLike,
+        *,
+        report_path: str | os.PathLike | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write the model folder, and the test report as HTML when ``report_path`` is given.
+
+        A non-empty folder is replaced only with ``overwrite``. Returns the folder.
+        """
+        folder = check_output_folder(out, overwrite)
+        html = None if report_path is None else check_report_path(report_path)
+        self.model.save(folder, overwrite=True)  # the folder was checked above
+        if html is not None:
+            self.report.to_html(html)
+        return folder
+
+
+def train_risk_model(
+    portfolio: Portfolio | str | os.PathLike,
+    as_of_dates: AsOf,
+    target="dpd30_90d",
+    *,
+    model: RiskModel | None = None,
+    families: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    tolerance: float = 0.0,
+    out: str | os.PathLike | None = None,
+    report_path: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> TrainingResult:
+    """Train a :class:`RiskModel` with an out-of-time split of monthly snapshots.
+
+    The last as-of date whose horizon is observed is the test set, the one
+    before it stops the boosting early (and calibrates, when the model
+    calibrates), and every earlier date whose horizon ended by then trains
+    (dates closer to the early-stopping date are left out: their label
+    windows overlap its own).
+
+    Parameters
+    ----------
+    portfolio : Portfolio or path
+        A portfolio, or its folder (read and validated).
+    as_of_dates : date-likes
+        At least three with an observed horizon.
+    target : DpdTarget, CureTarget or str, default "dpd30_90d"
+    model : RiskModel, optional
+        Its parameters are used (default: ``RiskModel(calibration="isotonic")``);
+        it is cloned, never changed.
+    families, exclude, tolerance
+        Passed to :func:`~overdue_risk.build_training_set` and recorded in the
+        model, so that scoring builds the same features.
+    out : path, optional
+        Write the model folder there (see :meth:`TrainingResult.save`).
+    report_path : path, optional
+        Write the test report there, as HTML.
+    overwrite : bool, default False
+        Replace a non-empty ``out`` folder.
+
+    The outputs, dates, target and families are checked before any work.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    if out is not None:
+        check_output_folder(out, overwrite)
+    if report_path is not None:
+        check_report_path(report_path)
+    parse_as_of(as_of_dates)
+    target = as_target(target)
+    check_families(families)
+    portfolio = validate(as_portfolio(portfolio))  # returns a validated portfolio as it is
+    data = build_training_set(
+        portfolio,
+        as_of_dates,
+        target,
+        families=families,
+        exclude=exclude,
+        ledger_config=LedgerConfig(tolerance=tolerance),
+    )
+    dates = data.index.get_level_values("as_of")
+    observed = np.sort(dates.unique())
+    if len(observed) < 3:
+        raise ModelError(
+            f"An out-of-time split needs at least 3 as-of dates with an observed "
+            f"{target.name} horizon; got {len(observed)}. Give more (earlier) dates."
+        )
+    test_date, val_date = observed[-1], observed[-2]
+    # Train only on dates whose horizon ended by the validation date: with overlapping
+    # label windows the validation month rewards trees that recognise its customers,
+    # and early stopping never stops (benchmarks/model_quality.py --leak-check).
+    horizon = pd.Timedelta(days=target.horizon_days)
+    before = dates + horizon <= val_date
+    if not before.any():
+        raise ModelError(
+            f"No as-of date ends its {target.horizon_days}-day horizon by the early-stopping "
+            f"date {pd.Timestamp(val_date).date()}; give dates further back."
+        )
+    train, val, test = (data[before], data[dates == val_date], data[dates == test_date])
+    estimator = clone(model) if model is not None else RiskModel(calibration="isotonic")
+    estimator.set_params(target=target)
+
+    def split(frame: pd.DataFrame):
+        return frame.drop(columns="label"), frame["label"]
+
+    log.info("training on %d rows, stopping on %d, testing on %d", len(train), len(val), len(test))
+    estimator.fit(*split(train), *split(val))
+    X_test, y_test = split(test)
+    score = estimator.predict_proba(X_test)[:, 1]
+    report = evaluate(
+        y_test.to_numpy(),
+        score,
+        as_of=X_test.index.get_level_values("as_of"),
+        importance=estimator.feature_importance(),
+        name=f"{target.name}: test {pd.Timestamp(test_date).date()}",
+    )
+    estimator.metrics_["test"] = {k: float(v) for k, v in report.metrics.items()}
+    estimator.windows_["test"] = {
+        "rows": len(y_test),
+        "bad_rate": float(y_test.mean()),
+        "as_of": [pd.Timestamp(test_date).strftime("%Y-%m-%d")] * 2,
+    }
+    estimator.reference_scores_ = np.quantile(
+        score, np.linspace(0, 1, _REFERENCE_QUANTILES + 1)
+    ).tolist()
+    estimator.build_options_ = build_options(families, exclude, tolerance)
+    fmt = "%Y-%m-%d"
+    split_dates = {
+        "train": sorted({pd.Timestamp(d).strftime(fmt) for d in dates[before]}),
+        "validation": [pd.Timestamp(val_date).strftime(fmt)],
+        "test": [pd.Timestamp(test_date).strftime(fmt)],
+    }
+    result = TrainingResult(estimator, report, split_dates)
+    if out is not None:
+        result.save(out, report_path=report_path, overwrite=overwrite)
+    elif report_path is not None:
+        report.to_html(report_path)
+    return result

@@ -1,0 +1,197 @@
+"""Each command parses its arguments and calls exactly one library function.
+
+Every library function the commands module can reach is replaced: the one a
+command should call by a recorder that returns a canned result, every other one
+by a stub that fails the test. The command must exit 0, having called its
+function once, with the arguments it parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from overdue_risk import DpdTarget, Ledger, Scenario, load_portfolio, make_labels
+from overdue_risk.cli import _commands, main
+from overdue_risk.cli._main import build_parser
+from overdue_risk.simulate import SimulatedPortfolio
+from overdue_risk.workflows import LabelTable, TrainingResult
+
+# What the commands module imported from the library (functions only: building a
+# RiskModel or reading a Scenario file is parsing the arguments, not running a stage).
+LIBRARY = sorted(
+    name
+    for name, obj in vars(_commands).items()
+    if inspect.isfunction(obj)
+    and obj.__module__.startswith("overdue_risk.")
+    and not obj.__module__.startswith("overdue_risk.cli")
+)
+# policy-eval still composes the comparison, its table and the write itself: the
+# simulation-based comparison lives in overdue_risk.policy_eval, which has no `out=`.
+NOT_YET_ONE_CALL = {"policy-eval"}
+TRAIN_FLAGS = (
+    "--as-of-dates 2024-01-31,2024-02-29 --out m --seed 4 --calibration none "
+    "--exclude a,b --report r.html --overwrite"
+)
+PRIORITISE_FLAGS = (
+    "--as-of 2025-01-01 --strategy uk_eu --out w.csv --value uplift --horizon 20 "
+    "--flags f.csv --method lp"
+)
+
+
+class Worklist:
+    """Enough of a worklist for the command to print."""
+
+    causal = True
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame({"item": ["call"], "accounts": [3]}).set_index("item")
+
+    def __repr__(self) -> str:
+        return "Worklist(fake)"
+
+
+def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
+    """command -> (argv, library function, expected args, expected kwargs, its result)."""
+    portfolio = load_portfolio(sample_dir)
+    dates = ["2024-06-30", "2024-12-31"]
+    labels = make_labels(portfolio, dates, DpdTarget())
+    trained = TrainingResult(
+        SimpleNamespace(target=DpdTarget(), best_iteration_=7),
+        SimpleNamespace(metrics={"n": 10, "auc": 0.75}),
+        {"train": ["2024-01-31"], "validation": ["2024-02-29"], "test": ["2024-03-31"]},
+    )
+    p = str(sample_dir)
+    return {
+        "validate": ([p], "load_portfolio", (p,), {}, portfolio),
+        "ledger": (
+            [p, "--as-of", "2024-06-30, 2024-12-31", "--out", "l.csv", "--tolerance", "2"],
+            "export_ledger",
+            (p, dates),
+            {"out": "l.csv", "tolerance": 2.0},
+            Ledger(portfolio).at(dates),
+        ),
+        "features": (
+            [p, "--as-of", "2024-06-30", "--out", "f.csv", "--families", "ledger,recency"],
+            "export_features",
+            (p, ["2024-06-30"]),
+            {"out": "f.csv", "families": ["ledger", "recency"], "exclude": [], "tolerance": 0.0},
+            pd.DataFrame({"dpd": [0, 3]}),
+        ),
+        "labels": (
+            [p, "--as-of", "2024-06-30,2024-12-31", "--out", "y.csv", "--target", "cure_30d"],
+            "export_labels",
+            (p, dates, "cure_30d"),
+            {"out": "y.csv", "observed_until": None, "tolerance": 0.0},
+            LabelTable(labels, DpdTarget(), pd.DatetimeIndex(dates)),
+        ),
+        "train": (
+            [p, *TRAIN_FLAGS.split()],
+            "train_risk_model",
+            (p, ["2024-01-31", "2024-02-29"], "dpd30_90d"),
+            {
+                "families": None,
+                "exclude": ["a", "b"],
+                "tolerance": 0.0,
+                "out": "m",
+                "report_path": "r.html",
+                "overwrite": True,
+            },
+            trained,
+        ),
+        "evaluate": (
+            ["m", p, "--as-of", "2024-09-30", "--out", "e.html"],
+            "evaluate_model",
+            ("m", p, ["2024-09-30"]),
+            {"out": "e.html"},
+            SimpleNamespace(metrics={"n": 10, "auc": 0.75}),
+        ),
+        "score": (
+            ["m", p, "--as-of", "2024-12-31", "--out", "s.csv", "--explain", "2"],
+            "score_portfolio",
+            ("m", p, ["2024-12-31"]),
+            {"explain": 2, "out": "s.csv"},
+            pd.DataFrame({"score": [0.25, 0.75]}),
+        ),
+        "prioritise": (
+            ["s.csv", p, *PRIORITISE_FLAGS.split()],
+            "prioritise_portfolio",
+            ("s.csv", p, "2025-01-01", "uk_eu"),
+            {
+                "value_model": "uplift",
+                "horizon_days": 20,
+                "flags": "f.csv",
+                "method": "lp",
+                "out": "w.csv",
+            },
+            Worklist(),
+        ),
+        "simulate": (
+            "--loans 50 --start 2024-01-01 --end 2024-06-30 --out d --format csv --seed 9".split(),
+            "simulate_portfolio",
+            (50, "2024-01-01", "2024-06-30"),
+            {"seed": 9, "scenario": None, "out": "d", "format": "csv", "overwrite": False},
+            SimulatedPortfolio(portfolio, None),
+        ),
+    }
+
+
+def subcommands() -> set[str]:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(sub.choices)
+
+
+def test_every_command_has_a_case(sample_dir):
+    assert set(cases(sample_dir)) == subcommands() - NOT_YET_ONE_CALL
+
+
+@pytest.mark.parametrize("command", sorted(subcommands() - NOT_YET_ONE_CALL))
+def test_command_calls_one_library_function(command, sample_dir, monkeypatch, capsys):
+    argv, function, args, kwargs, result = cases(sample_dir)[command]
+    assert function in LIBRARY
+    calls = []
+
+    def record(*a, **k):
+        calls.append((a, k))
+        return result
+
+    def forbidden(name):
+        def stub(*a, **k):
+            raise AssertionError(f"{command} also called {name}")
+
+        return stub
+
+    for name in LIBRARY:
+        monkeypatch.setattr(_commands, name, record if name == function else forbidden(name))
+    code = main([command, *argv])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert len(calls) == 1
+    called_args, called_kwargs = calls[0]
+    assert called_args == args
+    model = called_kwargs.pop("model", None)
+    assert called_kwargs == kwargs
+    if command == "train":  # the estimator's parameters come from the flags
+        assert model.get_params()["calibration"] is None
+        assert model.get_params()["random_state"] == 4
+
+
+def test_simulate_passes_the_scenario_file_it_read(sample_dir, tmp_path, monkeypatch, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(Scenario().to_toml())
+    calls = []
+
+    def record(*a, **k):
+        calls.append(k)
+        return SimulatedPortfolio(load_portfolio(sample_dir), None)
+
+    monkeypatch.setattr(_commands, "simulate_portfolio", record)
+    argv = ["simulate", "--loans", "5", "--start", "2024-01-01", "--end", "2024-06-30"]
+    code = main([*argv, "--out", "d", "--scenario", str(scenario)])
+    assert code == 0, capsys.readouterr().err
+    assert calls[0]["scenario"] == Scenario()
