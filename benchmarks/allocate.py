@@ -37,7 +37,11 @@ import time
 import numpy as np
 import scipy
 
-from overdue_risk.prioritise._allocate import _check_inputs, _reduce, allocate
+from overdue_risk.prioritise import allocate
+
+# White-box, on purpose: the LP's size (its competing pairs) is a figure of the
+# benchmark, not of an Allocation, and no public helper is worth adding for it.
+from overdue_risk.prioritise._allocate import _check_inputs, _reduce
 
 # name, cost, strength (largest response probability), capacity as a share of accounts
 ACTIONS = [

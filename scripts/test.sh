@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: Python 3.11 and pip are all it needs.
-# 1. newest releases: ruff, then pytest (doctests included);
+# 1. newest releases: ruff, import-linter's layering contracts, then pytest (doctests included);
 # 2. the minimum supported releases (pandas 2.2, scikit-learn 1.6, lightgbm 4.3): pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,7 @@ echo "== newest releases"
 setup .venv --upgrade --upgrade-strategy eager
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
+.venv/bin/lint-imports  # the layering contracts in pyproject.toml
 run_pytest .venv src tests --doctest-modules -q
 
 echo "== minimum supported releases"

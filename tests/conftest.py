@@ -1,8 +1,10 @@
-"""Shared fixtures: the hand-made test portfolio and writable copies of it.
+"""Shared fixtures: the hand-made test portfolio, writable copies of it, and the sample.
 
 ``tests/data/handmade`` is a small portfolio written by hand so that every case
 (on time, late, partial, missed, prepaid, allocated payments, cards) sits in a
-named loan; ``data/sample`` is the simulated sample users start from.
+named loan; ``data/sample`` is the simulated sample users start from. Plain
+helpers (paths, the CLI runner, hypothesis settings, builders) are in
+``helpers.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from overdue_risk import Portfolio, load_portfolio
+
 # Hypothesis explores new random examples on every local run; in CI (``CI`` set,
 # as scripts/test.sh does) it draws the same examples every time and keeps no
 # example database, so a run never depends on an earlier one.
@@ -22,13 +26,13 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "handmade"
+from helpers import HANDMADE, SAMPLE  # noqa: E402  (after the profile: helpers builds on it)
 
 
 @pytest.fixture
 def sample_dir() -> Path:
     """The hand-made clean portfolio (read only: copy it before changing it)."""
-    return SAMPLE_DIR
+    return HANDMADE
 
 
 @pytest.fixture
@@ -37,7 +41,13 @@ def portfolio_dir(tmp_path: Path) -> Callable[..., Path]:
 
     def make(name: str = "portfolio") -> Path:
         dest = tmp_path / name
-        shutil.copytree(SAMPLE_DIR, dest)
+        shutil.copytree(HANDMADE, dest)
         return dest
 
     return make
+
+
+@pytest.fixture(scope="module")
+def sample() -> Portfolio:
+    """The simulated sample of ``data/sample``, loaded once per module (read only)."""
+    return load_portfolio(SAMPLE)

@@ -12,6 +12,7 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from overdue_risk import Portfolio
+from overdue_risk.contract import TABLES
 
 EPOCH = pd.Timestamp("2024-01-01")
 
@@ -93,6 +94,32 @@ def to_portfolio(records) -> Portfolio:
     return Portfolio(loans=loans, installments=inst, payments=pay)
 
 
+def moved_after(records, t: int) -> list[dict]:
+    """Copies of the records as new, open loans (ids + 100) dated wholly after day ``t``.
+
+    Every day of a copy (start, due dates, payments and, when the records have them,
+    statements) moves ``t + 1`` days later: nothing of it is known on day ``t``.
+    """
+    moved = []
+    for r in records:
+        copy = {
+            **r,
+            "id": r["id"] + 100,
+            "start": t + 1 + r["start"],
+            "dues": [d + t + 1 for d in r["dues"]],
+            "pays": [(d + t + 1, c, g) for d, c, g in r["pays"]],
+            "closed": None,
+        }
+        if "stmts" in r:
+            copy["stmts"] = [(d + t + 1, *rest) for d, *rest in r["stmts"]]
+        moved.append(copy)
+    return moved
+
+
+# The statements table's columns, in the contract's order (loan_id, statement_date,
+# balance, credit_limit, min_due, amount_paid, dpd): the builders' rows follow it.
+STATEMENT_COLUMNS = [c.name for c in TABLES["statements"].columns]
+
 ACTIONS = ["sms", "call", "visit", "letter"]
 OUTCOMES = ["no_contact", "contacted", "promise", "paid", "refused"]
 
@@ -168,20 +195,11 @@ def to_full_portfolio(records, acts, cards, stmts) -> Portfolio:
         score=(loans["loan_id"] * 7 % 11).astype(float),
     )
     columns = ["loan_id", "action_date", "action", "outcome", "promise_date", "promise_amount"]
-    statement_columns = [
-        "loan_id",
-        "statement_date",
-        "balance",
-        "credit_limit",
-        "min_due",
-        "amount_paid",
-        "dpd",
-    ]
     return Portfolio(
         loans=loans,
         installments=p.installments,
         payments=p.payments,
         collections=pd.DataFrame(acts, columns=columns),
-        statements=pd.DataFrame(stmts, columns=statement_columns),
+        statements=pd.DataFrame(stmts, columns=STATEMENT_COLUMNS),
         customers=pd.DataFrame({"customer_id": [0, 1], "segment": ["a", "b"], "age": [30, 50]}),
     )

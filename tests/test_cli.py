@@ -13,19 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import run_cli
 from overdue_risk import Ledger, load_portfolio
 from overdue_risk.cli import _commands as cli_main
-from overdue_risk.cli import main
 from overdue_risk.cli._main import build_parser
 
 AS_OF = "2024-06-30,2024-12-31"
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of one command, as the console script sees them."""
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def subcommands() -> list[str]:
@@ -40,7 +33,7 @@ def test_subcommands_are_discovered():
 
 
 def test_top_level_help(capsys):
-    code, out, _ = run(["--help"], capsys)
+    code, out, _ = run_cli(["--help"], capsys)
     assert code == 0
     assert out.startswith("usage: overdue-risk")
     for name in subcommands():
@@ -49,20 +42,20 @@ def test_top_level_help(capsys):
 
 @pytest.mark.parametrize("command", subcommands())
 def test_subcommand_help(command, capsys):
-    code, out, err = run([command, "--help"], capsys)
+    code, out, err = run_cli([command, "--help"], capsys)
     assert code == 0
     assert out.startswith(f"usage: overdue-risk {command}")
     assert err == ""
 
 
 def test_version(capsys):
-    code, out, _ = run(["--version"], capsys)
+    code, out, _ = run_cli(["--version"], capsys)
     assert code == 0
     assert out.strip() == f"overdue-risk {version('overdue-risk')}"
 
 
 def test_validate_sample_prints_the_table_summary(sample_dir, capsys):
-    code, out, err = run(["validate", str(sample_dir)], capsys)
+    code, out, err = run_cli(["validate", str(sample_dir)], capsys)
     assert code == 0
     assert err == ""
     lines = out.splitlines()
@@ -83,7 +76,7 @@ def test_validate_prints_data_quality_warnings_and_succeeds(portfolio_dir, capsy
     folder = portfolio_dir()
     with open(folder / "payments.csv", "a") as fh:
         fh.write("L001,2024-08-01,100.0,\n")  # L001 closed on 2024-07-05
-    code, out, err = run(["validate", str(folder)], capsys)
+    code, out, err = run_cli(["validate", str(folder)], capsys)
     assert code == 0
     assert "meets the data contract" in out
     assert err == "warning: payments: 1 payments are dated after the loan closed.\n"
@@ -94,7 +87,7 @@ def test_validate_bad_portfolio_exits_2_with_the_problem_table(portfolio_dir, ca
     loans = pd.read_csv(folder / "loans.csv", dtype=str, keep_default_na=False)
     loans.loc[0, "principal"] = "-1"
     loans.to_csv(folder / "loans.csv", index=False)
-    code, out, err = run(["validate", str(folder)], capsys)
+    code, out, err = run_cli(["validate", str(folder)], capsys)
     assert code == 2
     assert out == ""
     assert err.splitlines()[0] == "error: 1 problem(s) with the portfolio:"
@@ -104,7 +97,7 @@ def test_validate_bad_portfolio_exits_2_with_the_problem_table(portfolio_dir, ca
 def test_ledger_parquet_and_csv_have_the_same_content(sample_dir, tmp_path, capsys):
     pq_path, csv_path = tmp_path / "ledger.parquet", tmp_path / "ledger.csv"
     for path in (pq_path, csv_path):
-        code, out, err = run(
+        code, out, err = run_cli(
             ["ledger", str(sample_dir), "--as-of", AS_OF, "--out", str(path)], capsys
         )
         assert code == 0, err
@@ -130,7 +123,7 @@ def test_ledger_parquet_and_csv_have_the_same_content(sample_dir, tmp_path, caps
 
 
 def test_ledger_summary_is_printed(sample_dir, tmp_path, capsys):
-    code, out, _ = run(
+    code, out, _ = run_cli(
         ["ledger", str(sample_dir), "--as-of", "2024-12-31", "--out", str(tmp_path / "l.csv")],
         capsys,
     )
@@ -157,7 +150,7 @@ def test_ledger_bad_output_path_exits_2_and_writes_nothing(
 ):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    code, out, err = run(
+    code, out, err = run_cli(
         ["ledger", str(sample_dir), "--as-of", "2024-12-31", "--out", str(out_dir / out_name)],
         capsys,
     )
@@ -171,7 +164,7 @@ def test_ledger_bad_output_path_exits_2_and_writes_nothing(
 @pytest.mark.parametrize("as_of", ["2024-13-01", "yesterday", ",", "2024-12-31,31/12/2024"])
 def test_ledger_bad_as_of_exits_2(as_of, sample_dir, tmp_path, capsys):
     out = tmp_path / "ledger.parquet"
-    code, stdout, err = run(
+    code, stdout, err = run_cli(
         ["ledger", str(sample_dir), "--as-of", as_of, "--out", str(out)], capsys
     )
     assert code == 2
@@ -191,7 +184,7 @@ def test_ledger_bad_as_of_exits_2(as_of, sample_dir, tmp_path, capsys):
     ids=["unknown_option", "unknown_command", "missing_required", "bad_tolerance"],
 )
 def test_usage_errors_exit_2(argv, message, capsys):
-    code, out, err = run(argv, capsys)
+    code, out, err = run_cli(argv, capsys)
     assert code == 2
     assert out == ""
     assert err.startswith("overdue-risk")
@@ -199,7 +192,7 @@ def test_usage_errors_exit_2(argv, message, capsys):
 
 
 def test_negative_tolerance_exits_2(sample_dir, tmp_path, capsys):
-    code, _, err = run(
+    code, _, err = run_cli(
         [
             "ledger",
             str(sample_dir),
@@ -218,7 +211,7 @@ def test_negative_tolerance_exits_2(sample_dir, tmp_path, capsys):
 
 
 def test_no_subcommand_exits_2_with_help(capsys):
-    code, out, err = run([], capsys)
+    code, out, err = run_cli([], capsys)
     assert code == 2
     assert out == ""
     assert err.startswith("usage: overdue-risk")
@@ -230,7 +223,7 @@ def _boom(*args, **kwargs):
 
 def test_internal_error_exits_1_with_one_line(sample_dir, monkeypatch, capsys):
     monkeypatch.setattr(cli_main, "load_portfolio", _boom)
-    code, out, err = run(["validate", str(sample_dir)], capsys)
+    code, out, err = run_cli(["validate", str(sample_dir)], capsys)
     assert code == 1
     assert out == ""
     assert err == ("internal error: RuntimeError: boom (run with --verbose for the traceback)\n")
@@ -238,7 +231,7 @@ def test_internal_error_exits_1_with_one_line(sample_dir, monkeypatch, capsys):
 
 def test_internal_error_with_verbose_prints_the_traceback(sample_dir, monkeypatch, capsys):
     monkeypatch.setattr(cli_main, "load_portfolio", _boom)
-    code, _, err = run(["--verbose", "validate", str(sample_dir)], capsys)
+    code, _, err = run_cli(["--verbose", "validate", str(sample_dir)], capsys)
     assert code == 1
     assert err.startswith("Traceback (most recent call last):")
     assert "in _boom" in err
@@ -250,7 +243,7 @@ def test_verbose_is_accepted_after_the_subcommand(sample_dir, monkeypatch, capsy
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli_main, "load_portfolio", boom)
-    code, _, err = run(["validate", str(sample_dir), "--verbose"], capsys)
+    code, _, err = run_cli(["validate", str(sample_dir), "--verbose"], capsys)
     assert code == 1
     assert "Traceback (most recent call last)" in err
 
@@ -258,7 +251,7 @@ def test_verbose_is_accepted_after_the_subcommand(sample_dir, monkeypatch, capsy
 def test_failed_ledger_leaves_an_existing_output_untouched(sample_dir, tmp_path, capsys):
     out = tmp_path / "ledger.csv"
     out.write_text("previous run\n")
-    code, _, _ = run(["ledger", str(sample_dir), "--as-of", "bad", "--out", str(out)], capsys)
+    code, _, _ = run_cli(["ledger", str(sample_dir), "--as-of", "bad", "--out", str(out)], capsys)
     assert code == 2
     assert out.read_text() == "previous run\n"
     assert list(tmp_path.iterdir()) == [out]
@@ -276,7 +269,7 @@ def test_write_failing_midway_is_atomic(suffix, sample_dir, tmp_path, monkeypatc
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, writer, half_written)
-    code, _, err = run(
+    code, _, err = run_cli(
         ["ledger", str(sample_dir), "--as-of", "2024-12-31", "--out", str(out)], capsys
     )
     assert code == 1
@@ -285,7 +278,7 @@ def test_write_failing_midway_is_atomic(suffix, sample_dir, tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind
 
     monkeypatch.setattr(pd.DataFrame, writer, original)
-    code, _, _ = run(
+    code, _, _ = run_cli(
         ["ledger", str(sample_dir), "--as-of", "2024-12-31", "--out", str(out)], capsys
     )
     assert code == 0
@@ -307,6 +300,7 @@ def test_console_script_runs():
     assert result.stdout.strip() == f"overdue-risk {version('overdue-risk')}"
 
 
+@pytest.mark.slow
 def test_console_script_exit_codes(sample_dir, tmp_path):
     ok = subprocess.run(
         [_console_script(), "validate", str(sample_dir)],

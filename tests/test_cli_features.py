@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
+from helpers import SAMPLE, run_cli
 from overdue_risk import DpdTarget, build_features, load_portfolio, make_labels
 from overdue_risk.cli import _commands as cli_main
-from overdue_risk.cli import main
 
-SAMPLE = str(Path(__file__).resolve().parents[1] / "data" / "sample")
 AS_OF = "2024-06-30,2024-12-31"
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_features_writes_the_feature_matrix(suffix, tmp_path, capsys):
     path = tmp_path / f"features{suffix}"
-    code, out, err = run(["features", SAMPLE, "--as-of", AS_OF, "--out", str(path)], capsys)
+    code, out, err = run_cli(["features", SAMPLE, "--as-of", AS_OF, "--out", str(path)], capsys)
     assert code == 0, err
     assert err == ""
     expected = build_features(load_portfolio(SAMPLE), AS_OF.split(","))
@@ -39,7 +30,7 @@ def test_features_writes_the_feature_matrix(suffix, tmp_path, capsys):
 
 def test_features_families_and_exclude(tmp_path, capsys):
     path = tmp_path / "f.parquet"
-    code, _, err = run(
+    code, _, err = run_cli(
         [
             "features",
             SAMPLE,
@@ -78,7 +69,7 @@ def test_features_families_and_exclude(tmp_path, capsys):
 )
 def test_features_bad_input_exits_2_and_writes_nothing(extra, message, tmp_path, capsys):
     path = tmp_path / "features.parquet"
-    code, out, err = run(["features", SAMPLE, "--out", str(path), *extra], capsys)
+    code, out, err = run_cli(["features", SAMPLE, "--out", str(path), *extra], capsys)
     assert code == 2
     assert out == ""
     assert message in err
@@ -93,14 +84,14 @@ def test_features_checks_its_input_before_reading_the_portfolio(tmp_path, monkey
     monkeypatch.setattr(cli_main, "load_portfolio", boom)
     for extra in (["--families", "nope"], ["--as-of", "bad"], ["--out", str(tmp_path / "f.xlsx")]):
         argv = ["features", SAMPLE, "--as-of", "2024-06-30", "--out", str(tmp_path / "f.csv")]
-        code, _, err = run(argv + extra, capsys)
+        code, _, err = run_cli(argv + extra, capsys)
         assert code == 2, err
         assert "was read" not in err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_features_missing_portfolio_exits_2(tmp_path, capsys):
-    code, _, err = run(
+    code, _, err = run_cli(
         [
             "features",
             str(tmp_path / "nowhere"),
@@ -119,7 +110,7 @@ def test_features_missing_portfolio_exits_2(tmp_path, capsys):
 def test_labels_writes_the_labels_and_a_summary(tmp_path, capsys):
     path = tmp_path / "labels.csv"
     dates = "2024-03-31,2024-06-30,2024-12-31"
-    code, out, err = run(
+    code, out, err = run_cli(
         ["labels", SAMPLE, "--as-of", dates, "--target", "dpd30_90d", "--out", str(path)], capsys
     )
     assert code == 0
@@ -135,7 +126,7 @@ def test_labels_writes_the_labels_and_a_summary(tmp_path, capsys):
 
 
 def test_labels_bad_target_exits_2(tmp_path, capsys):
-    code, out, err = run(
+    code, out, err = run_cli(
         [
             "labels",
             SAMPLE,

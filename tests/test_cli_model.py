@@ -9,18 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SAMPLE, run_cli
 from overdue_risk import RiskModel, build_features, load_portfolio, make_labels
 from overdue_risk.cli import main
 
-SAMPLE = str(Path(__file__).resolve().parents[1] / "data" / "sample")
+# Every test trains a model end to end (through the CLI, or the module's `trained` fixture).
+pytestmark = pytest.mark.slow
+
 DATES = "2023-12-31,2024-03-31,2024-06-30,2024-09-30"
 FAMILIES = "ledger,recency,static"
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def train_argv(out: Path, *extra: str) -> list[str]:
@@ -73,7 +70,7 @@ def test_train_splits_out_of_time_and_writes_the_folder(trained):
 
 
 def test_train_is_deterministic(trained, tmp_path, capsys):
-    code, _, err = run(train_argv(tmp_path / "again"), capsys)
+    code, _, err = run_cli(train_argv(tmp_path / "again"), capsys)
     assert code == 0, err
     for name in ("model.txt", "calibration.json", "manifest.json"):
         assert (tmp_path / "again" / name).read_bytes() == (trained / "model" / name).read_bytes()
@@ -81,7 +78,7 @@ def test_train_is_deterministic(trained, tmp_path, capsys):
 
 def test_score_matches_the_library(trained, tmp_path, capsys):
     out = tmp_path / "scores.parquet"
-    code, stdout, err = run(
+    code, stdout, err = run_cli(
         [
             "score",
             str(trained / "model"),
@@ -116,7 +113,7 @@ def test_score_matches_the_library(trained, tmp_path, capsys):
 
 def test_evaluate_writes_the_report(trained, tmp_path, capsys):
     out = tmp_path / "eval.html"
-    code, stdout, err = run(
+    code, stdout, err = run_cli(
         [
             "evaluate",
             str(trained / "model"),
@@ -175,7 +172,7 @@ def test_evaluate_writes_the_report(trained, tmp_path, capsys):
 )
 def test_bad_input_exits_2_with_one_message(trained, tmp_path, capsys, argv, match):
     argv = [a.format(tmp=tmp_path, model=trained / "model") for a in argv]
-    code, _, err = run(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert code == 2
     assert err.startswith("error: ") and match in err
     assert "Traceback" not in err
@@ -189,7 +186,7 @@ def test_a_tampered_model_is_refused(trained, tmp_path, capsys):
     shutil.copytree(trained / "model", model_dir)
     text = (model_dir / "model.txt").read_text()
     (model_dir / "model.txt").write_text(text.replace("leaf_value=", "leaf_value=1", 1))
-    code, _, err = run(
+    code, _, err = run_cli(
         [
             "score",
             str(model_dir),

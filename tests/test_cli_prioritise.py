@@ -7,18 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import SAMPLE, run_cli
 from overdue_risk import Strategy, load_portfolio
-from overdue_risk.cli import main
 from overdue_risk.prioritise import account_state
 
-SAMPLE = str(Path(__file__).resolve().parents[1] / "data" / "sample")
 AS_OF = "2024-07-01"
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +43,7 @@ def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, cap
     strategy = tmp_path / "strategy.toml"
     strategy.write_text('extends = "us_reg_f"\n\n[actions.call]\ncapacity = 25\n')
     out = tmp_path / "worklist.csv"
-    code, stdout, err = run(prioritise_argv(scores_file, out, strategy), capsys)
+    code, stdout, err = run_cli(prioritise_argv(scores_file, out, strategy), capsys)
     assert code == 0, err
     worklist = pd.read_csv(out)
     expected = account_state(Strategy.from_toml(strategy), load_portfolio(SAMPLE), AS_OF)
@@ -62,7 +55,7 @@ def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, cap
 
 def test_prioritise_fallback_is_flagged(scores_file, tmp_path, capsys):
     out = tmp_path / "worklist.parquet"
-    code, _, err = run([*prioritise_argv(scores_file, out), "--value", "fallback"], capsys)
+    code, _, err = run_cli([*prioritise_argv(scores_file, out), "--value", "fallback"], capsys)
     assert code == 0
     assert "not causal" in err
     assert set(pd.read_parquet(out)["value_source"]) == {"risk-score fallback (not causal)"}
@@ -79,15 +72,16 @@ def test_prioritise_bad_input_exits_2(scores_file, tmp_path, capsys, extra, matc
     argv = prioritise_argv(scores_file, tmp_path / "w.csv")
     for i in range(0, len(extra), 2):
         argv[argv.index(extra[i]) + 1] = extra[i + 1]
-    code, _, err = run(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert code == 2 and match in err
     assert not (tmp_path / "w.csv").exists()
 
 
+@pytest.mark.slow
 def test_policy_eval_compares_at_equal_capacity(tmp_path, capsys):
     out = tmp_path / "comparison.csv"
     argv = _policy_eval_argv(tmp_path)
-    code, stdout, err = run(argv, capsys)
+    code, stdout, err = run_cli(argv, capsys)
     assert code == 0, err
     table = pd.read_csv(out).set_index("policy")
     assert set(table.index) == {
@@ -128,6 +122,7 @@ def _policy_eval_argv(tmp_path, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_policy_eval_adds_the_ceiling_seeds_and_off_policy_days(tmp_path, capsys):
     argv = _policy_eval_argv(
         tmp_path,
@@ -138,7 +133,7 @@ def test_policy_eval_adds_the_ceiling_seeds_and_off_policy_days(tmp_path, capsys
         "--ope-dates",
         "2024-03-04,2024-03-05",
     )
-    code, stdout, err = run(argv, capsys)
+    code, stdout, err = run_cli(argv, capsys)
     assert code == 0, err
     table = pd.read_csv(tmp_path / "comparison.csv").set_index("policy")
     assert {"prioritiser", "prioritiser_seed5", "ceiling"} <= set(table.index)
@@ -155,6 +150,6 @@ def test_policy_eval_adds_the_ceiling_seeds_and_off_policy_days(tmp_path, capsys
     ],
 )
 def test_policy_eval_rejects_bad_diagnostic_options(tmp_path, capsys, extra, match):
-    code, _, err = run(_policy_eval_argv(tmp_path, *extra), capsys)
+    code, _, err = run_cli(_policy_eval_argv(tmp_path, *extra), capsys)
     assert code == 2 and match in err
     assert not (tmp_path / "comparison.csv").exists()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from helpers import ROOT
 from overdue_risk import Ledger, load_portfolio
 from overdue_risk.contract import TABLES
 from overdue_risk.contract._docs import BEGIN, END, contract_markdown
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_data_contract_doc_is_current():

@@ -6,12 +6,11 @@ import json
 import math
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
@@ -28,6 +27,7 @@ with warnings.catch_warnings():
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+from helpers import ROOT, SETTINGS
 from overdue_risk.evaluation import (
     EvaluationError,
     EvaluationReport,
@@ -39,8 +39,6 @@ from overdue_risk.evaluation import (
 )
 from overdue_risk.exceptions import OverdueRiskError
 
-ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EPS = 1e-4  # the documented share of an empty PSI bin
 
 

@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SAMPLE
 from overdue_risk import DataQualityWarning, build_features, list_features, load_portfolio
 from overdue_risk.contract import TABLES
 from overdue_risk.features._custom import cut_portfolio
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 DATES = ["2024-03-31", "2024-06-30", "2024-09-30"]
 CUT = DATES[1]
 

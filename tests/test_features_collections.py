@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from overdue_risk import LedgerConfig, Portfolio, load_portfolio
+from helpers import only_loans
+from overdue_risk import LedgerConfig, Portfolio
 from overdue_risk.contract._schema import ACTIONS, OUTCOMES
 from overdue_risk.features import build_features, list_features
 
@@ -347,11 +347,6 @@ def test_only_required_columns():
     assert row["last_action"] == "sms"
 
 
-@pytest.fixture(scope="module")
-def sample() -> Portfolio:
-    return load_portfolio("data/sample")
-
-
 def test_sample_sanity(sample):
     X = features(sample, ["2023-06-30", "2024-06-30", "2024-12-31"])
     values = X[NUMERIC].to_numpy(np.float64)
@@ -378,14 +373,8 @@ def test_sample_does_not_depend_on_other_loans(sample):
     days = ["2024-06-30", "2024-12-31"]
     promised = sample.collections.loc[sample.collections["outcome"] == "promise", "loan_id"]
     ids = promised.drop_duplicates().iloc[:40]
-    sub = Portfolio(
-        **{
-            name: df[df["loan_id"].isin(ids)] if name != "customers" else df
-            for name, df in sample.tables().items()
-        }
-    )
     X = features(sample, days)
-    Y = features(sub, days)
+    Y = features(only_loans(sample, ids), days)
     pd.testing.assert_frame_equal(Y, X.loc[Y.index])
 
 

@@ -12,14 +12,16 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from helpers import SETTINGS, only_loans
 from overdue_risk import LedgerConfig, Portfolio
 from overdue_risk.features import build_features
 from strategies import (
     day,
     full_portfolios,
+    moved_after,
     portfolios,
     shuffled,
     to_full_portfolio,
@@ -27,8 +29,7 @@ from strategies import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# Whole feature matrices of random portfolios: fewer examples keep CI fast.
+# Whole feature matrices of random portfolios: fewer examples, and marked slow.
 FULL = settings(SETTINGS, max_examples=30)
 EDGES = (1, 30, 60, 90)
 
@@ -213,6 +214,7 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
             pd.testing.assert_series_equal(a[name], b[name])
 
 
+@pytest.mark.slow
 @FULL
 @given(
     data=full_portfolios(),
@@ -233,17 +235,7 @@ def _after(t: int, data) -> Portfolio:
         r["pays"] = [*r["pays"], (max(t + 1, r["start"]), 1234, None)]
         if r["closed"] is None or r["closed"] > t:
             r["closed"] = max(t + 5, r["start"])  # a closing only known later
-    later = [
-        {
-            **r,
-            "id": r["id"] + 100,
-            "start": t + 1 + r["start"],
-            "dues": [d + t + 1 for d in r["dues"]],
-            "pays": [(d + t + 1, c, g) for d, c, g in r["pays"]],
-            "closed": None,
-        }
-        for r in records
-    ]
+    later = moved_after(records, t)
     acts = [*acts] + [
         {
             "loan_id": r["id"],
@@ -289,6 +281,7 @@ _CARD_STATEMENT = {
 }
 
 
+@pytest.mark.slow
 @FULL
 @given(data=full_portfolios(), t=st.integers(0, 420))
 @example(data=([_ONE], [], [{"id": 50, "start": 0}], [_CARD_STATEMENT]), t=29)
@@ -298,6 +291,7 @@ def test_records_after_as_of_change_nothing(data, t):
     _assert_same(before, after)
 
 
+@pytest.mark.slow
 @FULL
 @given(data=full_portfolios(), dates=st.lists(st.integers(0, 420), min_size=2, max_size=4))
 def test_many_dates_equal_one_at_a_time(data, dates):
@@ -308,6 +302,7 @@ def test_many_dates_equal_one_at_a_time(data, dates):
         _assert_same(together[at == day(d)], build_features(p, day(d)))
 
 
+@pytest.mark.slow
 @FULL
 @given(
     data=full_portfolios(),
@@ -325,6 +320,7 @@ def test_block_size_changes_nothing(data, dates, rows):
     _assert_same(whole, blocked)
 
 
+@pytest.mark.slow
 @FULL
 @given(data=full_portfolios(), t=st.integers(0, 420))
 def test_customers_in_chunks_equal_all_at_once(data, t):
@@ -334,19 +330,15 @@ def test_customers_in_chunks_equal_all_at_once(data, t):
     parts = []
     for parity in (0, 1):
         keep = (p.loans["customer_id"] == parity).to_numpy()
-        ids = set(p.loans.loc[keep, "loan_id"])
-        tables = {
-            name: (df[df["loan_id"].isin(ids)] if "loan_id" in df else df)
-            for name, df in p.tables().items()
-        }
         if keep.any():
-            parts.append(build_features(Portfolio(**tables), day(t)))
+            parts.append(build_features(only_loans(p, p.loans.loc[keep, "loan_id"]), day(t)))
     # Compared part by part: concatenating all-NA columns warns on pandas 2.2.
     assert sum(len(part) for part in parts) == len(whole)
     for part in parts:
         _assert_same(part, whole.loc[part.index])
 
 
+@pytest.mark.slow
 @FULL
 @given(data=full_portfolios(), dates=st.lists(st.integers(0, 420), min_size=1, max_size=3))
 def test_never_infinite(data, dates):

@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from overdue_risk import Portfolio, load_portfolio
+from helpers import only_loans
+from overdue_risk import Portfolio
 from overdue_risk.features import build_features, list_features
+from strategies import STATEMENT_COLUMNS
 
 NAN = np.nan
 NAMES = list(list_features(["revolving"])["name"])
@@ -66,18 +68,7 @@ def portfolio(statements=STATEMENTS, columns=None) -> Portfolio:
         }
     )
     pay = pd.DataFrame({"loan_id": ["I"], "payment_date": ["2024-02-01"], "amount": [100.0]})
-    st = pd.DataFrame(
-        list(statements),
-        columns=[
-            "loan_id",
-            "statement_date",
-            "balance",
-            "credit_limit",
-            "min_due",
-            "amount_paid",
-            "dpd",
-        ],
-    )
+    st = pd.DataFrame(list(statements), columns=STATEMENT_COLUMNS)
     if columns is not None:
         st = st[columns]
     return Portfolio(loans=loans, installments=inst, payments=pay, statements=st)
@@ -284,11 +275,6 @@ def test_portfolio_without_statements():
     assert X.shape == (1, len(NAMES)) and X.isna().all().all()
 
 
-@pytest.fixture(scope="module")
-def sample() -> Portfolio:
-    return load_portfolio("data/sample")
-
-
 def test_sample_sanity(sample):
     X = features(sample, ["2023-06-30", "2024-06-30", "2024-12-31"])
     values = X.to_numpy(np.float64)
@@ -310,12 +296,6 @@ def test_sample_sanity(sample):
 def test_sample_does_not_depend_on_other_loans(sample):
     days = ["2024-06-30", "2024-12-31"]
     ids = sample.statements["loan_id"].drop_duplicates().iloc[:40]
-    sub = Portfolio(
-        **{
-            name: df[df["loan_id"].isin(ids)] if name != "customers" else df
-            for name, df in sample.tables().items()
-        }
-    )
     X = features(sample, days)
-    Y = features(sub, days)
+    Y = features(only_loans(sample, ids), days)
     pd.testing.assert_frame_equal(Y, X.loc[Y.index])

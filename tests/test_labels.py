@@ -9,14 +9,14 @@ e on: a payment clears DPD on the day it arrives.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import strategies
+from helpers import SAMPLE, SETTINGS, concat_rows, one_loan
 from overdue_risk import (
     CureTarget,
     DpdTarget,
@@ -28,47 +28,16 @@ from overdue_risk import (
     make_labels,
 )
 from overdue_risk.labels import observation_end, parse_target, target_from_dict
-from strategies import shuffled
+from strategies import day, moved_after, shuffled
 
 # Loans whose schedule starts before them, payments after closing: legal, only odd.
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-DUE = ["2024-02-01", "2024-03-01", "2024-04-01"]
 END = "2024-12-31"  # observed until, unless a case tests the default
 
 
 def T(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
-
-
-def make(payments=(), *, due=DUE, amounts=(100.0, 100.0, 100.0), closed=None, start="2024-01-01"):
-    loans = pd.DataFrame(
-        {
-            "loan_id": ["A"],
-            "customer_id": ["c"],
-            "product_type": ["instalment"],
-            "start_date": [start],
-            "principal": [270.0],
-            "closed_date": [closed],
-        }
-    )
-    inst = pd.DataFrame(
-        {
-            "loan_id": "A",
-            "installment_no": range(1, len(due) + 1),
-            "due_date": list(due),
-            "amount_due": list(amounts),
-        }
-    )
-    pay = pd.DataFrame(
-        {
-            "loan_id": pd.Series(["A"] * len(payments), dtype=object),
-            "payment_date": [d for d, _ in payments],
-            "amount": [a for _, a in payments],
-        }
-    )
-    return Portfolio(loans=loans, installments=inst, payments=pay)
 
 
 def label(portfolio, as_of, target=None, **kw):
@@ -85,7 +54,7 @@ def label(portfolio, as_of, target=None, **kw):
 def test_missed_instalment_reaches_30():
     # Nothing paid. as_of 2024-01-01, horizon ends 2024-03-31: instalment 1 reaches
     # DPD 30 on 03-02 -> 1.
-    assert label(make(), "2024-01-01") == 1
+    assert label(one_loan(), "2024-01-01") == 1
 
 
 @pytest.mark.parametrize(
@@ -99,7 +68,7 @@ def test_missed_instalment_reaches_30():
     ],
 )
 def test_threshold_reached_on_the_horizons_last_days(horizon, expected):
-    assert label(make(), "2024-01-31", DpdTarget(horizon_days=horizon)) == expected
+    assert label(one_loan(), "2024-01-31", DpdTarget(horizon_days=horizon)) == expected
 
 
 @pytest.mark.parametrize(
@@ -116,7 +85,7 @@ def test_threshold_reached_on_the_horizons_last_days(horizon, expected):
 )
 def test_paid_around_the_threshold(pay_day, expected):
     pays = [(pay_day, 100.0)] if pay_day else []
-    p = make(pays, due=["2024-02-01"], amounts=[100.0])
+    p = one_loan(pays, due=["2024-02-01"], amounts=[100.0])
     assert label(p, "2024-01-31") == expected
 
 
@@ -124,24 +93,24 @@ def test_the_day_before_a_payment_counts_not_the_day_it_arrives():
     # DPD on day u is u - 02-01 while unpaid; 03-02 is DPD 30. A payment of
     # everything due on 03-02 clears it that very day, so the ledger never
     # shows 30: the label is 0. (A rule "DPD(e-1) + 1" would wrongly say 1.)
-    p = make([("2024-03-02", 200.0)])
+    p = one_loan([("2024-03-02", 200.0)])
     led = Ledger(p).at(pd.date_range("2024-02-25", "2024-03-05")).table()["dpd"]
     assert led.max() == 29
     assert label(p, "2024-01-31") == 0
     # One day later: DPD 30 on 03-02, paid on 03-03 -> 1.
-    assert label(make([("2024-03-03", 200.0)]), "2024-01-31") == 1
+    assert label(one_loan([("2024-03-03", 200.0)]), "2024-01-31") == 1
 
 
 def test_hits_30_then_pays_within_the_horizon_is_still_1():
     # Reaches DPD 30 on 03-02, pays everything on 03-10 (current again by 03-31).
-    p = make([("2024-03-10", 300.0)])
+    p = one_loan([("2024-03-10", 300.0)])
     assert Ledger(p).at("2024-04-30").table()["dpd"].iloc[0] == 0
     assert label(p, "2024-01-31") == 1
 
 
 def test_partial_payment_keeps_the_oldest_instalment_open():
     # 99.99 of 100 paid on time: instalment 1 stays open, DPD 30 on 03-02 -> 1.
-    p = make([("2024-02-01", 99.99)])
+    p = one_loan([("2024-02-01", 99.99)])
     assert label(p, "2024-01-31") == 1
     # A 31-day horizon ends 03-02: without tolerance the cent left keeps
     # instalment 1 open (DPD 30 on 03-02) -> 1. With a tolerance of 0.01 it is
@@ -155,24 +124,24 @@ def test_partial_payment_keeps_the_oldest_instalment_open():
 
 def test_loan_already_at_threshold_is_excluded_unless_asked():
     # On 2024-03-15 instalment 1 is 43 days late: at the threshold already.
-    assert label(make(), "2024-03-15") is None
-    assert label(make(), "2024-03-15", DpdTarget(exclude_at_threshold=False)) == 1
+    assert label(one_loan(), "2024-03-15") is None
+    assert label(one_loan(), "2024-03-15", DpdTarget(exclude_at_threshold=False)) == 1
     # Included, and paid in full the next day: DPD 0 from 03-16 -> 0.
-    p = make([("2024-03-16", 300.0)])
+    p = one_loan([("2024-03-16", 300.0)])
     assert label(p, "2024-03-15", DpdTarget(exclude_at_threshold=False)) == 0
     # Just below the threshold (DPD 29 on 03-01) it is eligible by default.
-    assert label(make(), "2024-03-01") == 1
+    assert label(one_loan(), "2024-03-01") == 1
 
 
 def test_closed_loan_is_excluded_unless_asked():
     # Closed on 2024-02-10 with instalment 1 unpaid (DPD 9 on closing, frozen).
-    p = make(closed="2024-02-10")
+    p = one_loan(closed="2024-02-10")
     assert label(p, "2024-02-10") is None  # closed on the as-of date: excluded
     assert label(p, "2024-02-09") == 0  # closes in the horizon at DPD 9: frozen, never 30
     # Included when asked: the frozen DPD 9 never reaches 30.
     assert label(p, "2024-03-31", DpdTarget(exclude_closed=False)) == 0
     # Closed in arrears at DPD 40 (2024-03-12): included, its frozen DPD is >= 30.
-    late = make(closed="2024-03-12")
+    late = one_loan(closed="2024-03-12")
     assert label(late, "2024-04-30", DpdTarget(exclude_closed=False)) is None  # at threshold
     assert (
         label(late, "2024-04-30", DpdTarget(exclude_closed=False, exclude_at_threshold=False)) == 1
@@ -181,15 +150,15 @@ def test_closed_loan_is_excluded_unless_asked():
 
 def test_loan_closing_in_the_horizon_counts_until_closing():
     # Closed on 2024-03-05, unpaid: DPD 30 on 03-02, before closing -> 1.
-    assert label(make(closed="2024-03-05"), "2024-01-31") == 1
+    assert label(one_loan(closed="2024-03-05"), "2024-01-31") == 1
     # Closed on 2024-03-02 at DPD 30 (the closing day's state is frozen) -> 1.
-    assert label(make(closed="2024-03-02"), "2024-01-31") == 1
+    assert label(one_loan(closed="2024-03-02"), "2024-01-31") == 1
     # Closed on 2024-03-01 at DPD 29 -> 0: instalments after closing are cancelled.
-    assert label(make(closed="2024-03-01"), "2024-01-31") == 0
+    assert label(one_loan(closed="2024-03-01"), "2024-01-31") == 0
 
 
 def test_unobserved_horizon_is_dropped_not_labelled_0():
-    p = make([("2024-02-01", 100.0)])
+    p = one_loan([("2024-02-01", 100.0)])
     # as_of 2024-01-31 + 90 days = 2024-04-30.
     assert label(p, "2024-01-31", observed_until="2024-04-30") == 1
     assert label(p, "2024-01-31", observed_until="2024-04-29") is None
@@ -199,12 +168,12 @@ def test_unobserved_horizon_is_dropped_not_labelled_0():
     assert len(make_labels(p, "2024-01-31", DpdTarget())) == 0
     assert len(make_labels(p, "2024-01-31", DpdTarget(horizon_days=1))) == 1
     # The closed date counts as an observation.
-    assert observation_end(make(closed="2024-05-01")) == T("2024-05-01")
+    assert observation_end(one_loan(closed="2024-05-01")) == T("2024-05-01")
 
 
 def test_many_dates_and_loans_in_ledger_order():
-    two = make([("2024-02-01", 100.0)])
-    b = make()
+    two = one_loan([("2024-02-01", 100.0)])
+    b = one_loan()
     loans = pd.concat([two.loans, b.loans.assign(loan_id="B", start_date="2024-02-15")])
     inst = pd.concat([two.installments, b.installments.assign(loan_id="B")])
     p = Portfolio(loans=loans, installments=inst, payments=two.payments)
@@ -239,16 +208,16 @@ def test_many_dates_and_loans_in_ledger_order():
     ],
 )
 def test_cure(pays, expected):
-    assert label(make(pays), "2024-02-20", CureTarget()) == expected
+    assert label(one_loan(pays), "2024-02-20", CureTarget()) == expected
 
 
 def test_cure_eligibility():
     # Current on the as-of date (nothing due yet): not eligible.
-    assert label(make(), "2024-01-20", CureTarget()) is None
+    assert label(one_loan(), "2024-01-20", CureTarget()) is None
     # Due today but not yet late (DPD 0): not eligible.
-    assert label(make(), "2024-02-01", CureTarget()) is None
+    assert label(one_loan(), "2024-02-01", CureTarget()) is None
     # Closed on the as-of date: excluded, unless asked (frozen DPD > 0: never cures).
-    p = make(closed="2024-02-15")
+    p = one_loan(closed="2024-02-15")
     assert label(p, "2024-02-20", CureTarget()) is None
     assert label(p, "2024-02-20", CureTarget(exclude_closed=False)) == 0
 
@@ -257,10 +226,11 @@ def test_cure_by_paying_off_and_closing():
     # 19 days late on 02-20; pays off everything on 03-05 and the loan closes
     # that day with DPD 0 -> cured.
     assert (
-        label(make([("2024-03-05", 300.0)], closed="2024-03-05"), "2024-02-20", CureTarget()) == 1
+        label(one_loan([("2024-03-05", 300.0)], closed="2024-03-05"), "2024-02-20", CureTarget())
+        == 1
     )
     # Closed (written off) on 03-05 without paying: frozen at DPD 33 -> not cured.
-    assert label(make(closed="2024-03-05"), "2024-02-20", CureTarget()) == 0
+    assert label(one_loan(closed="2024-03-05"), "2024-02-20", CureTarget()) == 0
 
 
 def test_statement_loans_use_the_reported_dpd():
@@ -323,7 +293,7 @@ def test_targets_validate_and_round_trip():
 
 
 def test_bad_arguments():
-    p = make()
+    p = one_loan()
     with pytest.raises(OverdueRiskError, match="target must be"):
         make_labels(p, "2024-01-31", 30)
     with pytest.raises(OverdueRiskError, match="ISO 8601"):
@@ -351,13 +321,6 @@ def test_sample_portfolio():
 
 
 # -- the labels against the ledger, day by day --------------------------------------
-
-EPOCH = pd.Timestamp("2024-01-01")
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def day(n: int) -> pd.Timestamp:
-    return EPOCH + pd.Timedelta(days=int(n))
 
 
 @st.composite
@@ -416,35 +379,9 @@ def cases(draw):
 
 
 def to_portfolio(records) -> Portfolio:
-    loans = pd.DataFrame(
-        {
-            "loan_id": [r["id"] for r in records],
-            "customer_id": [r["id"] % 2 for r in records],
-            "product_type": ["instalment" if r["dues"] else "revolving" for r in records],
-            "start_date": [day(r["start"]) for r in records],
-            "principal": 1000.0,
-            "closed_date": [
-                day(r["closed"]) if r["closed"] is not None else pd.NaT for r in records
-            ],
-        }
-    )
-    inst = pd.DataFrame(
-        [
-            {"loan_id": r["id"], "installment_no": k + 1, "due_date": day(d), "amount_due": c / 100}
-            for r in records
-            for k, (d, c) in enumerate(zip(r["dues"], r["cents"], strict=True))
-        ],
-        columns=["loan_id", "installment_no", "due_date", "amount_due"],
-    )
-    pay = pd.DataFrame(
-        [
-            {"loan_id": r["id"], "payment_date": day(d), "amount": c / 100,
-             "installment_no": np.nan if tag is None else float(tag)}
-            for r in records
-            for d, c, tag in r["pays"]
-        ],
-        columns=["loan_id", "payment_date", "amount", "installment_no"],
-    )  # fmt: skip
+    """The records' loans (statement loans are revolving), schedules, payments, statements."""
+    p = strategies.to_portfolio(records)
+    kind = ["instalment" if r["dues"] else "revolving" for r in records]
     stm = pd.DataFrame(
         [
             {"loan_id": r["id"], "statement_date": day(d), "balance": 100.0,
@@ -455,7 +392,12 @@ def to_portfolio(records) -> Portfolio:
         ],
         columns=["loan_id", "statement_date", "balance", "min_due", "amount_paid", "dpd"],
     )  # fmt: skip
-    return Portfolio(loans=loans, installments=inst, payments=pay, statements=stm)
+    return Portfolio(
+        loans=p.loans.assign(product_type=kind),
+        installments=p.installments,
+        payments=p.payments,
+        statements=stm,
+    )
 
 
 def reference(p: Portfolio, dates, target, end, config=None) -> pd.Series:
@@ -504,6 +446,7 @@ def _assert_labels_equal(got: pd.Series, want: pd.Series) -> None:
     assert got.tolist() == want.tolist()
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=150)
 @given(
     case=cases(),
@@ -535,6 +478,7 @@ def test_row_order_changes_nothing(records, seed, dates, target):
     _assert_labels_equal(a, b)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(records=portfolios(), extra=portfolios(), t=st.integers(0, 200), target=targets)
 def test_records_after_the_horizon_change_nothing(records, extra, t, target):
@@ -543,20 +487,7 @@ def test_records_after_the_horizon_change_nothing(records, extra, t, target):
     last = t + target.horizon_days  # the horizon's last day
     before = make_labels(p, as_of, target, observed_until=day(last))
     # Payments and statements dated after the horizon, and loans starting after it.
-    late = to_portfolio(
-        [
-            {
-                **r,
-                "id": r["id"] + 100,
-                "start": last + 1 + r["start"],
-                "dues": [d + last + 1 for d in r["dues"]],
-                "pays": [(d + last + 1, c, g) for d, c, g in r["pays"]],
-                "stmts": [(d + last + 1, *rest) for d, *rest in r["stmts"]],
-                "closed": None,
-            }
-            for r in extra
-        ]
-    )
+    late = to_portfolio(moved_after(extra, last))
     more_pay = pd.DataFrame(
         {
             "loan_id": [r["id"] for r in records if r["dues"]],
@@ -575,16 +506,11 @@ def test_records_after_the_horizon_change_nothing(records, extra, t, target):
             "dpd": 0.0,
         }
     )
-
-    def cat(*frames):
-        kept = [f for f in frames if len(f)] or [frames[0]]
-        return pd.concat(kept, ignore_index=True)
-
     grown = Portfolio(
-        loans=cat(p.loans, late.loans),
-        installments=cat(p.installments, late.installments),
-        payments=cat(p.payments, more_pay, late.payments),
-        statements=cat(p.statements, more_st, late.statements),
+        loans=concat_rows(p.loans, late.loans),
+        installments=concat_rows(p.installments, late.installments),
+        payments=concat_rows(p.payments, more_pay, late.payments),
+        statements=concat_rows(p.statements, more_st, late.statements),
     )
     after = make_labels(grown, as_of, target, observed_until=day(last))
     _assert_labels_equal(before, after)

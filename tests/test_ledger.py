@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import one_loan
 from overdue_risk import (
     DataQualityWarning,
     Ledger,
@@ -19,51 +20,6 @@ from overdue_risk import (
     compute_ledger,
 )
 
-DUE = ["2024-02-01", "2024-03-01", "2024-04-01"]
-
-
-def make(
-    payments=(),
-    *,
-    amounts=(100.0, 100.0, 100.0),
-    due=DUE,
-    principal=270.0,
-    closed=None,
-    tagged=None,
-    principal_due=None,
-    start="2024-01-01",
-):
-    loans = pd.DataFrame(
-        {
-            "loan_id": ["A"],
-            "customer_id": ["c"],
-            "product_type": ["instalment"],
-            "start_date": [start],
-            "principal": [principal],
-            "closed_date": [closed],
-        }
-    )
-    inst = pd.DataFrame(
-        {
-            "loan_id": "A",
-            "installment_no": range(1, len(due) + 1),
-            "due_date": list(due),
-            "amount_due": list(amounts),
-        }
-    )
-    if principal_due is not None:
-        inst["principal_due"] = principal_due
-    pay = pd.DataFrame(
-        {
-            "loan_id": pd.Series(["A"] * len(payments), dtype=object),
-            "payment_date": [d for d, _ in payments],
-            "amount": [a for _, a in payments],
-        }
-    )
-    if tagged is not None:
-        pay["installment_no"] = tagged
-    return Portfolio(loans=loans, installments=inst, payments=pay)
-
 
 def row(portfolio, as_of, **config):
     table = Ledger(portfolio, LedgerConfig(**config)).at(as_of).table()
@@ -72,7 +28,7 @@ def row(portfolio, as_of, **config):
 
 
 def test_on_time():
-    r = row(make([("2024-02-01", 100), ("2024-03-01", 100)]), "2024-03-15")
+    r = row(one_loan([("2024-02-01", 100), ("2024-03-01", 100)]), "2024-03-15")
     assert r.amount_due_to_date == 200 and r.amount_paid_to_date == 200
     assert r.overdue_amount == 0 and r.dpd == 0 and r.bucket == "current"
     assert r.next_due_date == pd.Timestamp("2024-04-01")
@@ -83,26 +39,26 @@ def test_on_time():
 
 
 def test_due_today_counts_as_due_and_not_yet_late():
-    r = row(make([]), "2024-02-01")
+    r = row(one_loan([]), "2024-02-01")
     assert r.overdue_amount == 100 and r.dpd == 0 and r.n_installments_due == 1
 
 
 def test_late_payment_clears_dpd_on_the_day_it_arrives():
-    p = make([("2024-02-11", 100)])
+    p = one_loan([("2024-02-11", 100)])
     before, on = row(p, "2024-02-10"), row(p, "2024-02-11")
     assert (before.overdue_amount, before.dpd, before.bucket) == (100, 9, "1-29")
     assert (on.overdue_amount, on.dpd, on.bucket) == (0, 0, "current")
 
 
 def test_partial_payment_leaves_the_oldest_instalment_open():
-    r = row(make([("2024-02-01", 60)]), "2024-03-10")
+    r = row(one_loan([("2024-02-01", 60)]), "2024-03-10")
     assert r.overdue_amount == 140
     assert r.dpd == 38  # counted from 2024-02-01, the partly paid instalment
     assert r.n_installments_paid == 0
 
 
 def test_missed_instalments_keep_accruing():
-    p = make([])
+    p = one_loan([])
     dpd = [row(p, d).dpd for d in ["2024-02-02", "2024-03-02", "2024-06-30", "2025-01-01"]]
     assert dpd == [1, 30, 150, 335]
     assert row(p, "2024-06-30").bucket == "90+"
@@ -110,7 +66,7 @@ def test_missed_instalments_keep_accruing():
 
 
 def test_overpayment_moves_the_oldest_unpaid_forward():
-    p = make([("2024-02-01", 150)])
+    p = one_loan([("2024-02-01", 150)])
     assert row(p, "2024-02-15").paid_ahead == 50
     r = row(p, "2024-03-10")
     assert (r.overdue_amount, r.paid_ahead, r.dpd) == (50, 0, 9)
@@ -118,14 +74,16 @@ def test_overpayment_moves_the_oldest_unpaid_forward():
 
 
 def test_prepayment_in_full():
-    r = row(make([("2024-01-20", 300)]), "2024-03-10")
+    r = row(one_loan([("2024-01-20", 300)]), "2024-03-10")
     assert (r.overdue_amount, r.dpd, r.paid_ahead) == (0, 0, 100)
     assert r.outstanding_principal == 0 and r.n_installments_paid == 3
     assert r.days_since_last_payment == 50
 
 
 def test_payment_after_the_schedule_has_ended():
-    p = make([("2024-02-01", 100), ("2024-03-01", 100), ("2024-04-01", 100), ("2024-05-20", 40)])
+    p = one_loan(
+        [("2024-02-01", 100), ("2024-03-01", 100), ("2024-04-01", 100), ("2024-05-20", 40)]
+    )
     r = row(p, "2024-06-01")
     assert (r.overdue_amount, r.paid_ahead, r.dpd) == (0, 40, 0)
     assert pd.isna(r.next_due_date)
@@ -136,21 +94,21 @@ def test_payment_after_the_schedule_has_ended():
     [(0.0, 14), (0.05, 14), (0.06, 0), (1.0, 0)],
 )
 def test_tolerance_ignores_small_shortfalls_only(tolerance, dpd):
-    p = make([("2024-02-01", 99.97), ("2024-03-01", 99.97)])
+    p = one_loan([("2024-02-01", 99.97), ("2024-03-01", 99.97)])
     r = row(p, "2024-03-15", tolerance=tolerance)
     assert r.dpd == dpd
     assert r.overdue_amount == pytest.approx(0.06)  # the exact shortfall either way
 
 
 def test_tolerance_does_not_hide_real_arrears():
-    r = row(make([("2024-02-01", 50)]), "2024-03-15", tolerance=1.0)
+    r = row(one_loan([("2024-02-01", 50)]), "2024-03-15", tolerance=1.0)
     assert r.dpd == 43
 
 
 def test_lender_allocation_overrides_fifo():
     paid_second = [("2024-03-01", 100)]
-    fifo = row(make(paid_second), "2024-03-10")
-    tagged = row(make(paid_second, tagged=[2]), "2024-03-10")
+    fifo = row(one_loan(paid_second), "2024-03-10")
+    tagged = row(one_loan(paid_second, tagged=[2]), "2024-03-10")
     assert fifo.dpd == 9  # FIFO: the payment settles instalment 1
     assert tagged.dpd == 38  # allocated to instalment 2: instalment 1 is still unpaid
     assert fifo.overdue_amount == tagged.overdue_amount == 100
@@ -158,34 +116,34 @@ def test_lender_allocation_overrides_fifo():
 
 def test_allocation_to_a_future_instalment_leaves_the_due_one_overdue():
     early = [("2024-02-10", 100)]
-    fifo = row(make(early), "2024-02-15")
-    tagged = row(make(early, tagged=[2]), "2024-02-15")
+    fifo = row(one_loan(early), "2024-02-15")
+    tagged = row(one_loan(early, tagged=[2]), "2024-02-15")
     assert (fifo.overdue_amount, fifo.paid_ahead, fifo.dpd) == (0, 0, 0)
     assert (tagged.overdue_amount, tagged.paid_ahead, tagged.dpd) == (100, 100, 14)
 
 
 def test_allocated_excess_goes_to_the_oldest_unpaid():
-    r = row(make([("2024-03-01", 150)], tagged=[2]), "2024-03-10")
+    r = row(one_loan([("2024-03-01", 150)], tagged=[2]), "2024-03-10")
     assert r.dpd == 38 and r.overdue_amount == 50
-    r = row(make([("2024-03-01", 200)], tagged=[2]), "2024-03-10")
+    r = row(one_loan([("2024-03-01", 200)], tagged=[2]), "2024-03-10")
     assert r.dpd == 0 and r.overdue_amount == 0
 
 
 def test_mixed_allocated_and_fifo_payments():
-    p = make([("2024-03-01", 100), ("2024-03-05", 100)], tagged=[2, None])
+    p = one_loan([("2024-03-01", 100), ("2024-03-05", 100)], tagged=[2, None])
     assert row(p, "2024-03-04").dpd == 32
     assert row(p, "2024-03-05").dpd == 0
 
 
 def test_closing_cancels_later_instalments():
-    p = make([("2024-02-01", 100), ("2024-03-01", 100)], closed="2024-03-15")
+    p = one_loan([("2024-02-01", 100), ("2024-03-01", 100)], closed="2024-03-15")
     before, after = row(p, "2024-03-14"), row(p, "2024-06-30")
     assert not before.is_closed and after.is_closed
     assert after.amount_due_to_date == 200 and after.dpd == 0 and after.n_installments == 2
 
 
 def test_a_loan_closed_in_arrears_is_frozen_at_its_closed_date():
-    p = make([("2024-02-01", 50), ("2024-05-01", 70)], closed="2024-03-15")
+    p = one_loan([("2024-02-01", 50), ("2024-05-01", 70)], closed="2024-03-15")
     with pytest.warns(DataQualityWarning, match="after the loan closed"):
         r = row(p, "2024-06-30")
     assert r.is_closed and r.dpd == 43 and r.bucket == "30-59"  # 2024-02-01 to 03-15
@@ -195,14 +153,14 @@ def test_a_loan_closed_in_arrears_is_frozen_at_its_closed_date():
 
 
 def test_outstanding_principal_pro_rata_and_explicit():
-    p = make([("2024-02-01", 150)])
+    p = one_loan([("2024-02-01", 150)])
     assert row(p, "2024-02-15").outstanding_principal == pytest.approx(270 - 150 * 0.9)
-    p = make([("2024-02-01", 150)], principal_due=[80.0, 90.0, 100.0])
+    p = one_loan([("2024-02-01", 150)], principal_due=[80.0, 90.0, 100.0])
     assert row(p, "2024-02-15").outstanding_principal == pytest.approx(270 - 80 - 45)
 
 
 def test_loans_not_started_have_no_row_and_records_after_as_of_are_ignored():
-    p = make([("2024-02-01", 100)], start="2024-01-15")
+    p = one_loan([("2024-02-01", 100)], start="2024-01-15")
     assert len(Ledger(p).at("2024-01-14").table()) == 0
     r = row(p, "2024-01-31")
     assert r.amount_paid_to_date == 0 and pd.isna(r.last_payment_date)
@@ -211,17 +169,17 @@ def test_loans_not_started_have_no_row_and_records_after_as_of_are_ignored():
 
 def test_zero_amount_instalment_is_never_overdue():
     with pytest.warns(DataQualityWarning, match="amount_due 0"):
-        r = row(make([], amounts=(0.0, 100.0, 100.0)), "2024-03-10")
+        r = row(one_loan([], amounts=(0.0, 100.0, 100.0)), "2024-03-10")
     assert r.dpd == 9 and r.overdue_amount == 100
 
 
 def test_same_day_payments_add_up():
-    r = row(make([("2024-02-01", 30), ("2024-02-01", 70)]), "2024-02-20")
+    r = row(one_loan([("2024-02-01", 30), ("2024-02-01", 70)]), "2024-02-20")
     assert r.dpd == 0 and r.amount_paid_to_date == 100
 
 
 def test_custom_bucket_edges():
-    p = make([])
+    p = one_loan([])
     cfg = LedgerConfig(bucket_edges=(1, 31, 61, 91, 181))
     snap = Ledger(p, cfg).at(["2024-02-02", "2024-03-03", "2024-09-01"])
     assert list(snap.table()["bucket"].astype(str)) == ["1-30", "31-60", "181+"]
@@ -280,7 +238,7 @@ def test_statement_min_due_against_amount_paid():
 
 
 def test_many_dates_and_summary():
-    p = make([("2024-02-01", 100)])
+    p = one_loan([("2024-02-01", 100)])
     snap = compute_ledger(p, ["2024-04-15", "2024-02-15", "2024-02-15"])
     t = snap.table()
     assert list(t.index.get_level_values("as_of")) == [
@@ -312,7 +270,7 @@ def test_config_is_validated(kwargs, match):
 )
 def test_bad_as_of_is_a_clear_error(as_of):
     with pytest.raises(OverdueRiskError, match="as_of"):
-        Ledger(make([])).at(as_of)
+        Ledger(one_loan([])).at(as_of)
 
 
 def test_ledger_rejects_non_portfolio():
@@ -322,6 +280,6 @@ def test_ledger_rejects_non_portfolio():
 
 def test_allocation_to_an_instalment_cancelled_by_closing_falls_back_to_fifo():
     # Instalment 3 (due 04-01) is cancelled by closing on 03-25: its payment goes FIFO.
-    p = make([("2024-02-01", 100), ("2024-03-20", 50)], closed="2024-03-25", tagged=[None, 3])
+    p = one_loan([("2024-02-01", 100), ("2024-03-20", 50)], closed="2024-03-25", tagged=[None, 3])
     r = row(p, "2024-04-15")
     assert r.n_installments == 2 and r.overdue_amount == 50 and r.dpd == 24

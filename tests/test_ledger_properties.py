@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import SETTINGS, concat_rows
 from overdue_risk import Ledger, LedgerConfig, Portfolio
-from strategies import EPOCH, day, portfolios, shuffled, to_portfolio  # noqa: F401
+from strategies import day, moved_after, portfolios, shuffled, to_portfolio
 
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
-
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def reference(records, t: int, tol_cents: int) -> dict[int, dict]:
@@ -96,31 +95,13 @@ def test_row_order_changes_nothing(records, seed, dates):
     pd.testing.assert_frame_equal(a.sort_index(), b)
 
 
-def _concat(*frames: pd.DataFrame) -> pd.DataFrame:
-    """Concatenate, leaving out empty frames (whose dtypes are unknown)."""
-    kept = [f for f in frames if len(f)] or [frames[0]]
-    return pd.concat(kept, ignore_index=True)
-
-
 @SETTINGS
 @given(records=portfolios(), extra=portfolios(), t=st.integers(0, 420))
 def test_records_after_as_of_change_nothing(records, extra, t):
     base = to_portfolio(records)
     before = Ledger(base).at(day(t)).table()
     # Payments dated after t on existing loans, and whole loans starting after t.
-    late = to_portfolio(
-        [
-            {
-                **r,
-                "id": r["id"] + 100,
-                "start": t + 1 + r["start"],
-                "dues": [d + t + 1 for d in r["dues"]],
-                "pays": [(d + t + 1, c, g) for d, c, g in r["pays"]],
-                "closed": None,
-            }
-            for r in extra
-        ]
-    )
+    late = to_portfolio(moved_after(extra, t))
     more_pay = pd.DataFrame(
         {
             "loan_id": [r["id"] for r in records],
@@ -137,9 +118,9 @@ def test_records_after_as_of_change_nothing(records, extra, t):
         )
     )
     grown = Portfolio(
-        loans=_concat(closes_later, late.loans),
-        installments=_concat(base.installments, late.installments),
-        payments=_concat(base.payments, more_pay, late.payments),
+        loans=concat_rows(closes_later, late.loans),
+        installments=concat_rows(base.installments, late.installments),
+        payments=concat_rows(base.payments, more_pay, late.payments),
     )
     after = Ledger(grown).at(day(t)).table()
     pd.testing.assert_frame_equal(before, after)

@@ -15,13 +15,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import SETTINGS
 from overdue_risk import OverdueRiskError
 from overdue_risk.prioritise._ope import OffPolicyEstimate, off_policy_value
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ACTIONS = ["none", "sms", "call"]
 # Mean reward of each (context, action), and the logging policy's probabilities.
 MEAN = np.array([[10.0, 12.0, 20.0], [30.0, 28.0, 25.0], [0.0, 5.0, 4.0]])

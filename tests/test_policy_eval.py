@@ -72,6 +72,7 @@ def plain():
         return _compare()
 
 
+@pytest.mark.slow
 @quiet
 def test_ceiling_policy_is_compared_at_equal_capacity_and_rules(plain):
     table = _compare(ceiling_dates=["2024-01-08", "2024-01-22"]).table()
@@ -87,6 +88,7 @@ def test_ceiling_policy_is_compared_at_equal_capacity_and_rules(plain):
     )
 
 
+@pytest.mark.slow
 @quiet
 def test_off_policy_dates_add_days_to_the_check(plain):
     more = _compare(ope_dates=["2024-03-05", DAY, "2024-03-06"]).off_policy()
@@ -105,6 +107,7 @@ def test_off_policy_dates_cannot_come_before_the_decisions():
         _compare(ope_dates=["2024-03-01"])
 
 
+@pytest.mark.slow
 @quiet
 def test_each_value_seed_is_a_policy_of_its_own(plain):
     table = _compare(value_seeds=[0, 7]).table()

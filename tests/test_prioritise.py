@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SAMPLE
 from overdue_risk import OverdueRiskError, Strategy, load_portfolio
 from overdue_risk.prioritise import account_state, allocate, eligibility
 from overdue_risk.prioritise._worklist import prioritise
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_OF = "2024-06-30"
 LIFT = {"none": 0.0, "sms": 0.02, "call": 0.10, "visit": 0.30, "restructure": 0.05, "legal": 0.4}
 

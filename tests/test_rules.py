@@ -10,15 +10,15 @@ checks that rows after the as-of date and the order of the rows never matter.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import overdue_risk as odr
+from helpers import SETTINGS
 from overdue_risk import Ledger, Portfolio
 from overdue_risk.prioritise._rules import (
     RULES,
@@ -30,7 +30,6 @@ from overdue_risk.prioritise._rules import (
 from overdue_risk.prioritise._strategy import FLAGS, Strategy
 from strategies import day, full_portfolios, shuffled, to_full_portfolio
 
-ROOT = Path(__file__).resolve().parents[1]
 START = pd.Timestamp("2024-01-01")
 DUE = pd.Timestamp("2024-02-01")  # the hand-made loan's only instalment
 
@@ -648,11 +647,6 @@ def test_a_given_ledger_gives_the_same_state():
 # -- the bundled sample against a plain reference ------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sample() -> Portfolio:
-    return odr.load_portfolio(ROOT / "data" / "sample")
-
-
 def reference(strategy: Strategy, p: Portfolio, as_of: str) -> pd.DataFrame:
     """The state by its definitions, one account at a time."""
     t = pd.Timestamp(as_of)
@@ -738,7 +732,6 @@ PROPERTY_STRATEGY = Strategy.from_dict(
         "actions": {"legal": {"min_dpd": 5, "min_balance": 0, "min_failed_contacts": 1}},
     }
 )
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 ACTION = st.sampled_from(["sms", "call", "visit", "letter", "restructure", "other"])
@@ -787,8 +780,9 @@ def histories(draw):
     return p, more, day(as_of), flags
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
-@SETTINGS
+@settings(SETTINGS, max_examples=30)
 @given(history=histories(), seed=st.integers(0, 2**32 - 1))
 def test_rows_after_as_of_and_row_order_never_matter(history, seed):
     p, more, as_of, flags = history

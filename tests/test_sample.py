@@ -5,19 +5,19 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from helpers import ROOT, SAMPLE
 from overdue_risk import load_portfolio
 from overdue_risk.cli import main
 from overdue_risk.contract import TABLES
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample"
 COMMAND = (
     "overdue-risk simulate --loans 5000 --seed 7 --start 2023-01-01 --end 2024-12-31 "
     "--format csv --out data/sample --overwrite"
 )
 
 
-def files(folder: Path) -> dict[str, bytes]:
+def files(folder: Path | str) -> dict[str, bytes]:
+    folder = Path(folder)
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.csv")}
 
 

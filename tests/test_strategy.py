@@ -7,11 +7,11 @@ import math
 import re
 import tomllib
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 import overdue_risk as odr
+from helpers import ROOT
 from overdue_risk.prioritise._rules import RULES
 from overdue_risk.prioritise._strategy import (
     ACTIONS,
@@ -20,7 +20,6 @@ from overdue_risk.prioritise._strategy import (
     StrategyError,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("china", "default", "uk_eu", "us_reg_f")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +14,6 @@ from overdue_risk import (
     Portfolio,
     build_features,
     build_training_set,
-    load_portfolio,
     make_labels,
 )
 from overdue_risk.labels import assert_no_leakage
@@ -24,7 +21,6 @@ from overdue_risk.labels import assert_no_leakage
 # Payments appended after a loan closed are legal, only odd.
 pytestmark = pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 MONTH_ENDS = [str(d.date()) for d in pd.date_range("2024-01-31", "2024-12-31", freq="ME")]
 # The sample is observed until 2024-12-31: a 90-day horizon is seen for as-of
 # dates up to 2024-10-02, so the month ends January to September.
@@ -32,11 +28,6 @@ OBSERVED = MONTH_ENDS[:9]
 # The ledger cancels instalments due after a loan's closed_date at every date,
 # also before the closing: outstanding_principal then depends on a future
 # closed_date (see test_future_closing_date_leaks_into_the_ledger).
-
-
-@pytest.fixture(scope="module")
-def sample() -> Portfolio:
-    return load_portfolio(SAMPLE)
 
 
 @pytest.fixture(scope="module")

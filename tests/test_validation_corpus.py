@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import HANDMADE
 from overdue_risk import (
     DataQualityWarning,
     DataValidationError,
@@ -26,8 +27,7 @@ from overdue_risk import (
 from overdue_risk.cli import main
 from overdue_risk.contract import TABLES
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "handmade"
-N_PAYMENTS = len(pd.read_csv(SAMPLE_DIR / "payments.csv"))
+N_PAYMENTS = len(pd.read_csv(HANDMADE / "payments.csv"))
 
 Frames = dict[str, pd.DataFrame | None]  # None: the mutation wrote the file itself
 Key = tuple[str, str, str, int]
@@ -476,7 +476,7 @@ def test_unmutated_copy_is_clean(portfolio_dir):
     p = load_portfolio(folder)
     assert p.validated
     assert {n: len(df) for n, df in p.tables().items()} == {
-        n: len(df) for n, df in read_raw(SAMPLE_DIR).items()
+        n: len(df) for n, df in read_raw(HANDMADE).items()
     }
 
 

@@ -13,17 +13,17 @@ a known uplift per segment; ``RiskBasedValue`` is checked against its formula.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import overdue_risk as odr
+from helpers import SETTINGS
 from overdue_risk import DataQualityWarning, Ledger, ModelError, OverdueRiskError, Portfolio
 from overdue_risk.contract._schema import TABLES
 from overdue_risk.prioritise._decisions import (
@@ -31,18 +31,12 @@ from overdue_risk.prioritise._decisions import (
     DECISION_COLUMNS,
     logged_decisions,
 )
+from overdue_risk.prioritise._fallback import DEFAULT_LIFTS, RiskBasedValue
+from overdue_risk.prioritise._response import DEFAULT_FEATURES, ResponseModel
 from overdue_risk.prioritise._rules import account_state
 from overdue_risk.prioritise._strategy import Strategy
-from overdue_risk.prioritise._value import (
-    DEFAULT_FEATURES,
-    DEFAULT_LIFTS,
-    ResponseModel,
-    RiskBasedValue,
-)
 from strategies import day, portfolios, shuffled, to_portfolio
 
-ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LOG_COLUMNS = [c.name for c in TABLES["collections"].columns]  # the contract's order
 T0 = pd.Timestamp("2024-01-01")
 FEB = pd.Timestamp("2024-02-01")  # every hand-made loan's only instalment falls due
@@ -400,8 +394,9 @@ def _decisions_or_none(p: Portfolio) -> pd.DataFrame | None:
         return None
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::overdue_risk.DataQualityWarning")
-@SETTINGS
+@settings(SETTINGS, max_examples=40)
 @given(case=logs(), seed=st.integers(0, 2**32 - 1))
 def test_records_after_the_horizon_and_row_order_never_change_a_row(case, seed):
     records, before, after, cut = case
@@ -466,11 +461,6 @@ def test_records_after_the_last_horizon_change_nothing(three_loans):
 # -- logged_decisions on the bundled sample ----------------------------------------------
 
 WINDOW = ("2024-01-01", "2024-06-30")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Portfolio:
-    return odr.load_portfolio(ROOT / "data" / "sample")
 
 
 @pytest.fixture(scope="module")

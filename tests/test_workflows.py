@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import overdue_risk as odr
+from helpers import SAMPLE
 from overdue_risk import (
     DpdTarget,
     Ledger,
@@ -44,7 +45,6 @@ from overdue_risk.workflows import (
     train_risk_model,
 )
 
-SAMPLE = str(Path(__file__).resolve().parents[1] / "data" / "sample")
 MONTHS = ["2023-12-31", "2024-03-31", "2024-06-30", "2024-09-30"]
 
 

@@ -11,7 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._io import check_output_path, write_table
 from ..contract import load_portfolio
 from ..exceptions import OverdueRiskError
 from ..model import RiskModel
@@ -22,7 +21,6 @@ from ..workflows import (
     export_features,
     export_labels,
     export_ledger,
-    load_strategy,
     prioritise_portfolio,
     score_portfolio,
     train_risk_model,
@@ -187,27 +185,21 @@ def _value_seeds(text: str) -> list[int]:
 
 
 def cmd_policy_eval(args: argparse.Namespace) -> int:
-    out = check_output_path(args.out)
-    decision_dates = dates(args.dates)
-    ceiling = dates(args.ceiling_dates) if args.ceiling_dates else None
-    ope = dates(args.ope_dates) if args.ope_dates else None
-    seeds = _value_seeds(args.value_seeds)
-    strategy = load_strategy(args.strategy)
-    scenario = Scenario.from_toml(args.scenario) if args.scenario else None
+    decision_dates = names(args.dates)
     comparison, _ = simulated_comparison(
         args.loans,
         decision_dates,
-        strategy,
+        args.strategy,
         seed=args.seed,
         n_paths=args.paths,
-        scenario=scenario,
-        ceiling_dates=ceiling,
-        ope_dates=ope,
-        value_seeds=seeds,
+        scenario=args.scenario,
+        ceiling_dates=names(args.ceiling_dates) or None,
+        ope_dates=names(args.ope_dates) or None,
+        value_seeds=_value_seeds(args.value_seeds),
+        out=args.out,
     )
     table = comparison.table()
-    write_table(table, out)
-    print(f"Compared {len(table)} policies on {len(decision_dates)} dates; wrote {out}")
+    print(f"Compared {len(table)} policies on {len(decision_dates)} dates; wrote {Path(args.out)}")
     shown = [
         "treated",
         "recovered",

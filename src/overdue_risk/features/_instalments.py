@@ -78,7 +78,7 @@ class Instalments:
         s, pay, pc = led.schedule, led.payments, led.paid_cum
         rows = slice(lo, hi)
         idx = np.arange(lo, hi)
-        code = s.key[rows] >> s._code_shift
+        code = s.code_at(rows)
         loans = slice(int(code[0]), int(code[-1]) + 1)
         due = s.day_at(idx)
         amount = led.due_cum[lo + 1 : hi + 1] - led.due_cum[lo:hi]

@@ -96,6 +96,10 @@ class EventTable:
         """The loan code of every record."""
         return self.key >> self._code_shift
 
+    def code_at(self, i: np.ndarray | slice) -> np.ndarray:
+        """The loan code of records ``i``."""
+        return self.key[i] >> self._code_shift
+
     def day_at(self, i: np.ndarray) -> np.ndarray:
         """The day of records ``i``."""
         return ((self.key[i] >> self._day_shift) & self._day_mask) + self.day0

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import pandas as pd
 
+from .._dates import parse_as_of
+from .._io import check_output_path, write_table
 from ..contract import validate
 from ..exceptions import OverdueRiskError
 from ..features import build_features
 from ..labels import DpdTarget, build_training_set
 from ..model import RiskModel
 from ..prioritise import ResponseModel, Strategy, logged_decisions
-from ..simulate import simulate_portfolio
+from ..simulate import Scenario, simulate_portfolio
 from ._compare import PolicyComparison, compare_policies
 
 __all__ = ["simulated_comparison"]
@@ -21,7 +24,7 @@ __all__ = ["simulated_comparison"]
 def simulated_comparison(
     n_loans: int,
     dates: Sequence,
-    strategy: Strategy,
+    strategy: Strategy | str | os.PathLike,
     *,
     seed: int = 0,
     start="2023-01-01",
@@ -31,6 +34,7 @@ def simulated_comparison(
     ceiling_dates: Sequence | None = None,
     ope_dates: Sequence | None = None,
     value_seeds: Sequence[int] = (0,),
+    out: str | os.PathLike | None = None,
 ) -> tuple[PolicyComparison, dict]:
     """Simulate a lender, learn its risk and response models, and compare the policies.
 
@@ -53,8 +57,9 @@ def simulated_comparison(
         Loans of the simulated book.
     dates : date-likes
         Decision dates.
-    strategy : Strategy
-        Actions, costs, capacities and rules, shared by every policy.
+    strategy : Strategy, profile name or TOML path
+        Actions, costs, capacities and rules, shared by every policy
+        (read by :meth:`Strategy.load`).
     seed : int, default=0
         The simulator's seed.
     start : date-like, default="2023-01-01"
@@ -62,12 +67,15 @@ def simulated_comparison(
     n_paths, horizon_days : int, default=100, 30
         Monte Carlo paths and days of the truth (and of the response model's
         reward).
-    scenario : Scenario, optional
+    scenario : Scenario or TOML path, optional
         The simulator's scenario; its default when not given.
     ceiling_dates, ope_dates : date-likes, optional
         See :func:`compare_policies`.
     value_seeds : sequence of int, default=(0,)
         The response model's ``random_state`` values, one policy each.
+    out : path, optional
+        Also write ``comparison.table()`` there (``.parquet`` or ``.csv``,
+        atomically). Checked, with every other argument, before any work.
 
     Returns
     -------
@@ -87,9 +95,17 @@ def simulated_comparison(
     ...     3000, ["2024-06-03"], strategy, seed=202, n_paths=30)  # doctest: +SKIP
     >>> comparison.table()[["treated", "net_vs_none", "share_of_oracle"]]  # doctest: +SKIP
     """
+    if out is not None:
+        check_output_path(out)
     seeds = list(value_seeds)
     if not seeds:
         raise OverdueRiskError("value_seeds must hold at least one seed.")
+    for given in (dates, ceiling_dates, ope_dates):
+        if given is not None:
+            parse_as_of(given)  # one readable error for a bad date, before any work
+    strategy = Strategy.load(strategy)
+    if scenario is not None and not isinstance(scenario, Scenario):
+        scenario = Scenario.from_toml(scenario)
     days = pd.to_datetime(list(dates)).sort_values()
     first_evening = days[0] - pd.Timedelta(days=1)
     ope_days = days if ope_dates is None else days.union(pd.to_datetime(list(ope_dates)))
@@ -153,6 +169,8 @@ def simulated_comparison(
         ceiling_dates=ceiling_dates,
         ope_dates=ope_dates,
     )
+    if out is not None:
+        write_table(comparison.table(), out)
     learned = {
         "portfolio": portfolio,
         "truth": truth,

@@ -9,20 +9,23 @@ learned from the randomised cell of the collections log, or the non-causal
 :class:`Worklist`.
 :func:`action_values` turns a value model's predictions into each action's uplift
 over waiting and net value; :data:`DEFAULT_FEATURES` are the state columns a
-:class:`ResponseModel` reads by default.
+:class:`ResponseModel` reads by default, :data:`DEFAULT_LIFTS` the fallback's
+largest uplifts per action.
 """
 
 from ..exceptions import AllocationError, StrategyError
 from ._allocate import Allocation, allocate
 from ._decisions import logged_decisions
+from ._fallback import DEFAULT_LIFTS, RiskBasedValue
 from ._ope import OffPolicyEstimate, off_policy_value
+from ._response import DEFAULT_FEATURES, ResponseModel
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy
-from ._value import DEFAULT_FEATURES, ResponseModel, RiskBasedValue
 from ._worklist import Worklist, action_values, prioritise
 
 __all__ = [
     "DEFAULT_FEATURES",
+    "DEFAULT_LIFTS",
     "Allocation",
     "AllocationError",
     "Eligibility",

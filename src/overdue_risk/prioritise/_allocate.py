@@ -7,43 +7,29 @@ action ``a`` to account ``i``. Each account gets at most one action (none is
 pairs of positive value. Its constraint matrix is totally unimodular, so the
 linear relaxation has an integral optimum.
 
-Every method first reduces the problem, without changing its optimum. An
-action whose capacity covers every account that could take it is
-*unlimited*; each account's best unlimited pair (its *fallback*, worth
-``u[i]``, 0 if none) is always within reach, so only pairs of *limited*
-actions worth more than ``u[i]`` compete for anything. On the benchmark's
-book (calls and visits limited) that leaves about one pair per account.
+Every method first reduces the problem, without changing its optimum, to the
+pairs of limited actions that compete for capacity (``_problem.py``). This
+module checks the inputs, runs a method on the reduced problem and builds the
+:class:`Allocation`.
 
 Methods
 -------
 ``"lp"``
-    The exact optimum: ``scipy.optimize.linprog`` (HiGHS interior point and
-    crossover, a vertex) with one variable per competing pair, rounded and
-    checked; ``scipy.optimize.milp`` if the vertex is ever fractional or
-    infeasible.
+    The exact optimum: the LP with one variable per competing pair
+    (``_lp.py``), its HiGHS vertex rounded and checked;
+    ``scipy.optimize.milp`` if the vertex is ever fractional or infeasible.
 ``"lagrangian"``
-    Prices ``lambda[a] >= 0`` on the limited actions relax the capacities;
-    the dual function ``D(lambda) = sum_i max(u[i], max_a value[i, a] -
-    lambda[a]) + lambda @ capacity`` bounds the optimum from above for any
-    prices. Coordinate descent lowers it, each price in turn set to the
-    ``(cap + 1)``-th largest *bid* (an account's margin of that action over
-    its best alternative); where it stalls (ties in the values make corners
-    where only prices moving together help), the steepest joint direction,
-    from a tiny LP over the accounts grouped by their tied actions, and an
-    exact line search take over. At optimal prices an assignment is optimal
-    exactly when every account takes one of its best reduced options and
-    every priced action is full: a small transportation problem over those
-    groups finds it. When the prices are optimal only to ``tol``, the greedy
+    Prices on the limited actions that minimise the dual bound
+    (``_lagrangian.py``), and the assignment that complementary slackness
+    allows at them. When the prices are optimal only to ``tol``, the greedy
     assignment on the reduced values ``value - lambda`` is repaired instead
     (rejected accounts move to their next option; spare capacity is filled).
-    The gap reported is against ``D``, a certificate rather than an estimate.
+    The gap reported is against the dual bound, a certificate rather than an
+    estimate.
 ``"greedy"``
     The baseline: pairs by decreasing value, each taken if its account is
-    free and its action has room. Its upper bound is the same dual bound.
-
-Greedy assignments are computed as the stable matching of the globally
-ranked pairs (it is unique and equals the sequential greedy), by deferred
-acceptance in vectorised rounds: no Python loop runs over accounts or pairs.
+    free and its action has room (``_greedy.py``). Its upper bound is the
+    same dual bound.
 """
 
 from __future__ import annotations
@@ -57,6 +43,10 @@ import pandas as pd
 
 from .._params import Interval, Options, check
 from ..exceptions import AllocationError
+from ._greedy import _greedy, _improve
+from ._lagrangian import _complementary, _prices
+from ._lp import _INTEGRAL_TOL, _feasible, _linprog, _lp_arrays, _milp
+from ._problem import _Problem, _reduce
 
 __all__ = ["LP_MAX_PAIRS", "METHODS", "Allocation", "allocate"]
 
@@ -69,8 +59,6 @@ METHODS = ("auto", "lp", "lagrangian", "greedy")
 # benchmarks/allocate.py). The Lagrangian method takes a small fraction of
 # that and is most often exact, always with a certified gap.
 LP_MAX_PAIRS = 100_000
-_INTEGRAL_TOL = 1e-6  # how far from 0/1 a HiGHS vertex may be and still count as integral
-_TIE = 1e-10  # reduced values this close (relative to the largest) count as tied
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,401 +222,9 @@ def _check_options(method, lp_max_pairs, max_iter, tol) -> None:
         check(rule, value, key=name, error=AllocationError)
 
 
-# -- the problem, reduced -------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class _Problem:
-    """Candidate pairs, the unlimited fallback of each account, the competing pairs."""
-
-    key: np.ndarray  # (n, m) value of candidate pairs, -inf elsewhere
-    given: np.ndarray  # (m,) capacities as given
-    cap: np.ndarray  # (m,) capacities, inf where unlimited
-    limited: np.ndarray  # (k,) indices of limited actions
-    fallback: np.ndarray  # (n,) best unlimited action, -1 if none
-    base: np.ndarray  # (n,) its value, 0 if none
-    rows: np.ndarray  # (r,) accounts with a competing pair
-    compete: np.ndarray  # (k, r) value of competing pairs, -inf elsewhere
-    outside: float  # total fallback value of the accounts not in rows
-
-
-def _reduce(v: np.ndarray, e: np.ndarray, cap: np.ndarray) -> _Problem:
-    n = v.shape[0]
-    key = np.where(e & (v > 0), v, -np.inf)
-    candidates = np.count_nonzero(key > -np.inf, axis=0)
-    given = cap
-    limited = np.flatnonzero(cap < candidates)
-    unlimited = np.flatnonzero(cap >= candidates)
-    cap = np.where(cap >= candidates, np.inf, cap)
-    if unlimited.size and n:
-        sub = key[:, unlimited]
-        best = np.argmax(sub, axis=1)  # first maximum: ties go to the lower action
-        base = sub[np.arange(n), best]
-        fallback = np.where(base > -np.inf, unlimited[best], -1)
-        base = np.maximum(base, 0.0)
-    else:
-        fallback = np.full(n, -1, dtype=np.int64)
-        base = np.zeros(n)
-    compete = np.ascontiguousarray(key[:, limited].T)  # (k, n): one row per limited action
-    compete[compete <= base] = -np.inf
-    rows = np.flatnonzero((compete > -np.inf).any(axis=0))
-    if rows.size < n:
-        compete = compete[:, rows]
-    elsewhere = np.ones(n, dtype=bool)
-    elsewhere[rows] = False
-    outside = float(base[elsewhere].sum())
-    return _Problem(
-        key, given, cap, limited, fallback.astype(np.int64), base, rows, compete, outside
-    )
-
-
-# -- greedy by deferred acceptance ---------------------------------------------
-
-
-def _top(ids: np.ndarray, score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``ids`` into the ``k`` best by score (ties: lower id) and the rest."""
-    if k <= 0:
-        return ids[:0], ids
-    cut = score.size - k
-    threshold = np.partition(score, cut)[cut]
-    keep = score > threshold
-    tied = np.flatnonzero(score == threshold)
-    need = k - int(np.count_nonzero(keep))
-    if tied.size > need:
-        tied = tied[np.argsort(ids[tied], kind="stable")[:need]]
-    keep[tied] = True
-    return ids[keep], ids[~keep]
-
-
-def _greedy(key: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, int]:
-    """Pairs by decreasing key (ties: account, then action) taken while there is room.
-
-    Computed as the stable matching of accounts (preferring their pairs by key)
-    and actions (preferring accounts by key): with one global ranking of the
-    pairs it is unique and equals the sequential greedy. Each round every free
-    account proposes to its next action; an action keeps its best proposals up
-    to capacity and rejects the others, who try again next round.
-    """
-    n, m = key.shape
-    action = np.full(n, -1, dtype=np.int64)
-    if n == 0 or m == 0:
-        return action, 0
-    order = np.argsort(-key, axis=1, kind="stable").astype(np.min_scalar_type(m))
-    options = np.count_nonzero(key > -np.inf, axis=1)
-    held = [np.empty(0, dtype=np.int64) for _ in range(m)]
-    following = np.zeros(n, dtype=np.int64)
-    free = np.flatnonzero(options > 0)
-    rounds = 0
-    while free.size:
-        rounds += 1
-        to = order[free, following[free]].astype(np.int64)
-        following[free] += 1
-        by_action = np.argsort(to, kind="stable")
-        free, to = free[by_action], to[by_action]
-        bounds = np.searchsorted(to, np.arange(m + 1))
-        rejected = []
-        for a in range(m):
-            new = free[bounds[a] : bounds[a + 1]]
-            if not new.size:
-                continue
-            pool = np.concatenate([held[a], new]) if held[a].size else new
-            if pool.size <= cap[a]:
-                held[a] = pool
-                continue
-            held[a], out = _top(pool, key[pool, a], int(cap[a]))
-            rejected.append(out)
-        free = np.concatenate(rejected) if rejected else free[:0]
-        free = free[following[free] < options[free]]
-    for a in range(m):
-        action[held[a]] = a
-    return action, rounds
-
-
-def _improve(p: _Problem, action: np.ndarray, val: np.ndarray) -> int:
-    """Move accounts into capacity left spare while that gains value; moves made."""
-    m = p.key.shape[1]
-    counts = np.bincount(action[action >= 0], minlength=m)
-    moves = 0
-    for _ in range(2 * m):
-        moved = False
-        for a in range(m):
-            spare = p.cap[a] - counts[a]
-            if spare <= 0:
-                continue
-            gain = p.key[:, a] - val
-            gain[action == a] = -np.inf
-            who = np.flatnonzero(gain > 0)
-            if not who.size:
-                continue
-            if who.size > spare:
-                who, _ = _top(who, gain[who], int(spare))
-            old = action[who]
-            counts -= np.bincount(old[old >= 0], minlength=m)
-            counts[a] += who.size
-            action[who] = a
-            val[who] = p.key[who, a]
-            moves += who.size
-            moved = True
-        if not moved:
-            break
-    return moves
-
-
-# -- prices ---------------------------------------------------------------------
-
-
-def _dual(p: _Problem, lam: np.ndarray, best: np.ndarray | None = None) -> float:
-    """The Lagrangian dual function at prices ``lam`` on the limited actions: an upper bound.
-
-    ``best``, if given, is each competing account's best reduced value at ``lam``.
-    """
-    if best is None:
-        best = p.base[p.rows].copy()
-        for j in range(lam.size):
-            np.maximum(best, p.compete[j] - lam[j], out=best)
-    return float(best.sum() + p.outside + lam @ p.cap[p.limited])
-
-
-def _sweep(p: _Problem, lam: np.ndarray) -> float:
-    """One round of coordinate descent, each price in turn minimising the dual alone; the dual.
-
-    The dual in ``lam[j]`` alone is ``sum_i max(0, bid_i - lam[j]) + lam[j] * cap``
-    plus a constant, where ``bid_i`` is account ``i``'s margin of action ``j``
-    over its best alternative; its minimum over ``lam[j] >= 0`` is at the
-    ``(cap + 1)``-th largest bid, or 0 if that is negative.
-    """
-    k = lam.size
-    caps = p.cap[p.limited].astype(np.int64)
-    r = p.rows.size
-    # the best alternative to action j is the best of the fallback and the
-    # actions before j (prices of this round) and after j (of the last one):
-    # a running maximum and the suffix maxima, instead of k - 1 passes each
-    after = np.empty((k, r))
-    after[k - 1] = -np.inf
-    for j in range(k - 2, -1, -1):
-        np.maximum(after[j + 1], p.compete[j + 1] - lam[j + 1], out=after[j])
-    before = p.base[p.rows].copy()
-    alt = np.empty(r)
-    bids = np.empty(r)
-    for j in range(k):
-        np.maximum(before, after[j], out=alt)
-        np.subtract(p.compete[j], alt, out=bids)
-        if caps[j] >= r:
-            lam[j] = 0.0
-        else:
-            cut = r - caps[j] - 1
-            bids.partition(cut)
-            lam[j] = max(0.0, float(bids[cut]))
-        np.subtract(p.compete[j], lam[j], out=alt)
-        np.maximum(before, alt, out=before)
-    return _dual(p, lam, before)
-
-
-def _tied_sets(p: _Problem, lam: np.ndarray) -> np.ndarray | None:
-    """Per competing account, the bit mask of the options tied for its best reduced value.
-
-    Bit ``j < k`` is limited action ``p.limited[j]``, bit ``k`` the account's
-    fallback (its best unlimited action, or wait). None for more than 62 limited
-    actions, which an int64 mask cannot hold.
-    """
-    k = lam.size
-    if k > 62:
-        return None
-    base = p.base[p.rows]
-    reduced = p.compete - lam[:, None]
-    best = np.maximum(base, reduced.max(axis=0))
-    best -= _TIE * max(1.0, float(np.abs(best).max()))
-    code = np.zeros(best.size, dtype=np.int64)
-    for j in range(k):
-        code[reduced[j] >= best] |= 1 << j
-    code[base >= best] |= 1 << k
-    return code
-
-
-def _complementary(p: _Problem, lam: np.ndarray) -> np.ndarray | None:
-    """An assignment optimal at prices ``lam`` by complementary slackness, or None.
-
-    If ``lam`` minimises the dual, an assignment is optimal exactly when every
-    account takes an option tied for its best reduced value and every priced
-    action is full. Accounts with the same tied set are interchangeable, so
-    how many of each set take each option is a tiny transportation problem
-    (integral, as every such problem is). Within a set, lower account indices
-    take lower action indices. None when no such assignment exists (the
-    prices are not optimal, or not to the precision ties are read with).
-    """
-    from scipy import sparse
-    from scipy.optimize import linprog
-
-    k = lam.size
-    action = p.fallback.copy()
-    if not p.rows.size or not k:
-        return action
-    code = _tied_sets(p, lam)
-    if code is None:
-        return None
-    masks, counts = np.unique(code, return_counts=True)
-    bits = (masks[:, None] >> np.arange(k + 1)) & 1
-    group, option = np.nonzero(bits)  # variables: (tied set, option), option k = fallback
-    nvar = group.size
-    limited = option < k
-    rows = np.concatenate([group, masks.size + option[limited]])
-    cols = np.concatenate([np.arange(nvar), np.flatnonzero(limited)])
-    matrix = sparse.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(masks.size + k, nvar))
-    caps = p.cap[p.limited]
-    priced = lam > 0
-    fixed = np.concatenate([np.ones(masks.size, dtype=bool), priced])
-    rhs = np.concatenate([counts.astype(np.float64), caps])
-    res = linprog(
-        np.zeros(nvar),
-        A_ub=matrix[~fixed] if (~fixed).any() else None,
-        b_ub=rhs[~fixed] if (~fixed).any() else None,
-        A_eq=matrix[fixed],
-        b_eq=rhs[fixed],
-        bounds=(0, None),
-        method="highs-ds",
-    )
-    if res.status != 0:
-        return None
-    y = np.round(res.x).astype(np.int64)
-    if np.abs(res.x - y).max(initial=0.0) > _INTEGRAL_TOL:
-        return None
-    order = np.argsort(code, kind="stable")  # by tied set, then account
-    starts = np.searchsorted(code[order], masks)
-    for g in range(masks.size):
-        members = p.rows[order[starts[g] : starts[g] + counts[g]]]
-        taken = 0
-        for var in np.flatnonzero(group == g):
-            if option[var] < k and y[var]:
-                action[members[taken : taken + y[var]]] = p.limited[option[var]]
-            taken += y[var]
-    return action
-
-
-def _descent(p: _Problem, lam: np.ndarray) -> np.ndarray | None:
-    """A direction of descent of the dual at ``lam``, or None if ``lam`` is optimal.
-
-    Coordinate descent stalls where only moving several prices together
-    helps (ties in the values make such corners common). The directional
-    derivative of the dual along ``d`` is ``cap @ d + sum_i max_{j in A_i} -d[j]``,
-    ``A_i`` the actions (and wait, with ``-d = 0``) tied for account ``i``'s
-    best reduced value. Accounts with the same ``A_i`` are counted together,
-    so the steepest direction in the box ``|d| <= 1`` is a tiny LP; none with
-    a negative derivative means 0 is a subgradient: ``lam`` is optimal.
-    """
-    from scipy import sparse
-    from scipy.optimize import linprog
-
-    k = lam.size
-    code = _tied_sets(p, lam)
-    if code is None:
-        return None
-    masks, counts = np.unique(code, return_counts=True)
-    bits = (masks[:, None] >> np.arange(k + 1)) & 1
-    group, action = np.nonzero(bits[:, :k])
-    # variables: d (k), then t_S per tied set S; rows: -d_j - t_S <= 0 for j in S
-    nrow = group.size
-    a_ub = sparse.csr_matrix(
-        (
-            -np.ones(2 * nrow),
-            (np.tile(np.arange(nrow), 2), np.concatenate([action, k + group])),
-        ),
-        shape=(nrow, k + masks.size),
-    )
-    c = np.concatenate([p.cap[p.limited], counts.astype(np.float64)])
-    bounds = [(0.0 if lam[j] <= 0 else -1.0, 1.0) for j in range(k)]
-    bounds += [(0.0, None) if b else (None, None) for b in bits[:, k]]
-    res = linprog(c, A_ub=a_ub, b_ub=np.zeros(nrow), bounds=bounds, method="highs")
-    if res.status != 0 or res.fun >= -_TIE * (counts.sum() + c[:k].sum()):
-        return None
-    return np.asarray(res.x[:k])
-
-
-def _line_search(p: _Problem, lam: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """The prices ``lam + s * d``, ``s >= 0`` minimising the dual (to float precision).
-
-    The dual along the line is convex and piecewise linear; bisection on its
-    right derivative keeps only the accounts whose term still bends between
-    the two ends, so each step gets cheaper.
-    """
-    base = p.base[p.rows]
-    const = float(p.cap[p.limited] @ d)
-
-    def slopes(s: float, idx: np.ndarray | None) -> np.ndarray:
-        """Right derivative of each account's term at ``lam + s * d``."""
-        compete = p.compete if idx is None else p.compete[:, idx]
-        fallback = base if idx is None else base[idx]
-        reduced = compete - (lam + s * d)[:, None]
-        best = np.maximum(fallback, reduced.max(axis=0))
-        slope = np.where(fallback == best, 0.0, -np.inf)
-        for j in range(d.size):
-            np.maximum(slope, np.where(reduced[j] == best, -d[j], -np.inf), out=slope)
-        return slope
-
-    shrink = d < 0
-    s_max = float(np.min(lam[shrink] / -d[shrink])) if shrink.any() else np.inf
-    # steps are small next to the values once coordinate descent has run:
-    # widen from a tiny one, so that the bracket is tight and most accounts settle
-    scale = max(1.0, float(np.abs(p.compete.max())), float(base.max(initial=0.0)))
-    lo, at_lo = 0.0, slopes(0.0, None)
-    hi = min(1e-6 * scale, s_max)
-    at_hi = slopes(hi, None)
-    while const + at_hi.sum() < 0:
-        if hi >= s_max:
-            return np.maximum(lam + hi * d, 0.0)
-        lo, at_lo = hi, at_hi
-        hi = min(16.0 * hi, s_max)
-        at_hi = slopes(hi, None)
-    idx = np.arange(p.rows.size)
-    for _ in range(200):
-        settled = at_lo == at_hi  # slopes only grow: equal at both ends, linear between
-        if settled.any():
-            const += float(at_lo[settled].sum())
-            idx, at_lo, at_hi = idx[~settled], at_lo[~settled], at_hi[~settled]
-        mid = 0.5 * (lo + hi)
-        if not lo < mid < hi:
-            break
-        at_mid = slopes(mid, idx)
-        if const + at_mid.sum() < 0:
-            lo, at_lo = mid, at_mid
-        else:
-            hi, at_hi = mid, at_mid
-    return np.maximum(lam + hi * d, 0.0)
-
-
-def _prices(
-    p: _Problem, max_iter: int, tol: float, joint: bool = True
-) -> tuple[np.ndarray, float, int]:
-    """Prices minimising the dual: prices, dual value (the upper bound), rounds made.
-
-    Rounds of coordinate descent until one lowers the bound by less than
-    ``tol`` (relative); then, if ``joint``, a step along the steepest joint
-    direction, and on while that helps.
-    """
-    k = p.limited.size
-    lam = np.zeros(k)
-    bound = _dual(p, lam)
-    if k == 0 or not p.rows.size:
-        return lam, bound, 0
-    rounds = 0
-    while rounds < max_iter:
-        rounds += 1
-        new = _sweep(p, lam)
-        if bound - new > tol * max(abs(new), 1.0):
-            bound = new
-            continue
-        bound = min(bound, new)
-        d = _descent(p, lam) if joint else None
-        if d is None:
-            break
-        trial = _line_search(p, lam, d)
-        new = _dual(p, trial)
-        if bound - new <= tol * max(abs(new), 1.0):
-            break
-        lam, bound = trial, new
-    return lam, bound, rounds
-
-
 # -- methods ----------------------------------------------------------------------
+# Each method runs the kernels of _greedy.py, _lagrangian.py and _lp.py on the reduced
+# problem, looked up here: tests replace _complementary, _linprog and _milp on this module.
 
 
 def _finish(p, action, method, iterations, bound, prices) -> Allocation:
@@ -680,71 +276,6 @@ def _values(p: _Problem, action: np.ndarray) -> np.ndarray:
     val = np.zeros(action.size)
     val[chosen] = p.key[np.flatnonzero(chosen), action[chosen]]
     return val
-
-
-def _lp_arrays(p: _Problem):
-    """Variables, objective and sparse constraints of the LP on the competing pairs."""
-    from scipy import sparse
-
-    k, r = p.compete.shape
-    j, col = np.nonzero(p.compete > -np.inf)  # variable order: action, then account
-    gain = p.compete[j, col] - p.base[p.rows[col]]
-    nvar = j.size
-    per_account = np.bincount(col, minlength=r)
-    per_action = np.bincount(j, minlength=k)
-    caps = p.cap[p.limited]
-    # rows only where they can bind: accounts with two or more pairs, actions
-    # with more pairs than capacity (a 0/1 bound does the rest)
-    acc_rows = np.flatnonzero(per_account > 1)
-    act_rows = np.flatnonzero(per_action > caps)
-    acc_index = np.full(r, -1)
-    acc_index[acc_rows] = np.arange(acc_rows.size)
-    act_index = np.full(k, -1)
-    act_index[act_rows] = acc_rows.size + np.arange(act_rows.size)
-    var = np.arange(nvar)
-    in_acc = acc_index[col] >= 0
-    in_act = act_index[j] >= 0
-    row_ids = np.concatenate([acc_index[col[in_acc]], act_index[j[in_act]]])
-    var_ids = np.concatenate([var[in_acc], var[in_act]])
-    shape = (acc_rows.size + act_rows.size, nvar)
-    a_ub = sparse.csr_matrix((np.ones(row_ids.size), (row_ids, var_ids)), shape=shape)
-    b_ub = np.concatenate([np.ones(acc_rows.size), caps[act_rows]])
-    return j, col, gain, a_ub, b_ub, act_rows
-
-
-def _feasible(p: _Problem, j, col, x: np.ndarray) -> bool:
-    k, r = p.compete.shape
-    per_account = np.bincount(col[x], minlength=r)
-    per_action = np.bincount(j[x], minlength=k)
-    return bool((per_account <= 1).all() and (per_action <= p.cap[p.limited]).all())
-
-
-def _milp(gain, a_ub, b_ub) -> np.ndarray | None:
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    res = milp(
-        -gain,
-        integrality=np.ones(gain.size),
-        bounds=Bounds(0, 1),
-        constraints=LinearConstraint(a_ub, -np.inf, b_ub),
-    )
-    return None if res.x is None else res.x
-
-
-def _linprog(gain, a_ub, b_ub):
-    from scipy.optimize import linprog
-
-    # Interior point then crossover (a vertex, hence integral): on these
-    # instances it is 2-5 times faster than dual simplex, and presolve only
-    # costs time (it was half of the run on 100,000 accounts).
-    return linprog(
-        -gain,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        bounds=(0, 1),
-        method="highs-ipm",
-        options={"presolve": False},
-    )
 
 
 def _solve_lp(p: _Problem) -> Allocation:

@@ -17,6 +17,7 @@ with ``extends = "<profile>"`` and change only what differs.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -296,6 +297,30 @@ class Strategy:
         Unknown key strategy.actions.visit.min_dp; did you mean min_dpd?
         """
         return cls.from_dict(_ROOT.read_toml(path))
+
+    @classmethod
+    def load(cls, strategy: Strategy | str | os.PathLike) -> Strategy:
+        """A strategy from itself, a shipped profile's name or a TOML file.
+
+        A name in :meth:`profiles` is a profile; any other text or path is a
+        TOML file read by :meth:`from_toml`.
+
+        Examples
+        --------
+        >>> from overdue_risk import Strategy
+        >>> Strategy.load("uk_eu").extends
+        'uk_eu'
+        """
+        if isinstance(strategy, Strategy):
+            return strategy
+        if isinstance(strategy, str) and strategy in cls.profiles():
+            return cls.profile(strategy)
+        if isinstance(strategy, str | os.PathLike):
+            return cls.from_toml(strategy)
+        raise StrategyError(
+            "strategy must be a Strategy, a profile name or a TOML file; "
+            f"got {type(strategy).__name__}."
+        )
 
     @classmethod
     def profile(cls, name: str) -> Strategy:

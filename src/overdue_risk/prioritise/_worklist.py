@@ -25,19 +25,6 @@ __getattr__ = moved(__name__, {"learn_value_model": "overdue_risk.workflows"})
 UNTREATED = ("no_eligible_action", "no_value_estimate", "not_worth_its_cost", "capacity")
 
 
-def _as_strategy(strategy) -> Strategy:
-    if isinstance(strategy, Strategy):
-        return strategy
-    if isinstance(strategy, str) and strategy in Strategy.profiles():
-        return Strategy.profile(strategy)
-    if isinstance(strategy, str) or hasattr(strategy, "__fspath__"):
-        return Strategy.from_toml(strategy)
-    raise OverdueRiskError(
-        "strategy must be a Strategy, a profile name or a TOML file; "
-        f"got {type(strategy).__name__}."
-    )
-
-
 def _latest_scores(scores: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """One row per loan: its latest score dated on or before ``as_of``."""
     frame = scores.reset_index() if "loan_id" not in scores.columns else scores
@@ -248,9 +235,9 @@ def prioritise(
     -------
     Worklist
     """
-    from ._value import RiskBasedValue
+    from ._fallback import RiskBasedValue
 
-    strategy = _as_strategy(strategy)
+    strategy = Strategy.load(strategy)
     days = parse_as_of(as_of)
     if days.size != 1:
         raise OverdueRiskError(f"as_of must be one date; got {days.size}.")

@@ -6,7 +6,6 @@ import os
 from collections.abc import Sequence
 
 from ..contract import Portfolio, load_portfolio
-from ..exceptions import OverdueRiskError
 from ..features import list_features
 from ..model import RiskModel
 from ..prioritise import Strategy
@@ -27,15 +26,7 @@ def as_model(model: RiskModel | str | os.PathLike) -> RiskModel:
 def load_strategy(strategy: Strategy | str | os.PathLike) -> Strategy:
     """A strategy from itself, a shipped profile's name or a TOML file.
 
-    Parameters
-    ----------
-    strategy : Strategy, str or path
-        A name in :meth:`Strategy.profiles` is a profile; any other text or
-        path is a TOML file.
-
-    Returns
-    -------
-    Strategy
+    The same as :meth:`Strategy.load`, under the name the workflows use.
 
     Examples
     --------
@@ -43,16 +34,7 @@ def load_strategy(strategy: Strategy | str | os.PathLike) -> Strategy:
     >>> load_strategy("uk_eu").extends
     'uk_eu'
     """
-    if isinstance(strategy, Strategy):
-        return strategy
-    if isinstance(strategy, str) and strategy in Strategy.profiles():
-        return Strategy.profile(strategy)
-    if isinstance(strategy, str | os.PathLike):
-        return Strategy.from_toml(strategy)
-    raise OverdueRiskError(
-        "strategy must be a Strategy, a profile name or a TOML file; "
-        f"got {type(strategy).__name__}."
-    )
+    return Strategy.load(strategy)
 
 
 def check_families(families: Sequence[str] | None) -> None:

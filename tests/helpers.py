@@ -1,0 +1,108 @@
+"""Plain helpers shared by the test modules: paths, the CLI runner, settings, small builders.
+
+Fixtures live in ``conftest.py``; hypothesis strategies and the loan records they
+draw live in ``strategies.py``. Everything here is an ordinary function or
+constant, imported by name (``from helpers import SAMPLE, run_cli``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import HealthCheck, settings
+
+from overdue_risk import Portfolio
+from overdue_risk.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+# The simulated sample users start from, as text: the command line takes it as it is.
+SAMPLE = str(ROOT / "data" / "sample")
+# The hand-made portfolio of tests/data/handmade (read only: copy it before changing it).
+HANDMADE = ROOT / "tests" / "data" / "handmade"
+
+# The property tests' settings, built on the profile conftest.py loaded (``ci`` when
+# ``CI`` is set): a module needing fewer examples writes settings(SETTINGS, max_examples=n).
+SETTINGS = settings(
+    settings.default,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one command, as the console script sees them."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# Loan ``A`` of the hand-made ledger and label cases: three monthly instalments of 100.
+DUE = ["2024-02-01", "2024-03-01", "2024-04-01"]
+
+
+def one_loan(
+    payments=(),
+    *,
+    amounts=(100.0, 100.0, 100.0),
+    due=DUE,
+    principal=270.0,
+    closed=None,
+    tagged=None,
+    principal_due=None,
+    start="2024-01-01",
+) -> Portfolio:
+    """Loan ``A`` of customer ``c`` with its schedule and ``payments`` as (date, amount).
+
+    ``tagged`` gives the payments' ``installment_no`` (the lender's allocation),
+    ``principal_due`` the schedule's principal part; both are left out when None.
+    """
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["A"],
+            "customer_id": ["c"],
+            "product_type": ["instalment"],
+            "start_date": [start],
+            "principal": [principal],
+            "closed_date": [closed],
+        }
+    )
+    inst = pd.DataFrame(
+        {
+            "loan_id": "A",
+            "installment_no": range(1, len(due) + 1),
+            "due_date": list(due),
+            "amount_due": list(amounts),
+        }
+    )
+    if principal_due is not None:
+        inst["principal_due"] = principal_due
+    pay = pd.DataFrame(
+        {
+            "loan_id": pd.Series(["A"] * len(payments), dtype=object),
+            "payment_date": [d for d, _ in payments],
+            "amount": [a for _, a in payments],
+        }
+    )
+    if tagged is not None:
+        pay["installment_no"] = tagged
+    return Portfolio(loans=loans, installments=inst, payments=pay)
+
+
+def only_loans(p: Portfolio, ids: Iterable) -> Portfolio:
+    """The portfolio cut to the loans ``ids``: every table with a loan_id keeps their rows."""
+    ids = set(ids)
+    return Portfolio(
+        **{
+            name: df[df["loan_id"].isin(ids)] if "loan_id" in df else df
+            for name, df in p.tables().items()
+        }
+    )
+
+
+def concat_rows(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Concatenate, leaving out empty frames (whose dtypes are unknown)."""
+    kept = [f for f in frames if len(f)] or [frames[0]]
+    return pd.concat(kept, ignore_index=True)
