@@ -7,6 +7,7 @@ constant, imported by name (``from helpers import SAMPLE, run_cli``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,6 +38,30 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
     code = main(argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def listing(*folders: Path | str) -> dict[str, bytes]:
+    """Every file below ``folders`` (hidden and temporary ones included) and its bytes."""
+    files = {}
+    for folder in map(Path, folders):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                files[str(path)] = path.read_bytes()
+    return files
+
+
+def assert_refused(argv: list[str], capsys, message: str, *, watch: Iterable = ()) -> str:
+    """One command that must refuse its input: exit 2, ``message`` (a regular
+    expression) in what it prints, no traceback, and nothing written or changed
+    below the ``watch`` folders. Returns stderr."""
+    watch = list(watch)
+    before = listing(*watch)
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2, f"exit {code}\nstdout: {out}\nstderr: {err}"
+    assert re.search(message, err), f"{message!r} not in: {err}"
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert listing(*watch) == before, "the refused command wrote or changed files"
+    return err
 
 
 # Loan ``A`` of the hand-made ledger and label cases: three monthly instalments of 100.

@@ -114,10 +114,10 @@ def to_datetime(day: np.ndarray, missing: int = NAT) -> np.ndarray:
     >>> to_datetime(np.array([0, NAT])).tolist()
     [0, None]
     """
-    day = np.asarray(day).astype(np.int64, copy=False)
-    gone = day == missing
-    ns = np.where(gone, 0, day) * NS_PER_DAY
-    ns[gone] = NAT
+    day = np.asarray(day, dtype=np.int64)
+    # The sentinels wrap around here (array ufuncs do not check); they are overwritten next.
+    ns = np.multiply(day, NS_PER_DAY, out=np.empty(day.shape, np.int64))
+    ns[day == missing] = NAT
     return ns.view("datetime64[ns]")
 
 

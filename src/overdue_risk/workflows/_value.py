@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .._dates import AsOf, parse_as_of
-from ..contract import Portfolio, validate
+from .._params import Options, check_params
+from ..contract import NO_ACTION, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..prioritise import ResponseModel, RiskBasedValue, logged_decisions
 
@@ -18,10 +19,7 @@ VALUE_SOURCES = ("auto", "uplift", "fallback")
 
 def check_value_source(value, parameter: str, owner: str) -> None:
     """Fail before any work on a value source other than :data:`VALUE_SOURCES`."""
-    if value not in VALUE_SOURCES:
-        raise OverdueRiskError(
-            f"The {parameter!r} parameter of {owner} must be one of {VALUE_SOURCES}; got {value!r}."
-        )
+    check_params(owner, {parameter: value}, {parameter: Options(VALUE_SOURCES)}, OverdueRiskError)
 
 
 def learn_value_model(
@@ -47,7 +45,7 @@ def learn_value_model(
     decisions = logged_decisions(p, first, last, horizon_days=horizon_days, data_end=evening)
     counts = decisions["action"].astype(str).value_counts()
     known = [a for a in counts.index if counts[a] >= min_rows]
-    if "none" not in known or len(known) < 2:
+    if NO_ACTION not in known or len(known) < 2:
         return RiskBasedValue()
     return ResponseModel(actions=known, min_rows=min_rows).fit(decisions)
 
