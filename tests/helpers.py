@@ -7,6 +7,7 @@ constant, imported by name (``from helpers import SAMPLE, run_cli``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -62,6 +63,14 @@ def assert_refused(argv: list[str], capsys, message: str, *, watch: Iterable = (
     assert "Traceback" not in err and "internal error" not in err, err
     assert listing(*watch) == before, "the refused command wrote or changed files"
     return err
+
+
+def reseal(folder: Path | str) -> None:
+    """Record the sha256 of a model folder's edited ``manifest.json`` in ``manifest.sha256``,
+    as a save would: the tests of the checks after the seal edit the manifest this way."""
+    folder = Path(folder)
+    digest = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    (folder / "manifest.sha256").write_text(f"{digest}  manifest.json\n")
 
 
 # Loan ``A`` of the hand-made ledger and label cases: three monthly instalments of 100.
@@ -124,6 +133,21 @@ def only_loans(p: Portfolio, ids: Iterable) -> Portfolio:
             name: df[df["loan_id"].isin(ids)] if "loan_id" in df else df
             for name, df in p.tables().items()
         }
+    )
+
+
+def flags_table(ids: Iterable, strategy=None, **flagged) -> pd.DataFrame:
+    """A flags table for the loans ``ids``, indexed by loan_id: False in every column
+    the rules of ``strategy`` (default: ``Strategy()``) read, except ``flagged``
+    (flag name -> one value per loan, written to the flag's column)."""
+    from overdue_risk.prioritise import Strategy, flag_rules
+
+    strategy = Strategy() if strategy is None else strategy
+    ids = pd.Index(list(ids), name="loan_id")
+    names = [*flag_rules(strategy), *(f for f in flagged if f not in flag_rules(strategy))]
+    return pd.DataFrame(
+        {getattr(strategy.flags, f): flagged.get(f, [False] * len(ids)) for f in names},
+        index=ids,
     )
 
 

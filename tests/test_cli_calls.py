@@ -36,7 +36,7 @@ TRAIN_FLAGS = (
 )
 PRIORITISE_FLAGS = (
     "--as-of 2025-01-01 --strategy uk_eu --out w.csv --value uplift --horizon 20 "
-    "--flags f.csv --method lp"
+    "--flags f.csv --method lp --max-score-age-days inf"
 )
 
 
@@ -83,24 +83,37 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
     return {
         "validate": ([p], "load_portfolio", (p,), {}, portfolio),
         "ledger": (
-            [p, "--as-of", "2024-06-30, 2024-12-31", "--out", "l.csv", "--tolerance", "2"],
+            [
+                p,
+                "--as-of",
+                "2024-06-30, 2024-12-31",
+                "--out=l.csv",
+                "--tolerance=2",
+                "--allow-future",
+            ],
             "export_ledger",
             (p, dates),
-            {"out": "l.csv", "tolerance": 2.0},
+            {"out": "l.csv", "tolerance": 2.0, "allow_future": True},
             Ledger(portfolio).at(dates),
         ),
         "features": (
             [p, "--as-of", "2024-06-30", "--out", "f.csv", "--families", "ledger,recency"],
             "export_features",
             (p, ["2024-06-30"]),
-            {"out": "f.csv", "families": ["ledger", "recency"], "exclude": [], "tolerance": 0.0},
+            {
+                "out": "f.csv",
+                "families": ["ledger", "recency"],
+                "exclude": [],
+                "tolerance": 0.0,
+                "allow_future": False,
+            },
             pd.DataFrame({"dpd": [0, 3]}),
         ),
         "labels": (
             [p, "--as-of", "2024-06-30,2024-12-31", "--out", "y.csv", "--target", "cure_30d"],
             "export_labels",
             (p, dates, "cure_30d"),
-            {"out": "y.csv", "observed_until": None, "tolerance": 0.0},
+            {"out": "y.csv", "observed_until": None, "tolerance": 0.0, "allow_future": False},
             LabelTable(labels, DpdTarget(), pd.DatetimeIndex(dates)),
         ),
         "train": (
@@ -114,6 +127,7 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
                 "out": "m",
                 "report_path": "r.html",
                 "overwrite": True,
+                "allow_future": False,
             },
             trained,
         ),
@@ -121,14 +135,14 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
             ["m", p, "--as-of", "2024-09-30", "--out", "e.html"],
             "evaluate_model",
             ("m", p, ["2024-09-30"]),
-            {"out": "e.html"},
+            {"out": "e.html", "allow_future": False},
             SimpleNamespace(metrics={"n": 10, "auc": 0.75}),
         ),
         "score": (
             ["m", p, "--as-of", "2024-12-31", "--out", "s.csv", "--explain", "2"],
             "score_portfolio",
             ("m", p, ["2024-12-31"]),
-            {"explain": 2, "out": "s.csv"},
+            {"explain": 2, "out": "s.csv", "allow_future": False},
             pd.DataFrame({"score": [0.25, 0.75]}),
         ),
         "prioritise": (
@@ -140,7 +154,9 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
                 "horizon_days": 20,
                 "flags": "f.csv",
                 "method": "lp",
+                "max_score_age_days": float("inf"),
                 "out": "w.csv",
+                "allow_future": False,
             },
             Worklist(),
         ),
@@ -211,7 +227,8 @@ def test_command_calls_one_library_function(command, sample_dir, monkeypatch, ca
         assert model.get_params()["random_state"] == 4
 
 
-def test_simulate_passes_the_scenario_file_it_read(sample_dir, tmp_path, monkeypatch, capsys):
+def test_simulate_passes_the_scenario_file_on(sample_dir, tmp_path, monkeypatch, capsys):
+    """The library reads it: it must know every input, to refuse an output over it."""
     scenario = tmp_path / "s.toml"
     scenario.write_text(Scenario().to_toml())
     calls = []
@@ -224,4 +241,4 @@ def test_simulate_passes_the_scenario_file_it_read(sample_dir, tmp_path, monkeyp
     argv = ["simulate", "--loans", "5", "--start", "2024-01-01", "--end", "2024-06-30"]
     code = main([*argv, "--out", "d", "--scenario", str(scenario)])
     assert code == 0, capsys.readouterr().err
-    assert calls[0]["scenario"] == Scenario()
+    assert calls[0]["scenario"] == str(scenario)

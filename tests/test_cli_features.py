@@ -62,7 +62,7 @@ def test_features_families_and_exclude(tmp_path, capsys):
     [
         (["--as-of", "2024-06-31"], "error: as_of must be dates in ISO 8601"),
         (["--as-of", ","], "error: as_of must name at least one date"),
-        (["--as-of", "2024-06-30", "--families", "ledger,nope"], "Unknown feature families"),
+        (["--as-of", "2024-06-30", "--families", "ledger,nope"], "'nope' is unknown"),
         (["--as-of", "2024-06-30", "--tolerance", "-1"], "tolerance"),
     ],
     ids=["bad_date", "no_date", "unknown_family", "bad_tolerance"],

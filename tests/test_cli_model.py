@@ -49,6 +49,7 @@ def test_train_splits_out_of_time_and_writes_the_folder(trained):
     assert sorted(p.name for p in model_dir.iterdir()) == [
         "calibration.json",
         "manifest.json",
+        "manifest.sha256",
         "model.txt",
     ]
     manifest = json.loads((model_dir / "manifest.json").read_text())
@@ -157,7 +158,7 @@ def test_evaluate_writes_the_report(trained, tmp_path, capsys):
             "must end in .html",
         ),
         (
-            ["score", "{tmp}", SAMPLE, "--as-of", "2024-12-31", "--out", "{tmp}/s.csv"],
+            ["score", SAMPLE, SAMPLE, "--as-of", "2024-12-31", "--out", "{tmp}/s.csv"],
             "no manifest.json",
         ),
         (

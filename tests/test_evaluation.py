@@ -322,12 +322,19 @@ def test_auc_by_month_matches_each_months_subset(rng):
         ).dt.tz_localize("Europe/Madrid"),
         pd.PeriodIndex(["2024-01", "2024-02", "2024-02"], freq="M"),
         np.array(["2024-01-31", "2024-02-29", "2024-02-01"], dtype="datetime64[D]"),
+        # text with offsets: each in its own local month (UTC would move the first to Feb)
+        ["2024-01-31T23:30-05:00", "2024-02-29T00:00-05:00", "2024-02-01T08:00-05:00"],
     ],
 )
 def test_as_of_forms(as_of):
     t = evaluate([0, 1, 0], [0.2, 0.4, 0.3], as_of=as_of).table("by_month")
     assert [str(m) for m in t["month"]] == ["2024-01", "2024-02"]
     assert t["count"].tolist() == [1, 2]
+
+
+def test_as_of_with_mixed_timezones_is_refused():
+    with pytest.raises(EvaluationError, match="mixes timezones"):
+        evaluate([0, 1], [0.2, 0.4], as_of=["2024-01-31T10:00+08:00", "2024-02-01"])
 
 
 # --- invariants ---------------------------------------------------------------------------

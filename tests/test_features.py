@@ -185,7 +185,7 @@ def test_restructured_from_is_a_link_not_a_category():
 def test_families_select_and_unknown():
     f = build_features(portfolio(), AS_OF, families=["ledger"])
     assert list(f.columns) == [s.name for s in REGISTRY.families["ledger"].specs]
-    with pytest.raises(OverdueRiskError, match=r"Unknown feature families \['nope'\]"):
+    with pytest.raises(OverdueRiskError, match=r"families must be .*; 'nope' is unknown"):
         build_features(portfolio(), AS_OF, families=["nope"])
 
 

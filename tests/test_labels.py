@@ -40,9 +40,31 @@ def T(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
 
 
+def observed(p: Portfolio, until) -> Portfolio:
+    """``p`` with a record dated ``until``: a collection action on its first loan.
+
+    ``observed_until`` may not pass the data's last record, so a case whose
+    loans say nothing until ``until`` (nothing paid) states that its data run
+    to that day. A collection action changes no ledger state and no label.
+    """
+    loans = p.loans
+    starts = pd.to_datetime(loans["start_date"])
+    if pd.Timestamp(until) <= starts.min():
+        return p  # the loans' own start dates reach it
+    action = pd.DataFrame(
+        {"loan_id": [loans["loan_id"].iloc[int(np.argmin(starts))]],
+         "action_date": [pd.Timestamp(until)], "action": ["other"]}
+    )  # fmt: skip
+    col = p.collections
+    return Portfolio(
+        **{**p.tables(), "collections": concat_rows(col, action) if col is not None else action}
+    )
+
+
 def label(portfolio, as_of, target=None, **kw):
     """The one label of loan A at ``as_of``, or None when the row is not labelled."""
     kw.setdefault("observed_until", END)
+    portfolio = observed(portfolio, kw["observed_until"])
     y = make_labels(portfolio, as_of, target or DpdTarget(), **kw)
     assert len(y) <= 1
     return int(y.iloc[0]) if len(y) else None
@@ -177,6 +199,7 @@ def test_many_dates_and_loans_in_ledger_order():
     loans = pd.concat([two.loans, b.loans.assign(loan_id="B", start_date="2024-02-15")])
     inst = pd.concat([two.installments, b.installments.assign(loan_id="B")])
     p = Portfolio(loans=loans, installments=inst, payments=two.payments)
+    p = observed(p, END)
     y = make_labels(p, ["2024-03-31", "2024-01-31", "2024-02-29"], DpdTarget(), observed_until=END)
     # A: 01-31 -> 1 (instalment 2 unpaid from 03-01, DPD 30 on 03-31).
     #    02-29 -> 1 (same), 03-31 -> at DPD 30: excluded.
@@ -303,7 +326,9 @@ def test_bad_arguments():
     with pytest.raises(OverdueRiskError, match="Portfolio"):
         make_labels(p.loans, "2024-01-31", DpdTarget())
     # A target by name.
-    assert make_labels(p, "2024-01-31", "dpd30_90d", observed_until=END).tolist() == [1]
+    assert make_labels(
+        observed(p, END), "2024-01-31", "dpd30_90d", observed_until=END
+    ).tolist() == [1]
 
 
 def test_sample_portfolio():
@@ -456,7 +481,7 @@ def _assert_labels_equal(got: pd.Series, want: pd.Series) -> None:
 )
 def test_matches_the_ledger_day_by_day(case, target, end, tol):
     records, dates = case
-    p = to_portfolio(records)
+    p = observed(to_portfolio(records), day(end))
     config = LedgerConfig(tolerance=tol / 100)
     as_of = [day(d) for d in dates]
     got = make_labels(p, as_of, target, config, observed_until=day(end))
@@ -471,7 +496,7 @@ def test_matches_the_ledger_day_by_day(case, target, end, tol):
     target=targets,
 )
 def test_row_order_changes_nothing(records, seed, dates, target):
-    p = to_portfolio(records)
+    p = observed(to_portfolio(records), day(300))
     as_of = [day(d) for d in dates]
     a = make_labels(p, as_of, target, observed_until=day(300))
     b = make_labels(shuffled(p, seed), as_of, target, observed_until=day(300))
@@ -482,9 +507,9 @@ def test_row_order_changes_nothing(records, seed, dates, target):
 @SETTINGS
 @given(records=portfolios(), extra=portfolios(), t=st.integers(0, 200), target=targets)
 def test_records_after_the_horizon_change_nothing(records, extra, t, target):
-    p = to_portfolio(records)
     as_of = day(t)
     last = t + target.horizon_days  # the horizon's last day
+    p = observed(to_portfolio(records), day(last))
     before = make_labels(p, as_of, target, observed_until=day(last))
     # Payments and statements dated after the horizon, and loans starting after it.
     late = to_portfolio(moved_after(extra, last))
@@ -511,8 +536,10 @@ def test_records_after_the_horizon_change_nothing(records, extra, t, target):
         installments=concat_rows(p.installments, late.installments),
         payments=concat_rows(p.payments, more_pay, late.payments),
         statements=concat_rows(p.statements, more_st, late.statements),
+        collections=p.collections,
     )
     after = make_labels(grown, as_of, target, observed_until=day(last))
     _assert_labels_equal(before, after)
     # Observed for longer, the same rows get the same labels.
-    _assert_labels_equal(before, make_labels(grown, as_of, target, observed_until=day(last + 400)))
+    longer = observed(grown, day(last + 400))
+    _assert_labels_equal(before, make_labels(longer, as_of, target, observed_until=day(last + 400)))

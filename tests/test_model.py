@@ -14,7 +14,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.isotonic import IsotonicRegression
 
-from overdue_risk import ArtifactError, DpdTarget, ModelError, RiskModel
+from helpers import reseal
+from overdue_risk import ArtifactError, DataQualityWarning, DpdTarget, ModelError, RiskModel
 from overdue_risk.model._calibration import _Margin
 
 FAST = {"n_estimators": 60, "learning_rate": 0.1, "min_child_samples": 20}
@@ -135,11 +136,34 @@ def test_text_and_string_columns_become_categories(slices):
     )
 
 
-def test_unseen_categories_score_as_missing(model, slices):
+def test_unseen_categories_score_as_missing_with_a_warning(model, slices):
     Xt = slices[2][0].head(50)
-    unseen = Xt.assign(region=pd.Categorical(["west"] * 50))
+    unseen = Xt.assign(region=pd.Categorical(["west"] * 45 + [None] * 5))
     missing = Xt.assign(region=pd.Categorical([None] * 50, categories=["east"]))
-    np.testing.assert_array_equal(model.predict_proba(unseen), model.predict_proba(missing))
+    with pytest.warns(
+        DataQualityWarning, match=r"never saw at fit .*: region 45 of 50 rows \('west'\)"
+    ):
+        scored = model.predict_proba(unseen)
+    np.testing.assert_array_equal(scored, model.predict_proba(missing))  # missing: no warning
+    assert model.unseen_categories(unseen) == {"region": 45, "channel": 0}
+    assert model.unseen_categories(Xt) == {"region": 0, "channel": 0}
+    with pytest.warns(DataQualityWarning, match="region 45 of 50"):
+        model.explain(unseen, top_k=2)
+
+
+def test_seen_categories_score_exactly_as_before(model, slices):
+    """The count of unseen categories changes no score: the matrix is the schema's own."""
+    Xt = slices[2][0]
+    margin = model.booster_.predict(model.schema_.encode(Xt), raw_score=True)
+    np.testing.assert_array_equal(model.decision_function(Xt), margin)
+    np.testing.assert_array_equal(model.predict_proba(Xt)[:, 1], model.calibrator_.apply(margin))
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 2.0, True, "3", 10_000])
+def test_explain_takes_at_most_one_reason_per_feature(model, slices, top_k):
+    n = model.n_features_in_
+    with pytest.raises(ModelError, match=rf"top_k must be an integer in \[1, {n}\]; got"):
+        model.explain(slices[2][0].head(3), top_k=top_k)
 
 
 def test_row_order_and_chunks_change_no_score(model, slices):
@@ -366,6 +390,7 @@ def test_save_and_load_give_identical_scores(model, slices, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [
         "calibration.json",
         "manifest.json",
+        "manifest.sha256",
         "model.txt",
     ]
     loaded = RiskModel.load(folder)
@@ -400,7 +425,7 @@ def test_a_model_of_0_and_1_keeps_schema_version_1(model, tmp_path):
 def test_saving_twice_gives_the_same_bytes(model, tmp_path):
     a = model.save(tmp_path / "a")
     b = model.save(tmp_path / "b")
-    for name in ("model.txt", "calibration.json", "manifest.json"):
+    for name in ("model.txt", "calibration.json", "manifest.json", "manifest.sha256"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
 
 
@@ -447,6 +472,8 @@ def test_a_tampered_file_is_refused(model, tmp_path, name):
 def test_a_broken_folder_is_refused(model, tmp_path, change, match):
     folder = model.save(tmp_path / "m")
     change(folder)
+    if (folder / "manifest.json").exists():
+        reseal(folder)  # an edit the seal would catch: what comes after it is tested here
     with pytest.raises(ArtifactError, match=match):
         RiskModel.load(folder)
 
@@ -456,6 +483,7 @@ def test_a_manifest_listing_other_features_is_refused(model, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["features"] = manifest["features"][:-1]
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    reseal(folder)
     with pytest.raises(ArtifactError, match=r"has 5 features but manifest\.json lists 4"):
         RiskModel.load(folder)
 

@@ -9,8 +9,6 @@ checks that rows after the as-of date and the order of the rows never matter.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import overdue_risk as odr
-from helpers import SETTINGS
+from helpers import SETTINGS, flags_table
 from overdue_risk import Ledger, Portfolio
 from overdue_risk.prioritise._rules import (
     RULES,
@@ -533,7 +531,7 @@ def test_an_assessment_of_ineligibility_counts_as_considered():
     calls = [(100 - k, "call", "no_contact") for k in range(1, 4)]
     p = portfolio(calls)
     assert first_rule_at(S, p, 100, "legal") == "restructure_considered"
-    flags = pd.DataFrame({"restructure_ineligible": [True]}, index=pd.Index(["A"], name="loan_id"))
+    flags = flags_table(["A"], S, restructure_ineligible=[True])
     assert first_rule_at(S, p, 100, "legal", flags=flags) == "eligible"
     assert first_rule_at(S, p, 100, "restructure", flags=flags) == "restructure_ineligible"
 
@@ -562,6 +560,9 @@ def test_flags_come_from_the_flags_frame():
             "hardship": [1, 0],
             "vulnerable": ["no", "YES"],
             "opt_out_sms": pd.Categorical(["false", "true"]),
+            "opt_out_visit": [False, False],
+            "opt_out_letter": ["0", "0"],
+            "restructure_ineligible": [0.0, 0.0],
         },
         index=pd.Index(["A", "E"], name="loan_id"),
     )
@@ -583,10 +584,29 @@ def test_flags_come_from_the_flags_frame():
 
 def test_flag_column_names_are_configurable():
     p = portfolio()
-    flags = pd.DataFrame({"dnc": [True], "opt_out_call": [False]}, index=["A"])
     custom = S.replace(flags={"opt_out_voice": "dnc"})
+    flags = flags_table(["A"], custom, opt_out_voice=[True])
+    assert "dnc" in flags and "opt_out_call" not in flags
     assert account_state(custom, p, _day(30), flags=flags).loc["A", "opt_out_voice"]
-    assert not account_state(S, p, _day(30), flags=flags).loc["A", "opt_out_voice"]
+    # The default strategy reads opt_out_call: dnc is no column of its flags.
+    with pytest.raises(odr.DataValidationError, match=r"flags\.dnc: unknown_column"):
+        account_state(S, p, _day(30), flags=flags)
+
+
+def test_a_strategy_needs_only_the_flags_its_rules_read():
+    p = portfolio()
+    # With legal action alone (no channel), no opt-out and no cease-contact is read.
+    few = S.replace(
+        actions={a: {"enabled": False} for a in ("sms", "call", "visit", "restructure")}
+    )
+    flags = flags_table(["A"], few)
+    assert set(flags) == {"hardship", "vulnerable", "restructure_ineligible"}
+    assert not account_state(few, p, _day(30), flags=flags).loc["A", list(FLAGS)].any()
+    # A column the strategy maps but does not read is allowed, and blocks nothing.
+    flags["cease_contact"] = True
+    state = account_state(few, p, _day(30), flags=flags)
+    assert state.loc["A", "cease_contact"]
+    assert eligibility(few, state).table().loc["A", "legal"] != "cease_contact"
 
 
 def test_flags_default_to_the_loans_columns():
@@ -597,25 +617,39 @@ def test_flags_default_to_the_loans_columns():
     assert table.loc["A"].tolist() == ["cease_contact"] * 4 + ["min_dpd", "eligible"]
 
 
+def _flags(ids=("A",), **flagged) -> pd.DataFrame:
+    return flags_table(ids, S, **flagged)
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
         (
-            pd.DataFrame({"hardship": ["maybe"]}, index=["A"]),
-            "flags.hardship must hold booleans (true/false, yes/no, 1/0); got 'maybe'.",
+            _flags(hardship=["maybe"]),
+            r"flags.hardship: wrong_type \(1\): Flags must be true/false, yes/no or 1/0 "
+            r"\(a blank reads false\)\. First: loan_id=A \(row 0\): 'maybe'",
         ),
+        (_flags(hardship=[2.0]), r"flags.hardship: wrong_type \(1\).*loan_id=A \(row 0\): 2\.0"),
+        (_flags(["A", "A"]), r"flags.loan_id: unique \(2\): .* First: loan_id=A \(row 0\)"),
+        (_flags([1]), r"flags.loan_id: orphan \(1\): .*text '00123' is not the number 123"),
+        (_flags().reset_index(drop=True), r"flags.loan_id: missing_column"),
         (
-            pd.DataFrame({"hardship": [2.0]}, index=["A"]),
-            "flags.hardship must hold booleans (true/false, yes/no, 1/0); got 2.0.",
+            _flags().rename(columns={"hardship": "hardshp"}),
+            r"unknown_column.*did you mean hardship",
         ),
-        (pd.DataFrame({"hardship": [True, False]}, index=["A", "A"]), "'A' repeats"),
-        (pd.DataFrame({"hardship": [True]}, index=[1]), "no index value is a loan_id"),
-        ([], "flags must be a DataFrame; got list."),
+        (_flags().drop(columns="cease_contact"), r"flags.cease_contact: missing_column"),
+        ([], r"flags must be a DataFrame; got list\."),
     ],
 )
 def test_bad_flags(flags, message):
-    with pytest.raises(odr.OverdueRiskError, match=re.escape(message)):
+    with pytest.raises(odr.OverdueRiskError, match=message):
         account_state(S, portfolio(), _day(30), flags=flags)
+
+
+def test_bad_flags_in_the_loans_table():
+    p = portfolio(loans_extra={"hardship": ["perhaps"]})
+    with pytest.raises(odr.DataValidationError, match=r"loans.hardship: wrong_type.*'perhaps'"):
+        account_state(S, p, _day(30))
 
 
 # -- arguments -------------------------------------------------------------------------
@@ -771,9 +805,9 @@ def histories(draw):
         after += draw(action_rows(loan_id, as_of + 1, as_of + 30, 4))
     flags = {
         name: [draw(st.booleans()) for _ in starts]
-        for name in ("opt_out_call", "opt_out_sms", "vulnerable", "restructure_ineligible")
+        for name in ("opt_out_voice", "opt_out_sms", "vulnerable", "restructure_ineligible")
     }
-    flags = pd.DataFrame(flags, index=[loan_id for loan_id, _ in starts])
+    flags = flags_table([loan_id for loan_id, _ in starts], PROPERTY_STRATEGY, **flags)
     before += [a for a in acts if a["action_date"] <= day(as_of)]
     p = to_full_portfolio(records, before, cards, stmts)
     more = to_full_portfolio(records, before + after, cards, stmts)

@@ -336,6 +336,42 @@ def test_construction_is_validated_too():
         Strategy(extends="nowhere")
 
 
+# -- a strategy that only waits, and the flags its rules read ---------------------------
+
+WAITS = Strategy().replace(
+    actions={a: {"enabled": False} for a in ("sms", "call", "visit", "restructure", "legal")}
+)
+
+
+def test_a_strategy_that_only_waits_is_valid():
+    assert WAITS.action_names == ("wait",)
+    assert WAITS.action_table().index.tolist() == ["wait"]
+    assert Strategy.from_dict(WAITS.to_dict()) == WAITS
+    assert Strategy.from_dict(tomllib.loads(WAITS.to_toml())) == WAITS
+
+
+@pytest.mark.parametrize(
+    ("strategy", "flag", "rule"),
+    [
+        (Strategy(), "cease_contact", "cease_contact (blocks sms, call, visit, restructure)"),
+        (Strategy(), "opt_out_letter", "opt_out letter (blocks restructure)"),  # its channel
+        (
+            Strategy(),
+            "restructure_ineligible",
+            "restructure_ineligible (blocks restructure, legal)",
+        ),
+        (Strategy.profile("uk_eu"), "vulnerable", "vulnerable (blocks visit, legal)"),
+        (Strategy().replace(actions={"restructure": {"channel": "none"}}), "opt_out_letter", None),
+        (Strategy().replace(rules={"hardship_actions": list(ACTIONS)}), "hardship", None),
+        (WAITS, "cease_contact", None),
+    ],
+)
+def test_flag_rules_name_the_flags_a_strategy_reads(strategy, flag, rule):
+    from overdue_risk.prioritise import flag_rules
+
+    assert flag_rules(strategy).get(flag) == rule
+
+
 # -- docs ------------------------------------------------------------------------------
 
 

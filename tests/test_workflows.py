@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import overdue_risk as odr
-from helpers import SAMPLE
+from helpers import SAMPLE, flags_table
 from overdue_risk import (
     DpdTarget,
     Ledger,
@@ -173,7 +173,8 @@ def test_score_gives_open_loans_their_points(trained, portfolio):
     [
         ({"out": "{tmp}/scores.txt"}, "must end in .parquet or .csv"),
         ({"as_of": "2024-13-31"}, "ISO 8601"),
-        ({"explain": -1}, "explain must be a non-negative int"),
+        ({"explain": -1}, r"explain must be an integer >= 0; got -1\."),
+        ({"explain": 10_000}, r"explain must be an integer in \[0, \d+\]"),
     ],
 )
 def test_score_checks_before_reading(unread, trained, tmp_path, kwargs, match):
@@ -234,7 +235,8 @@ def scores_file(tmp_path_factory, portfolio) -> Path:
 def test_prioritise_portfolio_from_files_equals_the_steps(portfolio, scores_file, tmp_path):
     flags = tmp_path / "flags.csv"
     first = portfolio.loans["loan_id"].iloc[0]
-    pd.DataFrame({"loan_id": [first], "opt_out_sms": [True]}).to_csv(flags, index=False)
+    uk_eu = Strategy.profile("uk_eu")
+    flags_table([first], uk_eu, opt_out_sms=[True]).reset_index().to_csv(flags, index=False)
     out = tmp_path / "worklist.csv"
     worklist = prioritise_portfolio(
         scores_file, SAMPLE, "2024-07-01", "uk_eu", value_model="fallback", flags=flags, out=out
@@ -257,9 +259,10 @@ def test_prioritise_portfolio_uses_a_given_value_model(portfolio, scores_file):
     class Flat(RiskBasedValue):
         causal = True
 
-    worklist = prioritise_portfolio(
-        pd.read_csv(scores_file), portfolio, "2024-07-01", "default", value_model=Flat()
-    )
+    with pytest.warns(odr.DataQualityWarning, match="not enforced"):  # no flags given
+        worklist = prioritise_portfolio(
+            pd.read_csv(scores_file), portfolio, "2024-07-01", "default", value_model=Flat()
+        )
     assert worklist.causal
 
 
@@ -303,9 +306,9 @@ def test_load_strategy(tmp_path):
 
 def test_export_ledger(sample_dir, tmp_path):
     out = tmp_path / "ledger.parquet"
-    snapshot = export_ledger(sample_dir, ["2024-06-30", "2024-12-31"], out=out, tolerance=1.0)
+    snapshot = export_ledger(sample_dir, ["2024-06-30", "2024-12-30"], out=out, tolerance=1.0)
     expected = Ledger(load_portfolio(sample_dir), LedgerConfig(tolerance=1.0)).at(
-        ["2024-06-30", "2024-12-31"]
+        ["2024-06-30", "2024-12-30"]
     )
     pd.testing.assert_frame_equal(snapshot.table(), expected.table())
     assert len(pd.read_parquet(out)) == len(expected.table())

@@ -152,6 +152,11 @@ class ConfigRoot:
     def read_toml(self, path: str | Path) -> dict[str, Any]:
         """The nested dicts of a TOML file."""
         p = Path(path)
+        if p.exists() and not (p.is_file() or p.is_dir()):  # a pipe would block the read
+            raise self.error(
+                f"Cannot read {self.name} file {str(p)!r}: not a regular file (a pipe, "
+                "device or socket)."
+            )
         try:
             raw = p.read_bytes()
         except OSError as exc:

@@ -103,12 +103,15 @@ class Problem:
 
 
 class DataValidationError(OverdueRiskError):
-    """Raised once, with every contract violation found in a portfolio.
+    """Raised once, with every contract violation found in a portfolio (or another input).
 
     Attributes
     ----------
     problems : tuple of Problem
         All problems, in table order.
+    subject : str
+        What broke the rules: ``"the portfolio"`` (the default), or another
+        input table such as ``"the flags file 'flags.csv'"``.
 
     Examples
     --------
@@ -117,10 +120,12 @@ class DataValidationError(OverdueRiskError):
     [{'table': 'loans', 'column': 'principal', 'rule': 'positive', 'count': 2}]
     """
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], *, subject: str = "the portfolio"):
         self.problems = tuple(problems)
+        self.subject = subject
         n = len(self.problems)
-        lines = [f"The portfolio breaks {n} rule{'s' if n != 1 else ''} of the data contract:"]
+        head = subject[:1].upper() + subject[1:]
+        lines = [f"{head} breaks {n} rule{'s' if n != 1 else ''} of the data contract:"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 

@@ -15,7 +15,7 @@ from ..contract import load_portfolio
 from ..exceptions import OverdueRiskError
 from ..model import RiskModel
 from ..policy_eval import simulated_comparison
-from ..simulate import Scenario, SimulatedPortfolio, simulate_portfolio
+from ..simulate import SimulatedPortfolio, simulate_portfolio
 from ..workflows import (
     evaluate_model,
     export_features,
@@ -53,7 +53,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     snapshot = export_ledger(
-        args.portfolio, names(args.as_of), out=args.out, tolerance=args.tolerance
+        args.portfolio,
+        names(args.as_of),
+        out=args.out,
+        tolerance=args.tolerance,
+        allow_future=args.allow_future,
     )
     summary = snapshot.summary().reset_index()
     summary["as_of"] = summary["as_of"].dt.strftime("%Y-%m-%d")
@@ -71,6 +75,7 @@ def cmd_features(args: argparse.Namespace) -> int:
         families=names(args.families) or None,
         exclude=names(args.exclude),
         tolerance=args.tolerance,
+        allow_future=args.allow_future,
     )
     print(f"Wrote {len(features):,} rows x {features.shape[1]:,} features to {Path(args.out)}")
     return EXIT_OK
@@ -82,8 +87,9 @@ def cmd_labels(args: argparse.Namespace) -> int:
         names(args.as_of),
         args.target,
         out=args.out,
-        observed_until=dates(args.observed_until)[0] if args.observed_until else None,
+        observed_until=args.observed_until,  # checked, and named, by the library
         tolerance=args.tolerance,
+        allow_future=args.allow_future,
     )
     target = labels.target
     print(f"Wrote {len(labels):,} {target.name} labels to {Path(args.out)}")
@@ -116,6 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out=args.out,
         report_path=args.report or None,
         overwrite=args.overwrite,
+        allow_future=args.allow_future,
     )
     d = result.dates
     print(
@@ -130,17 +137,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    report = evaluate_model(args.model, args.portfolio, names(args.as_of), out=args.out)
+    report = evaluate_model(
+        args.model,
+        args.portfolio,
+        names(args.as_of),
+        out=args.out,
+        allow_future=args.allow_future,
+    )
     _print_metrics(report.metrics)
     print(f"Wrote the report to {Path(args.out)}")
     return EXIT_OK
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    if args.explain < 0:
-        raise OverdueRiskError(f"--explain must be 0 or more; got {args.explain}.")
     scores = score_portfolio(
-        args.model, args.portfolio, names(args.as_of), explain=args.explain, out=args.out
+        args.model,
+        args.portfolio,
+        names(args.as_of),
+        explain=args.explain,
+        out=args.out,
+        allow_future=args.allow_future,
     )
     print(f"Wrote {len(scores):,} scores to {Path(args.out)} (mean {scores['score'].mean():.4f})")
     return EXIT_OK
@@ -159,7 +175,9 @@ def cmd_prioritise(args: argparse.Namespace) -> int:
         horizon_days=args.horizon,
         flags=args.flags,
         method=args.method,
+        max_score_age_days=args.max_score_age_days,
         out=args.out,
+        allow_future=args.allow_future,
     )
     summary = worklist.summary().reset_index()
     print(f"Wrote {worklist!r} to {Path(args.out)}")
@@ -226,7 +244,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.start,
         args.end,
         seed=args.seed,
-        scenario=Scenario.from_toml(args.scenario) if args.scenario else None,
+        scenario=args.scenario,
         out=args.out,
         format=args.format,
         overwrite=args.overwrite,

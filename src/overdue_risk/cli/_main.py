@@ -55,6 +55,16 @@ def _portfolio_dates_out(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="output file; .parquet or .csv chooses the format",
     )
+    _allow_future(p)
+
+
+def _allow_future(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-future",
+        action="store_true",
+        help="take as-of dates after the morning after the data's last record, with a "
+        "warning (refused by default: the data do not say what happened then)",
+    )
 
 
 def _feature_choice(p: argparse.ArgumentParser) -> None:
@@ -181,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="LightGBM's seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     _tolerance(p)
+    _allow_future(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -194,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("portfolio", metavar="PORTFOLIO_DIR")
     p.add_argument("--as-of", required=True, metavar="DATE[,DATE...]", help="as-of date(s)")
     p.add_argument("--out", required=True, metavar="REPORT.html", help="the report to write")
+    _allow_future(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -229,7 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="strategy TOML file, or a profile: default, us_reg_f, china, uk_eu",
     )
     p.add_argument("--out", required=True, metavar="WORKLIST_FILE", help=".parquet or .csv")
-    p.add_argument("--flags", metavar="FILE", help="opt-out/hardship flags by loan_id (.csv)")
+    p.add_argument(
+        "--flags",
+        metavar="FILE",
+        help="account flags by loan_id (.csv or .parquet): one column per flag the "
+        "strategy's rules read (opt-outs, cease_contact, hardship, vulnerable, "
+        "restructure_ineligible)",
+    )
+    p.add_argument(
+        "--max-score-age-days",
+        type=float,
+        default=7,
+        metavar="DAYS",
+        help="oldest score to use, in days before --as-of; older is an error (default 7; "
+        "inf: any age)",
+    )
     p.add_argument(
         "--value",
         choices=("auto", "uplift", "fallback"),
@@ -244,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="allocation method (default auto: exact LP up to moderate sizes)",
     )
+    _allow_future(p)
     p.set_defaults(func=cmd_prioritise)
 
     p = sub.add_parser(
@@ -314,6 +341,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print each data-quality warning once ("warning: ..."); pass the others on."""
+    shown = set()
+    for w in caught:
+        if issubclass(w.category, DataQualityWarning):
+            text = f"warning: {w.message}"
+            if text not in shown:
+                shown.add(text)
+                print(text, file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -327,22 +367,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.INFO if args.verbose else logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DataQualityWarning)
-            code = args.func(args)
-        for w in caught:
-            if issubclass(w.category, DataQualityWarning):
-                print(f"warning: {w.message}", file=sys.stderr)
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        return code
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataQualityWarning)
+                return args.func(args)
+        finally:  # before the error message, if the command fails
+            _show_warnings(caught)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT
     except DataValidationError as exc:
-        print(f"error: {len(exc.problems)} problem(s) with the portfolio:", file=sys.stderr)
+        print(f"error: {len(exc.problems)} problem(s) with {exc.subject}:", file=sys.stderr)
         print_frame(exc.table(), sys.stderr)
         return EXIT_INPUT
     except OverdueRiskError as exc:

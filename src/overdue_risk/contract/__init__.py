@@ -16,8 +16,10 @@ from ._actions import (
     WAIT,
 )
 from ._cut import cut_portfolio
+from ._observed import check_as_of, observation_window
 from ._portfolio import Portfolio, load_portfolio
-from ._schema import TABLES, ColumnSpec, TableSpec
+from ._problems import show_value
+from ._schema import MAX_AMOUNT, TABLES, ColumnSpec, TableSpec
 from ._validate import validate
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "DEFAULT_CHANNEL",
     "HARSH_ACTIONS",
     "LOGGED_ACTIONS",
+    "MAX_AMOUNT",
     "NO_ACTION",
     "OTHER",
     "OUTCOMES",
@@ -38,7 +41,10 @@ __all__ = [
     "ColumnSpec",
     "Portfolio",
     "TableSpec",
+    "check_as_of",
     "cut_portfolio",
     "load_portfolio",
+    "observation_window",
+    "show_value",
     "validate",
 ]

@@ -6,6 +6,7 @@ import dataclasses
 
 import pandas as pd
 
+from .._dates import day_of
 from ._portfolio import Portfolio
 from ._schema import TABLES
 
@@ -23,8 +24,9 @@ def cut_portfolio(portfolio: Portfolio, as_of: pd.Timestamp) -> Portfolio:
     ----------
     portfolio : Portfolio
         Validated (its dates parsed), as :func:`validate` returns it.
-    as_of : Timestamp
-        The last day whose records count as known.
+    as_of : Timestamp or date-like
+        The last day whose records count as known (one date, in its local
+        calendar date when it carries a timezone).
 
     Returns
     -------
@@ -47,6 +49,7 @@ def cut_portfolio(portfolio: Portfolio, as_of: pd.Timestamp) -> Portfolio:
     >>> cut_portfolio(p, pd.Timestamp("2024-02-15")).summary()["rows"].tolist()
     [1, 2, 1]
     """
+    as_of = pd.Timestamp(day_of(as_of, "as_of"), unit="D")
     loans = portfolio.loans
     loans = loans.loc[loans["start_date"] <= as_of].copy()
     if "closed_date" in loans:

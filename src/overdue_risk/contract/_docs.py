@@ -6,7 +6,7 @@ written down once; a test fails when the committed doc falls behind.
 
 from __future__ import annotations
 
-from ._schema import TABLES, ColumnSpec
+from ._schema import TABLES, ColumnSpec, amount_text
 
 BEGIN = "<!-- BEGIN GENERATED: contract tables (python scripts/gen_docs.py) -->"
 END = "<!-- END GENERATED -->"
@@ -28,6 +28,9 @@ def _rule(col: ColumnSpec) -> str:
         parts.append(f"{'>' if col.strict else '>='} {col.minimum:g}")
     if col.maximum is not None:
         parts.append(f"<= {col.maximum:g}")
+    if col.kind == "amount":  # MAX_AMOUNT, in absolute value
+        limit = amount_text()
+        parts.append(f"at most {limit}" if col.minimum is not None else f"-{limit} to {limit}")
     if col.allowed is not None:
         parts.append("one of " + ", ".join(f"`{a}`" for a in col.allowed))
     parts.append("may be blank" if col.nullable else "not blank")

@@ -1,9 +1,15 @@
 """Column normalisation: each table checked column by column and normalised on a copy.
 
-Dates become ``datetime64[ns]`` at day precision, amounts float64, codes and
-text ``category``; ids are kept as given. Every value that breaks its column's
-rule (type, range, allowed values, required) is reported to the
+Dates become ``datetime64[ns]`` at day precision (an aware timestamp in its own
+local date, see :func:`overdue_risk._dates.local_times`), amounts float64,
+codes and text ``category``; ids are kept as given. Every value that breaks its
+column's rule (type, range, allowed values, required) is reported to the
 :class:`~overdue_risk.contract._problems.Collector`.
+
+A column that fails its type as a whole (booleans for an amount, lists or
+structs for anything) is left out of the normalised table, and a table that
+then lacks a required column is left out of every later rule, as a table
+missing that column is: no rule reads a column that is not what it claims.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._dates import day_precision, local_times
 from ._problems import N_EXAMPLES, Collector, examples_of
-from ._schema import ColumnSpec, TableSpec
+from ._schema import MAX_AMOUNT, MAX_INTEGER, ColumnSpec, TableSpec, amount_text
 
 __all__ = ["normalise_table"]
 
@@ -24,17 +31,48 @@ def _is_text(s: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
 
 
-def _parse_date(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert(None)
-    if pd.api.types.is_datetime64_any_dtype(s):
-        parsed = s
-    else:
-        parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
-    # Out-of-range sentinels (9999-12-31) cannot be held in ns and must be blank.
-    lo, hi = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
-    parsed = parsed.where((parsed >= lo) & (parsed < hi))
-    return parsed.astype("datetime64[ns]").dt.floor("D")
+def _nested(s: pd.Series) -> np.ndarray | None:
+    """Which values are lists, arrays, dicts or sets (a Parquet list or struct column).
+
+    None when there are none; only object columns that are not plain text are
+    looked at value by value. Tuples are single (hashable) values: ids may be tuples.
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return s.notna().to_numpy() if pa.types.is_nested(dtype.pyarrow_dtype) else None
+    if not pd.api.types.is_object_dtype(dtype):
+        return None
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "unknown-array"):
+        return None
+    nested = np.fromiter((isinstance(v, list | dict | set | np.ndarray) for v in s), bool, len(s))
+    return nested if nested.any() else None
+
+
+def _date_column(s: pd.Series, present: np.ndarray, fail) -> pd.Series:
+    times, zones = local_times(s)
+    if zones is not None:
+        dated = pd.notna(zones)
+        labels, counts = np.unique(zones[dated].astype(str), return_counts=True)
+        common = labels[np.argmax(counts)]
+        mixed = dated & (zones != common)
+        fail(
+            "mixed_timezones",
+            mixed,
+            "A date column must use one UTC offset or timezone (or none); found "
+            f"{', '.join(labels)}. Each timestamp counts in its own local date.",
+        )
+    parsed = day_precision(times)
+    bad = present & parsed.isna().to_numpy()
+    if bad.any():
+        fail(
+            "unparseable_date",
+            bad,
+            "Dates must be ISO 8601 (YYYY-MM-DD) between "
+            "1900 and 2200; leave a date blank when it does not apply.",
+        )
+    return parsed
 
 
 def _normalise_column(
@@ -47,23 +85,18 @@ def _normalise_column(
     def fail(rule: str, mask: np.ndarray, message: str) -> None:
         c.add(name, col.name, rule, int(mask.sum()), examples_of(raw, mask, spec.key), message)
 
+    nested = _nested(s)
+    if nested is not None:
+        fail("wrong_type", nested, "Values must be single values, not lists or structs.")
+        return  # the column failed its type: no later rule reads it
     if col.kind == "id":
         out[col.name] = s
     elif col.kind == "date":
-        parsed = _parse_date(s)
-        bad = present & parsed.isna().to_numpy()
-        if bad.any():
-            fail(
-                "unparseable_date",
-                bad,
-                "Dates must be ISO 8601 (YYYY-MM-DD) between "
-                "1900 and 2200; leave a date blank when it does not apply.",
-            )
-        out[col.name] = parsed
+        out[col.name] = _date_column(s, present, fail)
     elif col.kind in ("amount", "float", "int"):
         if pd.api.types.is_bool_dtype(s):
             fail("wrong_type", present, "Expected numbers, got booleans.")
-            return
+            return  # the column failed its type: no later rule reads it
         num = s if pd.api.types.is_numeric_dtype(s) else pd.to_numeric(s, errors="coerce")
         num = num.astype("float64")
         values = num.to_numpy()
@@ -90,6 +123,21 @@ def _normalise_column(
             high = ok & (values > col.maximum)
             if high.any():
                 fail("maximum", high, f"Values must be <= {col.maximum:g}.")
+        if col.kind == "amount":
+            huge = ok & (np.abs(values) > MAX_AMOUNT)
+            if huge.any():
+                fail(
+                    "max_amount",
+                    huge,
+                    f"Amounts must be at most {amount_text()} in absolute value "
+                    "(MAX_AMOUNT): the ledger counts money to the cent in 64-bit integers.",
+                )
+        elif col.kind == "int" and (col.maximum is None or col.maximum > MAX_INTEGER):
+            huge = ok & (np.abs(values) > MAX_INTEGER)
+            if huge.any():
+                fail(
+                    "maximum", huge, f"Integers must be at most {MAX_INTEGER:,} in absolute value."
+                )
         if col.kind == "int" and not col.nullable and not np.isnan(values).any():
             out[col.name] = num.astype("int64")
         else:
@@ -148,6 +196,17 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
             "Each table must be a pandas DataFrame.",
         )
         return None
+    if isinstance(raw.columns, pd.MultiIndex):
+        c.add(
+            spec.name,
+            "",
+            "column_names",
+            raw.shape[1],
+            tuple(map(str, raw.columns[:N_EXAMPLES])),
+            f"Column names must be one row of labels, not a MultiIndex of "
+            f"{raw.columns.nlevels} levels; flatten them (e.g. df.columns = [...]).",
+        )
+        return None
     raw = raw.reset_index(drop=True)
     dup_cols = raw.columns[raw.columns.duplicated()]
     if len(dup_cols):
@@ -171,11 +230,22 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
         if name in spec.column_map:
             continue
         s = raw[name]
-        if spec.extra_columns and (_is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)):
+        nested = _nested(s)
+        if nested is not None:
+            c.add(
+                spec.name,
+                str(name),
+                "wrong_type",
+                int(nested.sum()),
+                examples_of(raw, nested, spec.key),
+                "Values must be single values, not lists or structs.",
+            )
+        elif spec.extra_columns and (_is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)):
             out[name] = s.astype("category")
         else:
             out[name] = s
-    if missing:
+    failed = [n for n in spec.required_columns if n in raw.columns and n not in out]
+    if missing or failed:
         return None
     ordered = [n for n in raw.columns if n in out]
     return pd.DataFrame({n: out[n] for n in ordered}, index=raw.index)

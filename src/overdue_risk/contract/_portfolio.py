@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -94,9 +97,39 @@ class Portfolio:
         return f"Portfolio({parts}{', validated' if self.validated else ''})"
 
 
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it is there but is not a regular file (None: a file).
+
+    Nothing that is not a regular file is ever opened: reading a FIFO would
+    wait for ever, and a directory or a symlink loop is not a table.
+    """
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks
+    except FileNotFoundError:
+        return "a broken symbolic link" if path.is_symlink() else "missing"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return f"not accessible ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {
+        stat.S_ISDIR: "a directory",
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a device",
+        stat.S_ISBLK: "a device",
+    }
+    return next((text for test, text in kinds.items() if test(mode)), "not a regular file")
+
+
 def _read_table(path: Path, name: str) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+        with warnings.catch_warnings():
+            # pyarrow < 15 warns that pandas 2.2 deprecates the block it builds timezone
+            # columns with: nothing the user can act on.
+            warnings.filterwarnings("ignore", "DatetimeTZBlock", DeprecationWarning)
+            return pd.read_parquet(path)
     spec = TABLES[name]
     # Ids are read as text so that "00123" stays "00123": ids are kept as given.
     ids = {c.name: str for c in spec.columns if c.kind == "id"}
@@ -138,6 +171,7 @@ def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
     """
     folder = Path(path)
     if not folder.is_dir():
+        what = _not_a_file(folder)
         raise DataValidationError(
             [
                 Problem(
@@ -146,14 +180,32 @@ def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
                     "missing_folder",
                     1,
                     (str(folder),),
-                    "The portfolio folder does not exist.",
+                    "The portfolio folder does not exist."
+                    if what == "missing"
+                    else f"The portfolio folder is {what or 'a file'}, not a folder.",
                 )
             ]
         )
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     for name in TABLES:
-        found = [folder / f"{name}{s}" for s in _SUFFIXES if (folder / f"{name}{s}").is_file()]
+        candidates = [folder / f"{name}{s}" for s in _SUFFIXES]
+        kinds = {p: _not_a_file(p) for p in candidates}
+        found = [p for p, kind in kinds.items() if kind != "missing"]
+        odd = [(p, kind) for p, kind in kinds.items() if kind not in (None, "missing")]
+        if odd and len(found) == 1:
+            where, kind = odd[0]
+            problems.append(
+                Problem(
+                    name,
+                    "",
+                    "unreadable",
+                    1,
+                    (where.name,),
+                    f"{where.name} is {kind}, not a file: give the table as a CSV or Parquet file.",
+                )
+            )
+            continue
         if len(found) > 1:
             problems.append(
                 Problem(

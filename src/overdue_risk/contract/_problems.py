@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..exceptions import Problem
 
-__all__ = ["N_EXAMPLES", "Collector", "examples_of"]
+__all__ = ["N_EXAMPLES", "Collector", "examples_of", "show_value"]
 
 N_EXAMPLES = 5
 
@@ -40,12 +40,26 @@ class Collector:
         self.warnings.append(message)
 
 
+def show_value(value: object) -> str:
+    """A key value as a message shows it: text as it is, unless it would look like
+    another value (blank, padded, or holding invisible characters): then with repr.
+
+    Examples
+    --------
+    >>> show_value("L1"), show_value("L1 "), show_value(7)
+    ('L1', "'L1 '", '7')
+    """
+    if isinstance(value, str) and (value != value.strip() or not value.isprintable() or not value):
+        return repr(value)
+    return str(value)
+
+
 def examples_of(raw: pd.DataFrame, mask: np.ndarray, key: tuple[str, ...]) -> tuple[str, ...]:
     """Name the first offending rows by their key values and position."""
     pos = np.flatnonzero(mask)[:N_EXAMPLES]
     cols = [c for c in key if c in raw.columns]
     out = []
     for i in pos:
-        keys = ", ".join(f"{c}={raw[c].iloc[i]}" for c in cols)
+        keys = ", ".join(f"{c}={show_value(raw[c].iloc[i])}" for c in cols)
         out.append(f"{keys} (row {i})" if keys else f"row {i}")
     return tuple(out)

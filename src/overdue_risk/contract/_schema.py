@@ -16,6 +16,21 @@ Kind = Literal["id", "date", "amount", "int", "float", "category", "bool"]
 
 PRODUCT_TYPES = ("instalment", "revolving")
 
+#: The largest amount of money one row may hold, in absolute value. The ledger
+#: counts money in integer minor units (``10 ** -decimals``) and sums them over
+#: the whole portfolio in 64-bit integers; 1e12 per row leaves room for tens of
+#: thousands of such rows at four decimals, and real extracts never come near it.
+MAX_AMOUNT = 1e12
+#: The largest integer (instalment number, term, reported DPD) a column may hold.
+MAX_INTEGER = 2**31 - 1
+#: The largest instalment number: the ledger's sort and look-up keys hold it in 16 bits.
+MAX_INSTALLMENT_NO = 2**16 - 1
+
+
+def amount_text() -> str:
+    """:data:`MAX_AMOUNT` as the docs and messages write it (``1e12``)."""
+    return f"{MAX_AMOUNT:.0e}".replace("e+", "e")
+
 
 @dataclass(frozen=True)
 class ColumnSpec:
@@ -126,7 +141,13 @@ INSTALLMENTS = TableSpec(
     description="The repayment schedule: one row per instalment.",
     columns=(
         _c("loan_id", "id", "Loan identifier; joins `loans`."),
-        _c("installment_no", "int", "Instalment number, from 1.", minimum=1),
+        _c(
+            "installment_no",
+            "int",
+            "Instalment number, from 1.",
+            minimum=1,
+            maximum=MAX_INSTALLMENT_NO,
+        ),
         _c(
             "due_date",
             "date",
@@ -162,6 +183,7 @@ PAYMENTS = TableSpec(
             required=False,
             nullable=True,
             minimum=1,
+            maximum=MAX_INSTALLMENT_NO,
         ),
     ),
 )
@@ -177,7 +199,7 @@ STATEMENTS = TableSpec(
         _c("statement_date", "date", "Statement (cycle end) date."),
         _c(
             "balance",
-            "float",
+            "amount",
             "Balance owed at the statement date (negative for a credit balance).",
         ),
         _c("credit_limit", "amount", "Credit limit.", required=False, nullable=True, minimum=0),

@@ -29,7 +29,7 @@ from ._keys import (
 )
 from ._normalise import normalise_table
 from ._portfolio import Portfolio
-from ._problems import N_EXAMPLES, Collector, examples_of
+from ._problems import N_EXAMPLES, Collector, examples_of, show_value
 from ._schema import TABLES
 
 __all__ = ["validate"]
@@ -85,7 +85,7 @@ def _check_schedule(df: pd.DataFrame, codes: np.ndarray, c: Collector) -> None:
             "due_date",
             "due_dates_out_of_order",
             int(bad.sum()),
-            tuple(f"loan_id={v}" for v in examples),
+            tuple(f"loan_id={show_value(v)}" for v in examples),
             "Due dates must not decrease as installment_no increases.",
         )
     if (df["amount_due"].to_numpy() == 0).any():

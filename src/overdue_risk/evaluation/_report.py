@@ -7,7 +7,6 @@ import html
 import io
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from ..exceptions import EvaluationError
+from .._io import check_output_file, write_text
+from ..exceptions import EvaluationError, OverdueRiskError
 from . import _metrics as m
 from . import _plots
 from . import _validation as v
@@ -242,15 +242,7 @@ class EvaluationReport:
         out = None if path is None else _check_html_path(path)
         text = self._html()
         if out is not None:
-            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private
-                os.replace(tmp, out)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_text(text, out)
         return text
 
     def _html(self) -> str:
@@ -296,19 +288,11 @@ def _png(report: EvaluationReport, kind: str) -> bytes:
         fig.clear()  # a bare Figure is not in pyplot's registry; free its artists now
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _check_html_path(path: str | os.PathLike[str]) -> Path:
-    out = Path(path)
-    if not out.parent.is_dir():
-        raise EvaluationError(f"Output folder {str(out.parent)!r} does not exist.")
-    if out.is_dir():
-        raise EvaluationError(f"Output path {str(out)!r} is a folder, not a file.")
-    return out
+    try:
+        return check_output_file(path)
+    except OverdueRiskError as exc:  # the report's own error class, the output rule's words
+        raise EvaluationError(str(exc)) from exc
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
+from .._dates import local_times
 from ..exceptions import EvaluationError
 
 __all__ = [
@@ -127,24 +128,21 @@ def months(as_of: Any, n: int) -> pd.Series:
     dates = vector("as_of", as_of, n)
     if isinstance(dates.dtype, pd.PeriodDtype):
         parsed = dates.dt.to_timestamp()
-    elif pd.api.types.is_datetime64_any_dtype(dates.dtype):
-        parsed = dates
-    else:
-        try:
-            parsed = pd.to_datetime(dates.astype(object), format="ISO8601", errors="coerce")
-        except (TypeError, ValueError) as exc:
-            raise EvaluationError(f"as_of must be dates; could not read them ({exc}).") from exc
-        bad = dates[parsed.isna() & dates.notna()]
+    else:  # the data contract's date rule: an aware timestamp's own local date
+        parsed, zones = local_times(dates)
+        bad = dates[(parsed.isna() & dates.notna()).to_numpy()]
         if len(bad):
             raise EvaluationError(
                 f"as_of must be dates (ISO 8601 text, dates or Timestamps); "
                 f"got {_first(bad.to_numpy())}."
             )
+        if zones is not None:
+            raise EvaluationError(
+                "as_of mixes timezones (or offsets with none); one column holds one timezone."
+            )
     missing = int(parsed.isna().sum())
     if missing:
         raise EvaluationError(f"as_of must not contain missing dates; got {missing}.")
-    if parsed.dt.tz is not None:  # the month of the local date, not of UTC
-        parsed = parsed.dt.tz_localize(None)
     return parsed.dt.to_period("M")
 
 

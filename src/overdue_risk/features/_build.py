@@ -14,7 +14,7 @@ from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, LedgerConfig
 from ._context import FeatureContext
 from ._custom import compute_custom
-from ._registry import REGISTRY, CustomFeature
+from ._registry import REGISTRY, CustomFeature, check_exclude, excludable
 
 __all__ = ["build_features"]
 
@@ -44,9 +44,10 @@ def build_features(
     families : list of str, optional
         Feature families to compute (default: all); see :func:`list_features`.
     exclude : list of str, optional
-        Columns of ``loans`` or ``customers`` not to use as static features,
-        e.g. protected attributes a lender may not use. Naming a feature
-        removes it from the result too.
+        What to leave out: columns of ``loans`` or ``customers`` not to use as
+        static features (e.g. protected attributes a lender may not use),
+        features (built-in or custom) and whole families. A name that is none
+        of these is an error, with the nearest valid name suggested.
     custom : list of CustomFeature, optional
         Your own features, computed on the portfolio cut at each as-of date.
     ledger_config : LedgerConfig, optional
@@ -72,8 +73,6 @@ def build_features(
 
     if not isinstance(portfolio, Portfolio):
         raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
-    if isinstance(exclude, str):
-        exclude = [exclude]
     for feature in custom:
         if not isinstance(feature, CustomFeature):
             raise OverdueRiskError(
@@ -82,10 +81,11 @@ def build_features(
     selected = REGISTRY.select(families)
     days = parse_as_of(as_of)
     portfolio = validate(portfolio)
+    excluded = check_exclude(exclude, excludable(portfolio, custom))
+    selected = [f for f in selected if f.name not in excluded]
     ctx = FeatureContext(portfolio, Ledger(portfolio, ledger_config), days)
-    ctx.exclude = frozenset(exclude)
+    ctx.exclude = excluded
     ctx.families = frozenset(f.name for f in selected)
-    excluded = set(exclude)
     numeric = [
         s.name
         for fam in selected

@@ -15,12 +15,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from .._params import Invalid, Names, Rule, check, suggest
+from ..contract import Portfolio, validate
 from ..exceptions import OverdueRiskError
 
 if TYPE_CHECKING:
     from ._context import FeatureContext
 
-__all__ = ["CustomFeature", "FeatureSpec", "list_features"]
+__all__ = [
+    "CustomFeature",
+    "FeatureSpec",
+    "KnownNames",
+    "check_exclude",
+    "excludable",
+    "list_features",
+]
 
 Dtype = Literal["float32", "category"]
 
@@ -113,22 +122,102 @@ class FeatureRegistry:
         return dict(self._families)
 
     def select(self, families: Sequence[str] | None) -> list[Family]:
-        """The named families, in registration order (all when ``None``)."""
+        """The named families, in registration order (all when ``None``).
+
+        An unknown name is an error that suggests the nearest family.
+        """
         if families is None:
             return list(self._families.values())
         if isinstance(families, str):
             families = [families]
-        unknown = [f for f in families if f not in self._families]
-        if unknown:
-            known = ", ".join(self._families)
-            raise OverdueRiskError(f"Unknown feature families {unknown}; choose from: {known}.")
-        return [f for f in self._families.values() if f.name in set(families)]
+        rule = Names(among=tuple(self._families))
+        chosen = set(check(rule, families, key="families", error=OverdueRiskError))
+        return [f for f in self._families.values() if f.name in chosen]
 
     def is_builtin(self, name: str) -> bool:
         return name in self._names
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Every feature a family declares by name (not the static attributes)."""
+        return tuple(self._names)
+
 
 REGISTRY = FeatureRegistry()
+
+
+@dataclass(frozen=True)
+class KnownNames(Rule):
+    """A list of names (texts), each among ``known``; ``what`` describes them.
+
+    Repeats are harmless and kept once. Every unknown name is listed, each with
+    the nearest known one when there is one.
+    """
+
+    known: frozenset[str]
+    what: str
+
+    def describe(self) -> str:
+        return f"a list of {self.what}"
+
+    def clean(self, value: Any) -> Any:
+        names = Names(empty=True).clean(list(dict.fromkeys(value)) if _listlike(value) else value)
+        unknown = [n for n in names if n not in self.known]
+        if unknown:
+            choices = sorted(self.known)
+            shown = [f"{u!r}{_nearest(u, choices)}" for u in unknown]
+            raise Invalid(f"; unknown: {', '.join(shown)}.")
+        return names
+
+
+def _listlike(value: Any) -> bool:
+    return isinstance(value, Sequence | set | frozenset) and not isinstance(value, str | bytes)
+
+
+def _nearest(name: str, choices: list[str]) -> str:
+    hint = suggest(name, choices)  # "; did you mean x?"
+    return f" (did you mean {hint.removeprefix('; did you mean ')[:-1]}?)" if hint else ""
+
+
+def excludable(portfolio: Portfolio, custom: Sequence[CustomFeature] = ()) -> frozenset[str]:
+    """Every name ``build_features(portfolio, ..., exclude=...)`` may leave out.
+
+    The built-in features, the families, the custom features' columns, and the
+    loans and customers columns the static family turns into features, with
+    the names of those features (``restructured``; ``customer_<column>`` as
+    well as ``<column>`` for a customers column).
+
+    Examples
+    --------
+    >>> from overdue_risk import load_portfolio
+    >>> from overdue_risk.features import excludable
+    >>> names = excludable(load_portfolio("data/sample"))
+    >>> {"dpd", "region", "customer_income_band", "repayment"} <= names
+    True
+    >>> "loan_id" in names or "start_date" in names  # ids and dates are no features
+    False
+    """
+    from . import _families  # noqa: F401  (registers the built-in families)
+    from ._static import attribute_columns
+
+    portfolio = validate(portfolio)  # as it is when already validated
+    columns = (c for f in custom for c in f.columns)
+    attributes = attribute_columns(portfolio)
+    return frozenset((*REGISTRY.feature_names, *REGISTRY.families, *attributes, *columns))
+
+
+def check_exclude(exclude: Sequence[str] | str, known: Iterable[str]) -> frozenset[str]:
+    """The names ``exclude`` holds, each one of ``known`` (see ``excludable``).
+
+    A name that is none of them is an error, with the nearest valid one
+    suggested: a misspelt exclusion would otherwise leave in what was meant
+    to be out.
+    """
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    what = "feature names, feature families, or loans and customers columns the static family uses"
+    rule = KnownNames(frozenset(known), what)
+    return frozenset(check(rule, exclude, key="exclude", error=OverdueRiskError))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..contract import TABLES
+from ..contract import TABLES, Portfolio
 from ._context import FeatureContext
 from ._registry import REGISTRY, FeatureSpec
 
@@ -36,11 +36,38 @@ STATIC_SPECS = [
 ]
 
 
+def _is_date(values: pd.Series) -> bool:
+    """A date is not a feature as is; derive one with a CustomFeature."""
+    dtype = values.dtype
+    return pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype)
+
+
+def _customer_columns(customers: pd.DataFrame) -> list[str]:
+    """The customers columns that are attributes: every one outside the contract."""
+    known = set(TABLES["customers"].column_map)
+    return [c for c in customers.columns if c not in known and not _is_date(customers[c])]
+
+
+def attribute_columns(portfolio: Portfolio) -> set[str]:
+    """The loans and customers columns the static family turns into features (of a
+    validated portfolio), and the names of those features: ``restructured`` (from
+    ``restructured_from``), and ``customer_<column>`` as well as ``<column>`` for a
+    customers column."""
+    loans = portfolio.loans
+    names = {c for c in loans.columns if c not in _NOT_ATTRIBUTES and not _is_date(loans[c])}
+    if "restructured_from" in loans:
+        names.update(("restructured_from", "restructured"))
+    if portfolio.customers is not None:
+        for col in _customer_columns(portfolio.customers):
+            names.update((col, f"customer_{col}"))
+    return names
+
+
 def _attribute(values: pd.Series, at: np.ndarray) -> np.ndarray | pd.Categorical | None:
     """The column's value at rows ``at`` (-1: no row), as a feature, or None for dates."""
     dtype = values.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
-        return None  # a date is not a feature as is; derive one with a CustomFeature
+    if _is_date(values):
+        return None
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         num = values.to_numpy(dtype=np.float64, na_value=np.nan)
         num = np.where(np.isfinite(num), num, np.nan)
@@ -69,7 +96,7 @@ def static(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
         value = _attribute(loans[col], ctx.code)
         if value is not None:
             out[col] = value
-    if "restructured_from" in loans and "restructured" not in ctx.exclude:
+    if "restructured_from" in loans and not ctx.exclude & {"restructured", "restructured_from"}:
         # The predecessor's id is no attribute; that there is one is.
         out["restructured"] = (
             loans["restructured_from"].notna().to_numpy()[ctx.code].astype(np.float32)
@@ -78,13 +105,9 @@ def static(ctx: FeatureContext) -> dict[str, np.ndarray | pd.Categorical]:
     if customers is not None:
         at_customer = pd.Index(customers["customer_id"]).get_indexer(loans["customer_id"])
         at = at_customer[ctx.code]
-        known = set(TABLES["customers"].column_map)
-        for col in customers.columns:
-            if col in known or col in ctx.exclude:
-                continue
-            value = _attribute(customers[col], at)
-            if value is not None:
-                out[f"customer_{col}"] = value
+        for col in _customer_columns(customers):
+            if col not in ctx.exclude:
+                out[f"customer_{col}"] = _attribute(customers[col], at)
     return out
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._dates import NAT, AsOf, parse_as_of, to_days
-from ..contract import Portfolio, validate
+from .._dates import AsOf, day_text, parse_as_of
+from ..contract import Portfolio, observation_window, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, LedgerConfig, cum0, ranges
 from ._targets import CureTarget, DpdTarget, Target, as_target
@@ -33,12 +33,6 @@ from ._targets import CureTarget, DpdTarget, Target, as_target
 __all__ = ["make_labels", "observation_end"]
 
 _ROWS = 1 << 20  # (loan, as-of) rows labelled at a time: bounds the temporaries
-_DATED = {
-    "loans": ("start_date", "closed_date"),
-    "payments": ("payment_date",),
-    "statements": ("statement_date",),
-    "collections": ("action_date",),
-}
 
 
 def observation_end(portfolio: Portfolio) -> pd.Timestamp:
@@ -47,7 +41,8 @@ def observation_end(portfolio: Portfolio) -> pd.Timestamp:
     That is the latest ``start_date`` or ``closed_date`` of a loan,
     ``payment_date``, ``statement_date`` or collection ``action_date``. The
     schedule's due dates are not observations (they lie in the future) and
-    neither are promise dates.
+    neither are promise dates. The contract computes it
+    (:func:`~overdue_risk.contract.observation_window`), for every package.
 
     Parameters
     ----------
@@ -64,22 +59,7 @@ def observation_end(portfolio: Portfolio) -> pd.Timestamp:
     >>> observation_end(load_portfolio("data/sample"))
     Timestamp('2024-12-31 00:00:00')
     """
-    return pd.Timestamp(int(_end_day(validate(portfolio))), unit="D")
-
-
-def _end_day(p: Portfolio) -> int:
-    last = NAT
-    for name, columns in _DATED.items():
-        df = getattr(p, name)
-        if df is None or not len(df):
-            continue
-        for col in columns:
-            if col in df:
-                days = to_days(df[col].to_numpy())
-                last = max(last, int(days.max()))  # missing dates are NAT, the minimum
-    if last == NAT:
-        raise OverdueRiskError("The portfolio has no dated record to tell how far it is observed.")
-    return last
+    return pd.Timestamp(observation_window(validate(portfolio))[1], unit="D")
 
 
 def make_labels(
@@ -109,8 +89,10 @@ def make_labels(
         Tolerance used for DPD (default: ``LedgerConfig()``).
     observed_until : date-like, optional
         The last day the data describe. Default: the latest date of any
-        record (:func:`observation_end`). Rows whose horizon ends after it
-        are dropped, never labelled 0: what happened after it is not known.
+        record (:func:`observation_end`); a later date is an error, as the
+        data cannot tell what happened after their last record. Rows whose
+        horizon ends after it are dropped, never labelled 0: what happened
+        after it is not known.
 
     Returns
     -------
@@ -170,11 +152,18 @@ def labelled(
 
 
 def _observed_day(p: Portfolio, observed_until: AsOf | None) -> int:
+    """The last day labels may look at: ``observed_until``, never after the last record."""
+    end = observation_window(p)[1]
     if observed_until is None:
-        return _end_day(p)
-    day = parse_as_of(observed_until)
+        return end
+    day = parse_as_of(observed_until, "observed_until")
     if day.size != 1:
-        raise OverdueRiskError("observed_until must be one date.")
+        raise OverdueRiskError(f"observed_until must be one date; got {day.size}.")
+    if day[0] > end:
+        raise OverdueRiskError(
+            f"observed_until must be on or before {day_text(end)}, the data's last record: "
+            f"what happened after it is not in the data; got {day_text(day[0])!r}."
+        )
     return int(day[0])
 
 

@@ -6,12 +6,13 @@ import itertools
 from dataclasses import dataclass
 
 from .._params import Interval, ListOf, check
+from ..contract import MAX_AMOUNT
 from ..exceptions import OverdueRiskError
 
 __all__ = ["LedgerConfig"]
 
 _RULES = {
-    "tolerance": Interval(float, 0),
+    "tolerance": Interval(float, 0, MAX_AMOUNT),
     "bucket_edges": ListOf(Interval(int, 1), increasing=True),
     "decimals": Interval(int, 0, 4),
 }
@@ -31,7 +32,9 @@ class LedgerConfig:
     bucket_edges : tuple of int, default (1, 30, 60, 90)
         Lower DPD bounds of the delinquency buckets after ``current``.
     decimals : int, default 2
-        Money is counted exactly in integer minor units of ``10**-decimals``.
+        Money is counted exactly in integer minor units of ``10**-decimals``,
+        and the ledger's amounts are given to that many decimals (a loan
+        repaid in full has an outstanding principal of exactly 0).
 
     Examples
     --------

@@ -24,6 +24,7 @@ from ..contract import Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ._arrays import CHUNK, MAX_CODE, EventTable, code_dtype, cum0
 from ._config import LedgerConfig
+from ._money import check_totals, minor_units
 from ._snapshot import COLUMNS, COPIED, RAW, LedgerSnapshot
 from ._state import BlockState
 
@@ -79,6 +80,7 @@ class Ledger(BlockState):
         self.config = config or LedgerConfig()
         p = validate(portfolio)
         self._scale = 10**self.config.decimals
+        check_totals(p, self._scale)  # before any sum: int64 sums must not wrap
         self._tol = round(self.config.tolerance * self._scale)
         loans = p.loans
         n = len(loans)
@@ -189,8 +191,7 @@ class Ledger(BlockState):
 
     def _cents(self, values: pd.Series | np.ndarray) -> np.ndarray:
         """Amounts in whole minor units, as float64 (exact below 2**53)."""
-        cents = np.multiply(values, self._scale, dtype=np.float64)
-        return np.rint(cents, out=cents)
+        return minor_units(values, self._scale)
 
     def _build_schedule(self, inst: pd.DataFrame | None, keep_no: bool) -> None:
         n = self.n_loans
@@ -233,6 +234,9 @@ class Ledger(BlockState):
             pr *= cents
         del cents
         self._p_cum = cum0(pr)
+        # Each loan's whole principal in minor units, summed loan by loan: a loan
+        # repaid in full repays exactly this, whatever the global sums' rounding.
+        self._pr_total = np.bincount(s.codes(), weights=pr, minlength=n) if len(s) else np.zeros(n)
 
     def _inst_cents(self, i: np.ndarray) -> np.ndarray:
         """The amount due of schedule rows ``i``, in minor units."""

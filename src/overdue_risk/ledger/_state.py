@@ -69,16 +69,17 @@ class BlockState:
             p_at, p_first_inst = self._p_cum[at], self._p_cum[d_first]
             inst_p = self._p_cum[after] - p_at
             frac = np.divide(part_c, inst_c, out=np.zeros(qcode.size), where=inside & (inst_c > 0))
-            repaid = np.where(
-                inside, p_at - p_first_inst + frac * inst_p, self._p_cum[d_end] - p_first_inst
-            )
+            # Everything due paid: the schedule's whole principal (summed loan by loan).
+            repaid = np.where(inside, p_at - p_first_inst + frac * inst_p, self._pr_total[qcode])
             # A loan closed with everything due paid was settled: nothing outstanding.
             settled = ~inside & (d_end < s.end[qcode])
             repaid = np.where(settled, self._principal[qcode] * scale, repaid)
         else:
             repaid = np.zeros(qcode.size)
         paid_amount = paid / scale
-        repaid_amount = np.where(has_sched, repaid / scale, paid_amount)
+        # Outstanding principal in minor units, to the cent: a loan repaid in full owes 0.
+        repaid_c = np.where(has_sched, repaid, paid)
+        outstanding = np.maximum(np.rint(self._principal[qcode] * scale - repaid_c), 0.0) / scale
         short = due - paid
         return {
             "amount_due_to_date": due / scale,
@@ -86,7 +87,7 @@ class BlockState:
             "overdue_amount": np.maximum(short, 0) / scale,
             "paid_ahead": np.maximum(-short, 0) / scale,
             "dpd": dpd,
-            "outstanding_principal": np.maximum(self._principal[qcode] - repaid_amount, 0.0),
+            "outstanding_principal": outstanding,
             "next_due_date": next_due,
             "last_payment_date": last_pay,
             "n_installments": n_inst,
@@ -205,7 +206,9 @@ class BlockState:
         first = t.start[qcode[rows]]
         due = (c["due_cum"][j + 1] - c["due_cum"][first]) / self._scale
         paid = (c["paid_cum"][j + 1] - c["paid_cum"][first]) / self._scale
-        shortfall = np.maximum(np.nan_to_num(c["min_due"][j]) - np.nan_to_num(c["paid"][j]), 0.0)
+        scale = self._scale
+        min_c = np.rint(np.nan_to_num(c["min_due"][j]) * scale)
+        shortfall = np.maximum(min_c - np.rint(np.nan_to_num(c["paid"][j]) * scale), 0.0) / scale
         overdue = (
             np.where(missed, shortfall, 0.0)
             if self._stmt_has_min_due
@@ -217,6 +220,8 @@ class BlockState:
         cols["amount_paid_to_date"][rows] = paid
         cols["overdue_amount"][rows] = overdue
         cols["paid_ahead"][rows] = np.nan
-        cols["outstanding_principal"][rows] = np.maximum(c["balance"][j], 0.0)
+        cols["outstanding_principal"][rows] = (
+            np.maximum(np.rint(c["balance"][j] * scale), 0.0) / scale
+        )
         cols["last_payment_date"][rows] = np.maximum(cols["last_payment_date"][rows], stmt_paid_day)
         cols["source"][rows] = 2

@@ -8,6 +8,7 @@ the same way before and after a save.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,19 +67,31 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, d: dict) -> Calibrator:
+        """The calibrator :meth:`to_dict` wrote; ArtifactError for anything else."""
         try:
             method = d["method"]
             if method == "isotonic":
-                x = [float(v) for v in d["x"]]
-                y = [float(v) for v in d["y"]]
+                x, y = _numbers(d["x"], "x"), _numbers(d["y"], "y")
                 if len(x) != len(y) or not x or np.any(np.diff(x) < 0):
                     raise ValueError("isotonic thresholds must be non-empty and sorted")
+                if min(y) < 0 or max(y) > 1 or np.any(np.diff(y) < 0):
+                    raise ValueError("isotonic values must be probabilities that never fall")
                 return cls(method, {"x": x, "y": y})
             if method == "sigmoid":
-                return cls(method, {"a": float(d["a"]), "b": float(d["b"])})
+                a, b = _numbers([d["a"], d["b"]], "a and b")
+                return cls(method, {"a": a, "b": b})
             raise ValueError(f"unknown method {method!r}")
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"calibration.json is not a valid calibrator: {exc}.") from exc
+
+
+def _numbers(values, what: str) -> list[float]:
+    """Finite JSON numbers (not booleans, not text) as floats."""
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise ValueError(f"{what} must be finite numbers")
+    return [float(v) for v in values]
 
 
 def fit_calibrator(margin: np.ndarray, y: np.ndarray, method: str) -> Calibrator:

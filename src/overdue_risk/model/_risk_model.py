@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import lightgbm as lgb
@@ -15,7 +16,8 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ..exceptions import ModelError
+from .._params import Interval, check
+from ..exceptions import DataQualityWarning, ModelError
 from ._calibration import fit_calibrator
 from ._params import check_params, monotone_vector
 from ._schema import FeatureSchema
@@ -371,8 +373,9 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
                 X_cal = _frame(X_cal, "X_cal", len(schema.names))
                 yc, _ = _labels(y_cal, len(X_cal), "y_cal", classes)
                 windows["calibration"] = _window(X_cal, yc)
-            self.calibrator_ = fit_calibrator(self.decision_function(X_cal), yc, self.calibration)
-            self.metrics_["calibration"] = _slice_metrics(yc, self.predict_proba(X_cal)[:, 1])
+            margin = self._margin(X_cal, warn=False)
+            self.calibrator_ = fit_calibrator(margin, yc, self.calibration)
+            self.metrics_["calibration"] = _slice_metrics(yc, self._calibrated(margin))
         self.windows_ = windows
         self.descriptions_ = _descriptions(schema.names)
         self.build_options_ = None  # set by train_risk_model: how to rebuild the features
@@ -385,25 +388,53 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         check_is_fitted(self, "booster_")
         return _frame(X, "X", self.n_features_in_)
 
+    def _matrix(self, X, warn: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
+        """The scoring frame and LightGBM's matrix of it; a warning names the unseen
+        categories (fit scores its own slices without one)."""
+        frame = self._scoring_frame(X)
+        matrix = self.schema_.encode(frame)
+        if warn:
+            _warn_unseen(_unseen(self.schema_, frame, matrix), frame)
+        return frame, matrix
+
+    def _margin(self, X, warn: bool = True) -> np.ndarray:
+        _, matrix = self._matrix(X, warn)  # checks that the model is fitted
+        return self.booster_.predict(matrix, raw_score=True)
+
     def decision_function(self, X) -> np.ndarray:
         """Raw log-odds of the trees, before calibration: positive favours ``classes_[1]``."""
-        frame = self._scoring_frame(X)
-        return self.booster_.predict(self.schema_.encode(frame), raw_score=True)
+        return self._margin(X)
 
     def _raw_proba(self, X) -> np.ndarray:
-        return expit(self.decision_function(X))
+        return expit(self._margin(X, warn=False))
+
+    def _calibrated(self, margin: np.ndarray) -> np.ndarray:
+        return expit(margin) if self.calibrator_ is None else self.calibrator_.apply(margin)
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probabilities per row, one column per class of ``classes_``.
 
-        With labels 0 (good) and 1 (bad): ``[P(good), P(bad)]``.
+        With labels 0 (good) and 1 (bad): ``[P(good), P(bad)]``. A category
+        the model never saw at fit scores as missing, with a
+        :class:`~overdue_risk.DataQualityWarning` (see :meth:`unseen_categories`).
         """
-        margin = self.decision_function(X)
-        if self.calibrator_ is None:
-            bad = expit(margin)
-        else:
-            bad = self.calibrator_.apply(margin)
+        bad = self._calibrated(self._margin(X))
         return np.column_stack([1.0 - bad, bad])
+
+    def unseen_categories(self, X) -> dict[str, int]:
+        """Rows per category feature whose value the model never saw at fit.
+
+        Those values score as missing. Every category feature is listed, with 0
+        when all its values were seen; missing values are not counted.
+        """
+        frame = self._scoring_frame(X)
+        self.schema_.check(frame)
+        schema = self.schema_
+        names = [schema.names[j] for j in schema.categorical_indices]
+        # Only the category features need coding to count.
+        cats = FeatureSchema(tuple(names), ("category",) * len(names), schema.categories)
+        unseen = _unseen(cats, frame, cats.encode(frame))
+        return {name: int(m.sum()) for name, m in unseen.items()}
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
         """``classes_[1]`` (1: bad) where P reaches ``threshold``, else ``classes_[0]``."""
@@ -446,8 +477,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         Each row sums to :meth:`decision_function`. About 0.4 ms a row with
         hundreds of trees: ask for the rows you need.
         """
-        frame = self._scoring_frame(X)
-        matrix = self.schema_.encode(frame)
+        frame, matrix = self._matrix(X)
         contrib = self.booster_.predict(matrix, pred_contrib=True)
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.schema_.names, "expected"])
 
@@ -458,13 +488,13 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         (from the feature catalogue), ``reason_k_value`` (the feature's value,
         as text), ``reason_k_logodds`` (its contribution) and
         ``reason_k_points`` (the scorecard points it costs). A rank is empty
-        when fewer features raise the risk.
+        when fewer features raise the risk. ``top_k`` is at most the number
+        of features (checked before any work).
         """
         from ._reasons import reason_codes
 
         check_is_fitted(self, "booster_")
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ModelError(f"top_k must be a positive int; got {top_k!r}.")
+        check(Interval(int, 1, self.n_features_in_), top_k, key="top_k", error=ModelError)
         frame = self._scoring_frame(X)
         return reason_codes(self, frame, self.contributions(frame), top_k)
 
@@ -505,6 +535,34 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+
+def _unseen(schema: FeatureSchema, frame: pd.DataFrame, matrix: np.ndarray) -> dict:
+    """Per category feature, the rows whose value the model never saw: coded missing
+    (NaN) though the value is there."""
+    columns = {str(c): c for c in frame.columns}
+    return {
+        schema.names[j]: np.isnan(matrix[:, j]) & frame[columns[schema.names[j]]].notna().to_numpy()
+        for j in schema.categorical_indices
+    }
+
+
+def _warn_unseen(unseen: dict, frame: pd.DataFrame) -> None:
+    columns = {str(c): c for c in frame.columns}
+    parts = []
+    for name, mask in unseen.items():
+        if mask.any():
+            values = pd.unique(frame[columns[name]].to_numpy(dtype=object)[mask])[:3]
+            shown = ", ".join(repr(v) for v in values) + (", ..." if len(values) == 3 else "")
+            parts.append(f"{name} {int(mask.sum()):,} of {len(frame):,} rows ({shown})")
+    if parts:
+        warnings.warn(
+            f"Categories the model never saw at fit score as missing: {'; '.join(parts)}. "
+            "These scores rest on less than the model learned from; check the values "
+            "(a renamed region or product?) or retrain.",
+            DataQualityWarning,
+            stacklevel=5,  # predict_proba's caller
+        )
 
 
 def _descriptions(names) -> dict[str, str]:

@@ -130,9 +130,24 @@ class FeatureSchema:
 
     @classmethod
     def from_dict(cls, features: list[dict]) -> FeatureSchema:
+        """The schema :meth:`to_dict` wrote; ModelError for anything else."""
         names = tuple(f["name"] for f in features)
         kinds = tuple(f["kind"] for f in features)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ModelError(f"Feature names must be non-empty text; got {list(names)[:10]}.")
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ModelError(f"Feature names must be unique; repeated: {dup}.")
         if not set(kinds) <= {"number", "category"}:
-            raise ModelError(f"Unknown feature kinds in the manifest: {sorted(set(kinds))}.")
-        categories = {f["name"]: list(f["categories"]) for f in features if f["kind"] == "category"}
+            raise ModelError(
+                f"Unknown feature kinds in the manifest: {sorted(map(str, set(kinds)))}."
+            )
+        categories = {}
+        for f in features:
+            if f["kind"] != "category":
+                continue
+            cats = f["categories"]
+            if not isinstance(cats, list) or len({repr(c) for c in cats}) != len(cats):
+                raise ModelError(f"The categories of {f['name']!r} must be a list without repeats.")
+            categories[f["name"]] = list(cats)
         return cls(names, kinds, categories)

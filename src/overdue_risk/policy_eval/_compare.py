@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..contract import WAIT
 from ..exceptions import OverdueRiskError
 from ..prioritise import DEFAULT_FEATURES, Strategy, allocate
 from ._ceiling import _fit_ceiling
@@ -82,6 +83,16 @@ class PolicyComparison:
         for col in ("ipw", "snipw", "dr", "dm"):
             out[f"{col}_error"] = out[col] / out["truth"] - 1
         return out
+
+
+def check_actions(strategy: Strategy) -> None:
+    """Refuse a strategy that only waits: every policy would do nothing, and the
+    comparison would compare nothing (a worklist of such a strategy is valid)."""
+    if strategy.action_names == (WAIT,):
+        raise OverdueRiskError(
+            f"strategy {strategy.name!r} enables no action but wait: a policy comparison "
+            "needs at least one action to allocate (enable one in strategy.actions)."
+        )
 
 
 def compare_policies(
@@ -159,6 +170,7 @@ def compare_policies(
     -------
     PolicyComparison
     """
+    check_actions(strategy)
     days = pd.to_datetime(list(dates))
     models = dict(value_model) if isinstance(value_model, Mapping) else {"prioritiser": value_model}
     if not models:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .._dates import parse_as_of
-from .._io import check_output_path, write_table
+from .._dates import day_of, parse_as_of, to_datetime
+from .._io import check_output_path, check_outputs_apart, write_table
 from ..contract import validate
 from ..exceptions import OverdueRiskError
 from ..features import build_features
@@ -16,7 +16,7 @@ from ..labels import DpdTarget, build_training_set
 from ..model import RiskModel
 from ..prioritise import ResponseModel, Strategy, logged_decisions
 from ..simulate import Scenario, simulate_portfolio
-from ._compare import PolicyComparison, compare_policies
+from ._compare import PolicyComparison, check_actions, compare_policies
 
 __all__ = ["simulated_comparison"]
 
@@ -97,18 +97,28 @@ def simulated_comparison(
     """
     if out is not None:
         check_output_path(out)
+    check_outputs_apart([out], [strategy, scenario])
     seeds = list(value_seeds)
     if not seeds:
         raise OverdueRiskError("value_seeds must hold at least one seed.")
-    for given in (dates, ceiling_dates, ope_dates):
+    # One readable error for a bad date, before any work; each date in its local day.
+    days = pd.DatetimeIndex(to_datetime(parse_as_of(dates, "dates")))
+    for name, given in (("ceiling_dates", ceiling_dates), ("ope_dates", ope_dates)):
         if given is not None:
-            parse_as_of(given)  # one readable error for a bad date, before any work
+            parse_as_of(given, name)
+    book_start = pd.Timestamp(day_of(start, "start"), unit="D")
+    target = DpdTarget()
+    first_evening = days[0] - pd.Timedelta(days=1)
+    _check_first_date(book_start, days[0], target.horizon_days)
     strategy = Strategy.load(strategy)
+    check_actions(strategy)  # before the simulation
     if scenario is not None and not isinstance(scenario, Scenario):
         scenario = Scenario.from_toml(scenario)
-    days = pd.to_datetime(list(dates)).sort_values()
-    first_evening = days[0] - pd.Timedelta(days=1)
-    ope_days = days if ope_dates is None else days.union(pd.to_datetime(list(ope_dates)))
+    ope_days = (
+        days
+        if ope_dates is None
+        else days.union(pd.DatetimeIndex(to_datetime(parse_as_of(ope_dates, "ope_dates"))))
+    )
     if ope_days[0] < days[0]:
         raise OverdueRiskError(
             f"ope_dates must not come before the first decision date {days[0].date()}: the "
@@ -118,10 +128,7 @@ def simulated_comparison(
     portfolio, truth = simulate_portfolio(n_loans, start, end, seed=seed, scenario=scenario)
     portfolio = validate(portfolio)
 
-    target = DpdTarget()
-    month_ends = pd.date_range(
-        pd.Timestamp(start) + pd.DateOffset(months=4), first_evening, freq="ME"
-    )
+    month_ends = _month_ends(book_start, first_evening)
     data = build_training_set(portfolio, month_ends, target, observed_until=first_evening)
     as_of = data.index.get_level_values("as_of")
     last = as_of.max()
@@ -179,3 +186,26 @@ def simulated_comparison(
         "decisions": history,
     }
     return comparison, learned
+
+
+def _month_ends(start: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
+    """The month ends the risk model learns from: 4 months into the book, up to ``last``."""
+    return pd.date_range(start + pd.DateOffset(months=4), last, freq="ME")
+
+
+def _check_first_date(start: pd.Timestamp, first: pd.Timestamp, horizon_days: int) -> None:
+    """The first decision date must leave the risk model two month ends with an observed
+    horizon before it: one to train on, one to stop and calibrate on."""
+    horizon = pd.Timedelta(days=horizon_days)
+    evening = first - pd.Timedelta(days=1)
+    ends = _month_ends(start, evening)
+    if (ends + horizon <= evening).sum() >= 2:
+        return
+    two = pd.date_range(start + pd.DateOffset(months=4), periods=2, freq="ME")
+    earliest = two[-1] + horizon + pd.Timedelta(days=1)
+    raise OverdueRiskError(
+        f"dates must start on or after {earliest:%Y-%m-%d}: the risk model learns from "
+        f"month ends from {two[0]:%Y-%m-%d} on (4 months into the book simulated from "
+        f"{start:%Y-%m-%d}) whose {horizon_days}-day horizon ends before the first decision "
+        f"date, and needs two of them; got {first:%Y-%m-%d}."
+    )

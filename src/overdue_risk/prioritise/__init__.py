@@ -6,7 +6,9 @@ to the accounts overdue at an as-of date. A value model (:class:`ResponseModel`,
 learned from the randomised cell of the collections log, or the non-causal
 :class:`RiskBasedValue`) gives each action's expected recovery, and
 :func:`prioritise` allocates the day's capacity (:func:`allocate`) into a
-:class:`Worklist`.
+:class:`Worklist`. :func:`check_flags` and :func:`check_scores` check its
+inputs beside the portfolio; :func:`flag_rules` names the flags a strategy's
+rules read.
 :func:`action_values` turns a value model's predictions into each action's uplift
 over waiting and net value; :data:`DEFAULT_FEATURES` are the state columns a
 :class:`ResponseModel` reads by default, :data:`DEFAULT_LIFTS` the fallback's
@@ -17,6 +19,7 @@ from ..exceptions import AllocationError, StrategyError
 from ._allocate import Allocation, allocate
 from ._decisions import logged_decisions
 from ._fallback import DEFAULT_LIFTS, RiskBasedValue
+from ._inputs import check_flags, check_scores, flag_rules
 from ._ope import OffPolicyEstimate, off_policy_value
 from ._response import DEFAULT_FEATURES, ResponseModel
 from ._rules import Eligibility, account_state, eligibility
@@ -38,7 +41,10 @@ __all__ = [
     "account_state",
     "action_values",
     "allocate",
+    "check_flags",
+    "check_scores",
     "eligibility",
+    "flag_rules",
     "logged_decisions",
     "off_policy_value",
     "prioritise",

@@ -34,6 +34,7 @@ from .._dates import NAT, AsOf, parse_as_of, since, to_datetime, to_days
 from ..contract import LOGGED_ACTIONS, OUTCOMES, REACHED_OUTCOMES, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
+from ._inputs import check_flags, loans_flags
 from ._log import actions_in, latest_offer, log_columns, outcomes_in
 from ._strategy import FLAGS, OPT_OUT, Strategy
 
@@ -119,9 +120,12 @@ def account_state(
         One date: the day the actions are planned for.
     flags : DataFrame, optional
         Boolean columns indexed by ``loan_id`` (or with a ``loan_id``
-        column), named as in ``strategy.flags``; a loan or a column that is
-        absent reads False. Without it the flags are read from the loans
-        table's columns of those names.
+        column), named as in ``strategy.flags``, checked by
+        :func:`check_flags`: every column a rule of the strategy reads must
+        be there and no other; a loan absent from it reads False. Without
+        it the flags are read from the loans table's columns of those
+        names, and a flag without a column reads False (:func:`prioritise`
+        warns).
     ledger : Ledger, optional
         A ledger of ``portfolio`` already built (it is built otherwise).
 
@@ -260,32 +264,6 @@ class _Log:
         return out
 
 
-_TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-def _to_bool(values: pd.Series, where: str) -> np.ndarray:
-    """Booleans from bool, 0/1 or true/false/yes/no values; missing reads False."""
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.to_numpy(dtype=bool, na_value=False)
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        x = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = ~np.isnan(x) & (x != 0) & (x != 1)
-        if bad.any():
-            raise OverdueRiskError(
-                f"{where} must hold booleans (true/false, yes/no, 1/0); got {float(x[bad][0])!r}."
-            )
-        return x == 1
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = [str(u).strip().lower() for u in uniques]  # one per distinct value
-    unknown = [u for u, t in zip(uniques, text, strict=True) if t not in _TRUE]
-    if unknown:
-        raise OverdueRiskError(
-            f"{where} must hold booleans (true/false, yes/no, 1/0); got {unknown[0]!r}."
-        )
-    truth = np.array([_TRUE[t] for t in text] + [False], dtype=bool)
-    return truth[codes]  # code -1 (missing) reads the appended False
-
-
 def _read_flags(
     strategy: Strategy,
     loans: pd.DataFrame,
@@ -293,31 +271,20 @@ def _read_flags(
     ids: pd.Index,
     flags: pd.DataFrame | None,
 ) -> dict[str, np.ndarray]:
-    n = code.size
+    """Each flag of every account: from the checked flags table, or the loans table."""
     if flags is None:
-        source, where, take = loans, "loans", code
+        source, take = loans_flags(strategy, loans), code
     else:
-        if not isinstance(flags, pd.DataFrame):
-            raise OverdueRiskError(f"flags must be a DataFrame; got {type(flags).__name__}.")
-        if "loan_id" in flags.columns and flags.index.name != "loan_id":
-            flags = flags.set_index("loan_id")
-        if flags.index.has_duplicates:
-            dup = flags.index[flags.index.duplicated()][0]
-            raise OverdueRiskError(f"flags must have one row per loan_id; {dup!r} repeats.")
-        if len(flags) and not flags.index.isin(loans["loan_id"]).any():
-            raise OverdueRiskError(
-                "flags: no index value is a loan_id of the portfolio; ids are kept as given, "
-                "so check that they have the same type (text '00123' is not the number 123)."
-            )
-        source, where = flags, "flags"
-        take = flags.index.get_indexer(ids)
+        checked = check_flags(flags, strategy, loan_ids=loans["loan_id"])
+        source = {c: checked[c].to_numpy() for c in checked.columns}
+        take = checked.index.get_indexer(ids)
     out = {}
     for name in FLAGS:
         column = getattr(strategy.flags, name)
-        if column not in source.columns:
-            out[name] = np.zeros(n, bool)
+        if column not in source:  # no rule reads it, or no loans column holds it
+            out[name] = np.zeros(code.size, bool)
             continue
-        values = np.append(_to_bool(source[column], f"{where}.{column}"), False)
+        values = np.append(source[column], False)
         out[name] = values[take]  # take -1 (a loan not in flags) reads the appended False
     return out
 

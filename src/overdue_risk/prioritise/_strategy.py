@@ -365,7 +365,10 @@ class Strategy:
                 rows[a].update(
                     {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in rows[a]}
                 )
-        table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="enabled")
+        # A strategy that only waits has no thresholds (and no "enabled") to show.
+        table = pd.DataFrame.from_dict(rows, orient="index").drop(
+            columns="enabled", errors="ignore"
+        )
         table.index.name = "action"
         return table
 

@@ -10,9 +10,11 @@ import pandas as pd
 
 from .._dates import AsOf, parse_as_of
 from .._deprecation import moved
+from .._params import Limit, check
 from ..contract import AS_LOGGED, NO_ACTION, WAIT, Portfolio
 from ..exceptions import OverdueRiskError
 from ._allocate import Allocation, allocate
+from ._inputs import check_score_age, check_scores, latest_scores, warn_unenforced_flags
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy
 
@@ -23,31 +25,6 @@ __getattr__ = moved(__name__, {"learn_value_model": "overdue_risk.workflows"})
 
 # Why an account gets no action: the first that applies.
 UNTREATED = ("no_eligible_action", "no_value_estimate", "not_worth_its_cost", "capacity")
-
-
-def _latest_scores(scores: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """One row per loan: its latest score dated on or before ``as_of``."""
-    frame = scores.reset_index() if "loan_id" not in scores.columns else scores
-    if "loan_id" not in frame.columns or "score" not in frame.columns:
-        raise OverdueRiskError(
-            "scores must have a loan_id (column or index level) and a score column, as "
-            "written by `overdue-risk score`."
-        )
-    s = pd.to_numeric(frame["score"], errors="coerce")
-    if (s.isna() | (s < 0) | (s > 1)).any():
-        bad = frame.loc[s.isna() | (s < 0) | (s > 1), "loan_id"].astype(str).head(5).tolist()
-        raise OverdueRiskError(
-            f"scores.score must be probabilities in [0, 1]; first bad loans: {bad}."
-        )
-    frame = frame.assign(loan_id=frame["loan_id"].astype(str))
-    if "as_of" in frame.columns:
-        dates = pd.to_datetime(frame["as_of"])
-        frame = frame[(dates <= as_of).to_numpy()]
-        frame = frame.assign(_d=dates[dates <= as_of].to_numpy()).sort_values(
-            ["loan_id", "_d"], kind="stable"
-        )
-        frame = frame.drop(columns="_d")
-    return frame.drop_duplicates("loan_id", keep="last").set_index("loan_id")
 
 
 def _reason_text(scores: pd.DataFrame) -> pd.Series | None:
@@ -204,6 +181,7 @@ def prioritise(
     value_model=None,
     flags: pd.DataFrame | None = None,
     method: str = "auto",
+    max_score_age_days: float = 7,
 ) -> Worklist:
     """Decide which overdue account gets which action on ``as_of``.
 
@@ -215,8 +193,10 @@ def prioritise(
     ----------
     scores : DataFrame
         Risk scores by ``loan_id`` (column or index), as written by
-        ``overdue-risk score``; with an ``as_of`` column the latest score on or
-        before ``as_of`` is used. Reason-code texts are carried to the worklist.
+        ``overdue-risk score``, checked by :func:`check_scores`; with an
+        ``as_of`` column (or index level) the latest score on or before
+        ``as_of`` is used (later ones never are). Reason-code texts are
+        carried to the worklist.
     portfolio : Portfolio
     as_of : date-like
         The day the worklist is for; records dated on it count as done.
@@ -227,9 +207,17 @@ def prioritise(
         a fitted :class:`ResponseModel` or a :class:`RiskBasedValue`. Default:
         ``RiskBasedValue()``, flagged non-causal in the output.
     flags : DataFrame, optional
-        Opt-out, cease-contact, hardship and vulnerability flags by loan.
+        Opt-out, cease-contact, hardship and vulnerability flags by loan,
+        checked by :func:`check_flags`. Without it the flags are read from the
+        loans table, and a :class:`~overdue_risk.DataQualityWarning` names the
+        rules left unenforced because it has no column for their flags.
     method : {"auto", "lp", "lagrangian", "greedy"}
         The allocation method (see :func:`allocate`).
+    max_score_age_days : int or inf, default 7
+        The oldest score the worklist may use, in days before ``as_of``: an
+        overdue account whose latest score is older is an error. ``inf``
+        allows any age (undated scores, whose age is unknown, are otherwise
+        used with a warning).
 
     Returns
     -------
@@ -241,10 +229,15 @@ def prioritise(
     days = parse_as_of(as_of)
     if days.size != 1:
         raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
+    max_age = check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
+    scores = check_scores(scores)
     day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
     state = account_state(strategy, portfolio, day, flags=flags)
-    latest = _latest_scores(scores, day)
-    risk = latest["score"].reindex(state.index.astype(str)).to_numpy(dtype=np.float64)
+    if flags is None:
+        warn_unenforced_flags(strategy, portfolio.loans.columns)
+    latest = latest_scores(scores, day)
+    accounts = state.index.astype(str)
+    risk = latest["score"].reindex(accounts).to_numpy(dtype=np.float64)
     missing = np.isnan(risk)
     if missing.any():
         first = state.index[missing][:5].tolist()
@@ -252,6 +245,7 @@ def prioritise(
             f"{int(missing.sum())} overdue accounts have no risk score on or before "
             f"{day.date()}; first: {first}. Score the portfolio at this date first."
         )
+    check_score_age(latest, accounts, int(days[0]), max_age)
     state = state.assign(risk_score=risk)
     model = value_model if value_model is not None else RiskBasedValue()
     rules = eligibility(strategy, state)
@@ -267,10 +261,13 @@ def prioritise(
         capacity,
         method=method,
     )
-    chosen = np.where(alloc.action >= 0, np.asarray(solve_cols)[np.maximum(alloc.action, 0)], -1)
+    # The chosen action's column among all actions (-1: wait); a strategy that
+    # enables no action but waiting has no column to solve, and every account waits.
+    took = alloc.action >= 0
+    chosen = np.full(len(state), -1, np.int64)
+    chosen[took] = np.asarray(solve_cols, dtype=np.int64)[alloc.action[took]]
     names = np.asarray(actions, dtype=object)
     rows = np.arange(len(state))
-    took = chosen >= 0
     action = np.where(took, names[np.maximum(chosen, 0)], WAIT)
     cost = np.array([getattr(strategy.actions, a).cost for a in actions])
 

@@ -13,11 +13,37 @@ import numpy as np
 
 from .._dates import NEVER
 
-__all__ = ["MONTH_START", "NEVER", "dom_of", "due_day", "month_of"]
+__all__ = [
+    "FIRST_START",
+    "LAST_DAY",
+    "MONTH_START",
+    "NEVER",
+    "dom_of",
+    "due_day",
+    "latest_end",
+    "month_of",
+]
 
 _N_MONTHS = 12 * 231  # 1970 .. 2200, the dates the data contract allows
 # First day of every month since 1970-01, as a day number.
 MONTH_START = np.arange(_N_MONTHS).astype("datetime64[M]").astype("datetime64[D]").astype(np.int32)
+# The economy is drawn from the month before the start: the first start the calendar holds.
+FIRST_START = int(MONTH_START[1])
+# The last day a written table may hold: the data contract's dates end before 2200.
+LAST_DAY = int(np.datetime64("2199-12-31", "D").astype(np.int64))
+
+
+def latest_end(schedule_months: int, horizon_days: int) -> int:
+    """The last ``end`` of a simulation whose dates all fit the calendar.
+
+    A loan taken (or restructured) by the end runs a schedule of up to
+    ``schedule_months`` months, whose due dates must fall by :data:`LAST_DAY`;
+    the economy is kept ``horizon_days`` past the end, and a month beyond.
+    """
+    last_month = int(month_of(np.array([LAST_DAY]))[0]) - schedule_months
+    by_schedule = int(MONTH_START[last_month + 1]) - 1  # the last day of that month
+    by_economy = int(MONTH_START[_N_MONTHS - 2]) - horizon_days - 1
+    return min(by_schedule, by_economy)
 
 
 def month_of(days: np.ndarray) -> np.ndarray:

@@ -12,12 +12,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._dates import day_of
-from .._io import check_output_folder, write_folder
+from .._dates import day_of, day_text
+from .._io import check_output_folder, check_outputs_apart, write_folder
 from ..contract import Portfolio, validate
 from ..exceptions import DataQualityWarning, OverdueRiskError
+from ._calendar import FIRST_START, LAST_DAY, latest_end
 from ._params import Params, Recorder
-from ._population import build_population
+from ._population import HORIZON_DAYS, build_population
 from ._scenario import Scenario
 from ._tables import build_tables
 from ._truth import SimulationTruth, replay_history
@@ -68,6 +69,30 @@ def _check_format(format: str) -> None:
         raise OverdueRiskError(f"format must be one of {_FORMATS}; got {format!r}.")
 
 
+def _check_window(first: int, last: int, start, end, scenario: Scenario) -> None:
+    """Refuse a window whose simulation would need dates the calendar does not hold."""
+    if first < FIRST_START:
+        raise OverdueRiskError(
+            f"start must be on or after {day_text(FIRST_START)}: the simulator's calendar "
+            "begins in January 1970 and draws the economy from the month before the start; "
+            f"got {start!r}."
+        )
+    p, extension = scenario.products, scenario.actions.restructure.extension_months
+    term = max(p.pos.term_max, p.cash.term_max)
+    # A restructured loan runs what was left (a card's balance: 12 months) plus the
+    # extension, at most 120 months (simulate/_actions.py).
+    restructured = min(max(term, 12) + extension, 120)
+    latest = latest_end(max(term, restructured), HORIZON_DAYS)
+    if last > latest:
+        raise OverdueRiskError(
+            f"end must be on or before {day_text(latest)} for this scenario: loans taken "
+            f"by the end run schedules of up to {term} months ({restructured} once "
+            f"restructured), the economy is kept {HORIZON_DAYS} days past the end, and every "
+            f"date must fall by {day_text(LAST_DAY)}, where the data contract's calendar "
+            f"ends; got {end!r}."
+        )
+
+
 def _check_int(value, name: str, low: int, high: int | None = None) -> int:
     ok = not isinstance(value, bool) and isinstance(value, int | np.integer)
     if not ok or value < low or (high is not None and value > high):
@@ -81,7 +106,7 @@ def simulate_portfolio(
     start,
     end,
     seed: int = 0,
-    scenario: Scenario | None = None,
+    scenario: Scenario | str | os.PathLike | None = None,
     *,
     snapshots=None,
     out: str | os.PathLike | None = None,
@@ -106,7 +131,7 @@ def simulate_portfolio(
         The simulated window; loans start up to a month before ``end``.
     seed : int, default 0
         The same seed (and arguments) gives identical tables, byte for byte.
-    scenario : Scenario, optional
+    scenario : Scenario or TOML path, optional
         Behaviour drivers; :class:`Scenario` defaults when omitted.
     snapshots : list of date-likes, optional
         Keep the exact state at the end of these days, so the truth object
@@ -137,6 +162,7 @@ def simulate_portfolio(
     """
     if out is not None:
         check_output_folder(out, overwrite)
+        check_outputs_apart([out], [scenario])
         _check_format(format)
     n_loans = _check_int(n_loans, "n_loans", 1, _MAX_LOANS)
     seed = _check_int(seed, "seed", 0, 2**63 - 1)
@@ -147,10 +173,13 @@ def simulate_portfolio(
         )
     if scenario is None:
         scenario = Scenario()
+    elif isinstance(scenario, str | os.PathLike):
+        scenario = Scenario.from_toml(scenario)
     if not isinstance(scenario, Scenario):
         raise OverdueRiskError(
             f"scenario must be a Scenario (see Scenario.from_toml); got {type(scenario).__name__}."
         )
+    _check_window(first, last, start, end, scenario)
     keep = [] if snapshots is None else [day_of(d, "snapshots") for d in snapshots]
     if any(not first <= d <= last for d in keep):
         raise OverdueRiskError("snapshots must be dates within the simulated window.")

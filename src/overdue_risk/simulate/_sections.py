@@ -49,8 +49,19 @@ def _nonneg(default: float):
     return _num(default, 0.0)
 
 
-def _pos(default: float):
-    return _num(default, 0.0, open_=True)
+# A simulated lender's amounts stay far inside the contract's MAX_AMOUNT (1e12 per
+# row), so interest at any allowed rate cannot push a generated row past it.
+MAX_SIMULATED_AMOUNT = 1e9
+MAX_RATE = 10.0  # 1,000% a year
+
+
+def _money(default: float, *, positive: bool = False):
+    """An amount of money: at most MAX_SIMULATED_AMOUNT (above zero with ``positive``)."""
+    return _num(default, 0.0, MAX_SIMULATED_AMOUNT, open_=positive)
+
+
+def _rate(default: float):
+    return _num(default, 0.0, MAX_RATE)
 
 
 def _count(low: int = 0, high: int | None = None) -> Interval:
@@ -77,12 +88,12 @@ class InstalmentProduct:
     ``prepay_monthly`` is the monthly chance of repaying the loan early.
     """
 
-    principal_min: float = _pos(150.0)
-    principal_max: float = _pos(1500.0)
+    principal_min: float = _money(150.0, positive=True)
+    principal_max: float = _money(1500.0, positive=True)
     term_min: int = _int(3, 1, 120)
     term_max: int = _int(12, 1, 120)
-    rate_min: float = _nonneg(0.0)
-    rate_max: float = _nonneg(0.25)
+    rate_min: float = _rate(0.0)
+    rate_max: float = _rate(0.25)
     complexity: float = _prob(0.015)
     prepay_monthly: float = _prob(0.01)
 
@@ -111,11 +122,11 @@ class CardProduct:
     good standing pays off and closes the card.
     """
 
-    limit_min: float = _pos(500.0)
-    limit_max: float = _pos(5000.0)
-    rate: float = _nonneg(0.30)
+    limit_min: float = _money(500.0, positive=True)
+    limit_max: float = _money(5000.0, positive=True)
+    rate: float = _rate(0.30)
     min_share: float = _num(0.05, 0.0, 1.0, open_=True)
-    min_floor: float = _nonneg(20.0)
+    min_floor: float = _money(20.0)
     grace_days: int = _int(25, 1, 27)
     spend_share: float = _prob(0.25)
     complexity: float = _prob(0.02)
@@ -255,7 +266,7 @@ class Collections:
     visit_from: int = _int(30, 1)
     visit_every: int = _int(14, 1)
     visit_until: int = _int(89, 1)
-    visit_min_balance: float = _nonneg(1500.0)
+    visit_min_balance: float = _money(1500.0)
     restructure_at: int = _int(60, 1)
     max_restructures: int = _int(1, 0, 9)
     legal_from: int = _int(90, 1)
@@ -274,7 +285,7 @@ class ActionParams:
     ``pay_now_rate`` the chance of a payment on the spot.
     """
 
-    cost: float = _nonneg(1.0)
+    cost: float = _money(1.0)
     contact_rate: float = _prob(1.0)
     effect_days: int = _int(3, 0, 365)
     lift_confused: float = _nonneg(1.0)
@@ -301,14 +312,14 @@ class Restructure:
     customers: ``restructure_only_bonus``).
     """
 
-    cost: float = _nonneg(15.0)
+    cost: float = _money(15.0)
     contact_rate: float = _prob(0.6)
     accept_self_cure: float = _prob(0.3)
     accept_call_responsive: float = _prob(0.3)
     accept_restructure_only: float = _prob(0.8)
     accept_never_pay: float = _prob(0.05)
     extension_months: int = _int(12, 0, 120)
-    rate_factor: float = _nonneg(0.5)
+    rate_factor: float = _num(0.5, 0.0, 2.0)
     willingness_bonus: float = _num(0.3)
     restructure_only_bonus: float = _num(2.0)
 
@@ -401,4 +412,4 @@ class ActionEffects:
     fatigue: float = _prob(0.7)
     complaint_after_7d: int = _int(3, 0)
     complaint_rate: float = _prob(0.03)
-    complaint_cost: float = _nonneg(40.0)
+    complaint_cost: float = _money(40.0)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 
 from .._dates import AsOf, parse_as_of
-from .._io import check_report_path
-from ..contract import Portfolio, validate
+from .._io import check_outputs_apart, check_report_path
+from ..contract import Portfolio
 from ..evaluation import EvaluationReport, evaluate
 from ..exceptions import ModelError
 from ..labels import as_target, make_labels
 from ..ledger import LedgerConfig
 from ..model import RiskModel
 from ._features import model_features, recorded_options
-from ._inputs import as_model, as_portfolio
+from ._inputs import as_model, dated_portfolio, portfolio_files
 
 __all__ = ["evaluate_model"]
 
@@ -24,6 +24,7 @@ def evaluate_model(
     as_of: AsOf,
     *,
     out: str | os.PathLike | None = None,
+    allow_future: bool = False,
 ) -> EvaluationReport:
     """Evaluate a trained model on the realised outcomes at later as-of dates.
 
@@ -40,6 +41,9 @@ def evaluate_model(
         Dates whose horizon ends within the data.
     out : path, optional
         Write the report there, as HTML (checked before any work).
+    allow_future : bool, default False
+        Take as-of dates after the morning after the data's last record with a
+        warning instead of refusing them (they have no observed horizon).
 
     Returns
     -------
@@ -47,14 +51,14 @@ def evaluate_model(
     """
     if out is not None:
         check_report_path(out)
+    check_outputs_apart([out], [model, *portfolio_files(portfolio)])
     parse_as_of(as_of)
     model = as_model(model)
-    portfolio = as_portfolio(portfolio)
+    portfolio = dated_portfolio(portfolio, as_of, allow_future=allow_future)
     if model.target is None:
         raise ModelError("The model records no target; evaluate it with evaluate().")
     target = as_target(model.target)
     options = recorded_options(model)
-    portfolio = validate(portfolio)  # returns a validated portfolio as it is
     labels = make_labels(portfolio, as_of, target, LedgerConfig(tolerance=options["tolerance"]))
     if labels.empty:
         raise ModelError(

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .._dates import AsOf, parse_as_of, to_datetime
-from .._io import check_output_path, write_table
+from .._io import check_output_path, check_outputs_apart, write_table
 from ..contract import Portfolio
 from ..features import build_features
 from ..labels import CureTarget, DpdTarget, as_target, make_labels
 from ..ledger import Ledger, LedgerConfig, LedgerSnapshot
-from ._inputs import as_portfolio, check_families
+from ._inputs import check_families, dated_portfolio, portfolio_files
 
 __all__ = ["LabelTable", "export_features", "export_labels", "export_ledger"]
 
@@ -67,11 +67,19 @@ def export_ledger(
     *,
     out: str | os.PathLike,
     tolerance: float = 0.0,
+    allow_future: bool = False,
 ) -> LedgerSnapshot:
-    """Write the ledger of every loan at the as-of dates to ``out``; returns the snapshot."""
+    """Write the ledger of every loan at the as-of dates to ``out``; returns the snapshot.
+
+    The as-of dates must lie within the data, up to the morning after the last
+    record; ``allow_future`` takes later ones with a warning.
+    """
     check_output_path(out)
+    check_outputs_apart([out], portfolio_files(portfolio))
     parse_as_of(as_of)
-    snapshot = Ledger(as_portfolio(portfolio), LedgerConfig(tolerance=tolerance)).at(as_of)
+    config = LedgerConfig(tolerance=tolerance)  # options before the data
+    portfolio = dated_portfolio(portfolio, as_of, allow_future=allow_future)
+    snapshot = Ledger(portfolio, config).at(as_of)
     write_table(snapshot.table(), out)
     return snapshot
 
@@ -84,20 +92,24 @@ def export_features(
     families: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
     tolerance: float = 0.0,
+    allow_future: bool = False,
 ) -> pd.DataFrame:
     """Write the feature matrix at the as-of dates to ``out``; returns it.
 
-    ``families`` and ``exclude`` are those of :func:`~overdue_risk.build_features`.
+    ``families`` and ``exclude`` are those of :func:`~overdue_risk.build_features`;
+    ``allow_future`` that of :func:`export_ledger`.
     """
     check_output_path(out)
+    check_outputs_apart([out], portfolio_files(portfolio))
     parse_as_of(as_of)
     check_families(families)
+    config = LedgerConfig(tolerance=tolerance)  # options before the data
     features = build_features(
-        as_portfolio(portfolio),
+        dated_portfolio(portfolio, as_of, allow_future=allow_future),
         as_of,
         families=families,
         exclude=exclude,
-        ledger_config=LedgerConfig(tolerance=tolerance),
+        ledger_config=config,
     )
     write_table(features, out)
     return features
@@ -111,11 +123,12 @@ def export_labels(
     out: str | os.PathLike,
     observed_until: AsOf | None = None,
     tolerance: float = 0.0,
+    allow_future: bool = False,
 ) -> LabelTable:
     """Write the labels of every eligible loan at the as-of dates to ``out``.
 
     Parameters are those of :func:`~overdue_risk.make_labels`; ``tolerance``
-    is the ledger's DPD tolerance.
+    is the ledger's DPD tolerance, ``allow_future`` that of :func:`export_ledger`.
 
     Returns
     -------
@@ -123,13 +136,17 @@ def export_labels(
         The labels, and their summary per as-of date asked for.
     """
     check_output_path(out)
+    check_outputs_apart([out], portfolio_files(portfolio))
     days = parse_as_of(as_of)
+    if observed_until is not None:
+        parse_as_of(observed_until, "observed_until")
     target = as_target(target)
+    config = LedgerConfig(tolerance=tolerance)  # options before the data
     labels = make_labels(
-        as_portfolio(portfolio),
+        dated_portfolio(portfolio, as_of, allow_future=allow_future),
         as_of,
         target,
-        LedgerConfig(tolerance=tolerance),
+        config,
         observed_until=observed_until,
     )
     write_table(labels.to_frame(), out)

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .._dates import AsOf
-from ..contract import Portfolio
+from ..contract import Portfolio, validate
 from ..exceptions import ModelError
-from ..features import build_features
+from ..features import build_features, excludable
 from ..ledger import LedgerConfig
 from ..model import RiskModel
 
@@ -42,12 +42,18 @@ def recorded_options(model: RiskModel) -> dict:
 
 
 def model_features(model: RiskModel, portfolio: Portfolio, as_of: AsOf) -> pd.DataFrame:
-    """The features the model was trained on, rebuilt at ``as_of``."""
+    """The features the model was trained on, rebuilt at ``as_of``.
+
+    An exclusion recorded at training that names nothing in this portfolio (a
+    column it lacks) has nothing to leave out, and is not an error here.
+    """
     options = recorded_options(model)
+    portfolio = validate(portfolio)  # once, for both calls below
+    known = excludable(portfolio)
     return build_features(
         portfolio,
         as_of,
         families=options["families"],
-        exclude=options["exclude"],
+        exclude=[name for name in options["exclude"] if name in known],
         ledger_config=LedgerConfig(tolerance=options["tolerance"]),
     )

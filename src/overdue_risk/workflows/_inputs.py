@@ -4,18 +4,59 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..contract import Portfolio, load_portfolio
+from .._dates import AsOf
+from .._io import OUTPUT_FORMATS
+from ..contract import TABLES, Portfolio, check_as_of, load_portfolio, validate
 from ..features import list_features
 from ..model import RiskModel
 from ..prioritise import Strategy
 
-__all__ = ["as_model", "as_portfolio", "check_families", "load_strategy"]
+__all__ = [
+    "as_model",
+    "as_portfolio",
+    "check_families",
+    "dated_portfolio",
+    "load_strategy",
+    "portfolio_files",
+]
 
 
 def as_portfolio(portfolio: Portfolio | str | os.PathLike) -> Portfolio:
     """The portfolio as it is, or the folder it names, read and validated."""
     return portfolio if isinstance(portfolio, Portfolio) else load_portfolio(portfolio)
+
+
+def dated_portfolio(
+    portfolio: Portfolio | str | os.PathLike,
+    as_of: AsOf,
+    *,
+    allow_future: bool = False,
+    name: str = "as_of",
+) -> Portfolio:
+    """The portfolio read and validated, its as-of dates checked against what it observes.
+
+    The one as-of check of every workflow
+    (:func:`~overdue_risk.contract.check_as_of`): from the first record to
+    the morning after the last one; later dates only with ``allow_future``.
+    """
+    p = validate(as_portfolio(portfolio))
+    check_as_of(p, as_of, allow_future=allow_future, name=name)
+    return p
+
+
+def portfolio_files(portfolio: Portfolio | str | os.PathLike) -> list[Path]:
+    """The files a portfolio folder's tables are read from, or may be (none for a Portfolio).
+
+    Every name a table may take counts, present or not: writing ``loans.parquet``
+    beside ``loans.csv`` would change the portfolio as surely as overwriting it,
+    so no output may take any of them.
+    """
+    if isinstance(portfolio, Portfolio):
+        return []
+    folder = Path(portfolio)
+    return [folder / f"{name}{ext}" for name in TABLES for ext in OUTPUT_FORMATS]
 
 
 def as_model(model: RiskModel | str | os.PathLike) -> RiskModel:

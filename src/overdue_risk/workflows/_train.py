@@ -13,15 +13,15 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._dates import AsOf, parse_as_of
-from .._io import check_output_folder, check_report_path
-from ..contract import Portfolio, validate
+from .._io import check_output_folder, check_outputs_apart, check_report_path
+from ..contract import Portfolio
 from ..evaluation import EvaluationReport, evaluate
 from ..exceptions import ModelError
 from ..labels import as_target, build_training_set
 from ..ledger import LedgerConfig
 from ..model import RiskModel
 from ._features import build_options
-from ._inputs import as_portfolio, check_families
+from ._inputs import check_families, dated_portfolio, portfolio_files
 
 __all__ = ["TrainingResult", "train_risk_model"]
 
@@ -62,6 +62,7 @@ class TrainingResult:
         """
         folder = check_output_folder(out, overwrite)
         html = None if report_path is None else check_report_path(report_path)
+        check_outputs_apart([folder, html])
         self.model.save(folder, overwrite=True)  # the folder was checked above
         if html is not None:
             self.report.to_html(html)
@@ -80,6 +81,7 @@ def train_risk_model(
     out: str | os.PathLike | None = None,
     report_path: str | os.PathLike | None = None,
     overwrite: bool = False,
+    allow_future: bool = False,
 ) -> TrainingResult:
     """Train a :class:`RiskModel` with an out-of-time split of monthly snapshots.
 
@@ -108,6 +110,9 @@ def train_risk_model(
         Write the test report there, as HTML.
     overwrite : bool, default False
         Replace a non-empty ``out`` folder.
+    allow_future : bool, default False
+        Take as-of dates after the morning after the data's last record with a
+        warning instead of refusing them (they have no observed horizon).
 
     The outputs, dates, target and families are checked before any work.
 
@@ -119,10 +124,13 @@ def train_risk_model(
         check_output_folder(out, overwrite)
     if report_path is not None:
         check_report_path(report_path)
-    parse_as_of(as_of_dates)
+    check_outputs_apart([out, report_path], portfolio_files(portfolio))
+    parse_as_of(as_of_dates, "as_of_dates")
     target = as_target(target)
     check_families(families)
-    portfolio = validate(as_portfolio(portfolio))  # returns a validated portfolio as it is
+    portfolio = dated_portfolio(
+        portfolio, as_of_dates, allow_future=allow_future, name="as_of_dates"
+    )
     data = build_training_set(
         portfolio,
         as_of_dates,
