@@ -360,6 +360,26 @@ def test_unreadable_scores_or_flags_file_is_refused(which, name, make, message, 
     assert_refused(argv, capsys, f"{which.capitalize()} {message}", watch=[work])
 
 
+@pytest.mark.parametrize(
+    ("which", "column", "message"),
+    [
+        ("flags", "hardship", r"hardship\s+wrong_type\s+\d+ "),
+        ("scores", "score", r"score\s+probability\s+\d+ "),
+        ("scores", "as_of", r"as_of\s+\S+\s+\d+ "),
+    ],
+)
+@pytest.mark.parametrize("nested", ["list", "struct"])
+def test_nested_parquet_columns_in_scores_or_flags_are_refused(
+    which, column, message, nested, work, capsys
+):
+    frame = GOOD[which]()
+    values = [[1.0] if nested == "list" else {"x": 1.0} for _ in range(len(frame))]
+    frame[column] = pd.Series(values, dtype=object)
+    frame.to_parquet(work / "in" / f"{which}.parquet", index=False)
+    files = {"scores": "scores.csv", "flags": "flags.csv", which: f"{which}.parquet"}
+    assert_refused(prioritise_argv(work, files["scores"], files["flags"]), capsys, message)
+
+
 @pytest.mark.parametrize("value", ["-1", "1.5", "nan", "soon"])
 def test_bad_max_score_age_is_refused(value, work, capsys):
     argv = prioritise_argv(work, "scores.csv", "flags.csv", "--max-score-age-days", value)

@@ -76,7 +76,11 @@ def _booleans(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(values.dtype):
         x = values.to_numpy(dtype=np.float64, na_value=np.nan)
         return x == 1, ~np.isnan(x) & (x != 0) & (x != 1)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # lists or structs (unhashable): not flags
+        nested = values.map(lambda v: not pd.api.types.is_scalar(v), na_action="ignore")
+        return np.zeros(n, bool), nested.fillna(False).to_numpy(dtype=bool)
     text = [str(u).strip().lower() for u in uniques]  # one per distinct value
     truth = np.array([_TRUE.get(t, False) for t in text] + [False], dtype=bool)
     known = np.array([t in _TRUE for t in text] + [True], dtype=bool)
