@@ -141,5 +141,5 @@ def test_labels_bad_target_exits_2(tmp_path, capsys):
     )
     assert code == 2
     assert out == ""
-    assert err == "error: threshold must be an integer >= 1; got 0.\n"
+    assert err.startswith("error: threshold must be an integer in [1, 3650]; got 0.")
     assert list(tmp_path.iterdir()) == []

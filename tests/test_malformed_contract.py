@@ -587,3 +587,206 @@ def test_policy_eval_dates_too_early_name_the_first_possible_date(work, capsys):
 def test_clock_words_in_data_are_not_dates(work, capsys):
     edit("payments", "payment_date", "today")(work / "PF")
     refuse(ledger_argv(work), capsys, r"payments\s+payment_date\s+unparseable_date\s+1 ", work)
+
+
+# -- 5. Hardening: lookalike files, numbers that are not, dates that are not ---------------
+
+
+@pytest.mark.parametrize(
+    "table, name",
+    [
+        ("collections", "collections.CSV"),
+        ("customers", "customers.Csv"),
+        ("customers", "customers.csv "),
+        ("customers", "customers.csv.bak"),
+        ("customers", "customers.tsv"),
+        ("customers", "customers.xlsx"),
+        ("customers", "customers.parq"),
+    ],
+)
+def test_a_lookalike_table_file_is_named_in_a_warning(table, name, work):
+    (work / "PF" / f"{table}.csv").rename(work / "PF" / name)
+    with pytest.warns(DataQualityWarning, match=rf"{re.escape(repr(name))}.* table {table}"):
+        p = load_portfolio(work / "PF")
+    assert getattr(p, table) is None
+
+
+def test_a_required_table_missing_names_its_lookalike(work, capsys):
+    (work / "PF" / "loans.csv").rename(work / "PF" / "Loans.csv")
+    refuse(ledger_argv(work), capsys, r"loans\s+missing_table\s+1 .*'Loans.csv'", work)
+
+
+@pytest.mark.parametrize(
+    "table, value, rule",
+    [
+        ("loans", "inf", "not_finite"),
+        ("loans", "-inf", "not_finite"),
+        ("loans", "1e308", "maximum"),  # float32 features would hold inf
+        ("customers", "inf", "not_finite"),
+        ("customers", "-1e39", "maximum"),
+    ],
+)
+def test_extra_numbers_must_be_finite_and_fit_float32(table, value, rule, work, capsys):
+    df = raw(work / "PF", table)
+    df["application_score"] = "0.5"
+    df.loc[1, "application_score"] = value
+    df.to_csv(work / "PF" / f"{table}.csv", index=False)
+    refuse(ledger_argv(work), capsys, rf"{table}\s+application_score\s+{rule}\s+1 ", work)
+
+
+def test_a_float_column_beyond_float32_is_refused(work, capsys):
+    edit("loans", "annual_rate", "1e300")(work / "PF")
+    refuse(ledger_argv(work), capsys, r"loans\s+annual_rate\s+maximum\s+1 .*float32", work)
+
+
+@pytest.mark.parametrize(
+    "table, column",
+    [
+        ("installments", "installment_no"),
+        ("payments", "installment_no"),
+        ("loans", "term_months"),
+        ("statements", "dpd"),
+    ],
+)
+@pytest.mark.parametrize("value", ["inf", "-inf"])
+def test_an_infinite_integer_is_not_finite(table, column, value, work, capsys):
+    edit(table, column, value)(work / "PF")
+    refuse(ledger_argv(work), capsys, rf"{table}\s+{column}\s+not_finite\s+1 ", work)
+
+
+def test_an_infinite_parquet_instalment_number_is_not_finite(work, capsys):
+    df = typed(work / "PF", "installments")
+    df["installment_no"] = df["installment_no"].astype(float)
+    df.loc[0, "installment_no"] = np.inf
+    to_parquet(work / "PF", "installments", df)
+    refuse(ledger_argv(work), capsys, r"installments\s+installment_no\s+not_finite\s+1 ", work)
+
+
+def test_numbers_in_a_date_column_are_not_dates(work, capsys):
+    df = typed(work / "PF", "payments")
+    df["payment_date"] = df["payment_date"].str.replace("-", "").astype("int64")
+    to_parquet(work / "PF", "payments", df)
+    n = len(df)
+    refuse(ledger_argv(work), capsys, rf"payments\s+payment_date\s+unparseable_date\s+{n} ", work)
+
+
+@pytest.mark.parametrize("value", ["2024-03", "2024", "20240301"])
+def test_a_partial_date_in_data_is_not_a_date(value, work, capsys):
+    edit("payments", "payment_date", value)(work / "PF")
+    refuse(ledger_argv(work), capsys, r"payments\s+payment_date\s+unparseable_date\s+1 ", work)
+
+
+@pytest.mark.parametrize("as_of", ["2024-03", "2024", "20240331"])
+def test_a_partial_as_of_is_refused(as_of, work, capsys):
+    refuse(ledger_argv(work, as_of=as_of), capsys, r"as_of must be dates in ISO 8601", work)
+    with pytest.raises(OverdueRiskError, match="as_of must be dates in ISO 8601"):
+        Ledger(load_portfolio(HANDMADE)).at(as_of)
+    with pytest.raises(OverdueRiskError, match="full dates"):
+        parse_as_of(np.datetime64("2024-03"))
+
+
+def test_numbers_as_scores_as_of_are_not_dates():
+    from overdue_risk.prioritise import check_scores
+
+    scores = pd.DataFrame({"loan_id": ["L1", "L2"], "as_of": [20241231, 20241231], "score": 0.1})
+    with pytest.raises(DataValidationError, match=r"as_of: unparseable_date \(2\)"):
+        check_scores(scores)
+    with pytest.raises(OverdueRiskError, match="as_of must be a date or dates"):
+        Ledger(load_portfolio(HANDMADE)).at(20240331)
+
+
+def test_scores_count_mixed_timezones_as_the_contract_does():
+    from overdue_risk.prioritise import check_scores
+
+    zones = ["-05:00"] * 3 + ["+08:00"] * 7
+    scores = pd.DataFrame(
+        {
+            "loan_id": [f"L{i}" for i in range(10)],
+            "as_of": [f"2024-06-30T12:00{z}" for z in zones],
+            "score": 0.1,
+        }
+    )
+    with pytest.raises(DataValidationError, match=r"as_of: mixed_timezones \(3\)"):
+        check_scores(scores)
+    loans = one_loan().loans
+    loans = pd.concat([loans] * 10, ignore_index=True).assign(
+        loan_id=scores["loan_id"], start_date=scores["as_of"]
+    )
+    with pytest.raises(DataValidationError, match=r"start_date: mixed_timezones \(3\)"):
+        validate(
+            Portfolio(
+                loans=loans,
+                statements=pd.DataFrame({"loan_id": [], "statement_date": [], "balance": []}),
+            )
+        )
+
+
+def _with(table: str, column: str, values: list, dtype=object) -> Portfolio:
+    """Loan ``A`` with one payment and a collection action, ``column`` of ``table`` set."""
+    p = one_loan([("2024-02-01", 100.0)])
+    t = p.tables()
+    t["collections"] = pd.DataFrame(
+        {"loan_id": ["A"], "action_date": ["2024-02-02"], "action": ["sms"], "propensity": [0.5]}
+    )
+    df = t[table].copy()
+    df[column] = pd.Series(values, index=df.index, dtype=dtype)
+    t[table] = df
+    return Portfolio(**t)
+
+
+@pytest.mark.parametrize(
+    "table, column, values, dtype",
+    [
+        ("payments", "amount", [True], object),
+        ("payments", "amount", [np.True_], object),
+        ("payments", "amount", [np.False_], object),  # not "positive": not a number at all
+        ("loans", "term_months", [True], object),
+        ("installments", "installment_no", [1, 2, np.True_], object),
+        ("collections", "propensity", [True], object),
+        ("payments", "amount", [100 + 0j], complex),
+        ("payments", "amount", [pd.Timedelta(days=1)], object),
+        ("payments", "amount", [pd.Timedelta(days=1)], "timedelta64[ns]"),
+        ("payments", "amount", [dt.datetime(2024, 1, 1)], object),
+        ("loans", "term_months", [pd.Timestamp("2024-01-01")], "datetime64[ns]"),
+    ],
+)
+def test_values_that_are_not_numbers_are_wrong_type(table, column, values, dtype):
+    with pytest.raises(DataValidationError) as err:
+        validate(_with(table, column, values, dtype))
+    rules = err.value.table().query("table == @table and column == @column")["rule"]
+    assert rules.tolist() == ["wrong_type"]
+
+
+def test_a_parquet_duration_amount_is_wrong_type(work, capsys):
+    df = typed(work / "PF", "payments")
+    df["amount"] = pd.to_timedelta(df["amount"], unit="s")
+    to_parquet(work / "PF", "payments", df)
+    refuse(ledger_argv(work), capsys, r"payments\s+amount\s+wrong_type\s+\d+ .*durations", work)
+
+
+def test_a_column_named_like_the_feature_index_is_refused(work, capsys):
+    df = raw(work / "PF", "loans")
+    df["as_of"] = "1"
+    df.to_csv(work / "PF" / "loans.csv", index=False)
+    argv = ["features", work / "PF", "--as-of", AS_OF, "--out", work / "out" / "x.csv"]
+    refuse(argv, capsys, r"'as_of' .* the feature frame's index \(loan_id, as_of\)", work)
+
+
+def test_observed_until_before_the_data_or_every_as_of_is_refused(work, capsys):
+    argv = ["labels", work / "PF", "--as-of", "2024-03-31", "--out", work / "out" / "y.csv"]
+    refuse([*argv, "--observed-until", "1950-01-01"], capsys, r"on or after .* first record", work)
+    p = load_portfolio(work / "PF")
+    with pytest.raises(OverdueRiskError, match="first record"):
+        make_labels(p, "2024-03-31", "dpd30_90d", observed_until="1950-01-01")
+    with pytest.raises(OverdueRiskError, match="before every as-of date"):
+        make_labels(p, ["2024-03-31", "2024-06-30"], "dpd30_90d", observed_until="2024-03-01")
+
+
+def test_targets_beyond_ten_years_are_refused(work, capsys):
+    argv = ["labels", work / "PF", "--as-of", "2024-03-31", "--out", work / "out" / "y.csv"]
+    refuse([*argv, "--target", "dpd99999999999_90d"], capsys, r"threshold .*\[1, 3650\]", work)
+    with pytest.raises(OverdueRiskError, match=r"threshold must be an integer in \[1, 3650\]"):
+        DpdTarget(threshold=10**12)
+    with pytest.raises(OverdueRiskError, match=r"horizon_days must be an integer in \[1, 3650\]"):
+        DpdTarget(horizon_days=10**9)
+    assert DpdTarget(threshold=3650, horizon_days=3650).name == "dpd3650_3650d"

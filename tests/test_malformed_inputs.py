@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import HANDMADE, assert_refused, flags_table, run_cli
+from helpers import HANDMADE, assert_refused, concat_rows, flags_table, run_cli
 from overdue_risk import (
     DataQualityWarning,
     DataValidationError,
@@ -30,7 +30,9 @@ from overdue_risk import (
     OverdueRiskError,
     Portfolio,
     RiskModel,
+    Scenario,
     Strategy,
+    StrategyError,
     build_features,
     build_training_set,
     load_portfolio,
@@ -39,7 +41,7 @@ from overdue_risk import (
     train_risk_model,
 )
 from overdue_risk.prioritise import check_flags, check_scores
-from overdue_risk.workflows import score_portfolio
+from overdue_risk.workflows import prioritise_portfolio, score_portfolio
 
 AS_OF = "2024-06-30"
 SCORED = "2024-06-29"  # the scores of the night before
@@ -188,6 +190,11 @@ FLAG_CASES = {
         r"hardship\s+wrong_type\s+1 .*'maybe'",
         r"flags.hardship: wrong_type \(1\): Flags must be true/false.*'maybe'",
     ),
+    "flag_column_twice": (
+        lambda f: pd.concat([f, f[["hardship"]].assign(hardship=True)], axis=1),
+        r"flags\s+duplicate_column\s+1\s+hardship",
+        r"flags: duplicate_column \(1\)",
+    ),
     "number_not_0_or_1": (
         _set("vulnerable", 0, 2),
         r"vulnerable\s+wrong_type\s+1 .*: '?2'?",
@@ -277,6 +284,31 @@ SCORE_CASES = {
         r"as_of\s+unparseable_date\s+20",
         r"scores.as_of: unparseable_date \(20\)",
     ),
+    # A scores file of another portfolio, or with mangled ids, changes the worklist: the
+    # scores' own ids are named (a lookalike with repr), not the portfolio's.
+    "not_in_the_portfolio": (
+        lambda s: concat_rows(
+            s, pd.DataFrame({"loan_id": ["LXXX1"], "as_of": SCORED, "score": [0.1]})
+        ),
+        r"loan_id\s+orphan\s+1 .*loan_id=LXXX1 \(row 20\)",
+        r"scores.loan_id: orphan \(1\): loan_id is not a loan of the portfolio.*LXXX1",
+    ),
+    "padded_ids": (
+        lambda s: s.assign(loan_id=s["loan_id"] + " "),
+        rf"orphan\s+20 .*loan_id='{LOANS[0]} '.*No id matches",
+        rf"scores.loan_id: orphan \(20\).*loan_id='{LOANS[0]} '",
+    ),
+    "zero_width_ids": (
+        lambda s: s.assign(loan_id=s["loan_id"] + "\u200b"),
+        rf"orphan\s+20 .*loan_id='{LOANS[0]}\\u200b'",
+        rf"scores.loan_id: orphan \(20\).*loan_id='{LOANS[0]}\\u200b'",
+    ),
+    # The CSV reader would rename the second "score.1" and take the first.
+    "score_column_twice": (
+        lambda s: pd.concat([s, s[["score"]].assign(score=0.9)], axis=1),
+        r"scores\s+duplicate_column\s+1\s+score",
+        r"scores: duplicate_column \(1\)",
+    ),
 }
 
 
@@ -364,8 +396,8 @@ def test_unreadable_scores_or_flags_file_is_refused(which, name, make, message, 
     ("which", "column", "message"),
     [
         ("flags", "hardship", r"hardship\s+wrong_type\s+\d+ "),
-        ("scores", "score", r"score\s+probability\s+\d+ "),
-        ("scores", "as_of", r"as_of\s+\S+\s+\d+ "),
+        ("scores", "score", r"score\s+wrong_type\s+\d+ .*lists or structs"),
+        ("scores", "as_of", r"as_of\s+wrong_type\s+\d+ .*lists or structs"),
     ],
 )
 @pytest.mark.parametrize("nested", ["list", "struct"])
@@ -615,3 +647,167 @@ def test_explain_takes_as_many_reasons_as_features(saved, handmade):
     assert f"reason_{n}" in scores and f"reason_{n + 1}" not in scores
     with pytest.raises(ModelError, match=rf"top_k must be an integer in \[1, {n}\]; got {n + 1}"):
         model.explain(build_features(handmade, AS_OF, families=["ledger", "static"]), top_k=n + 1)
+
+
+# -- 6. argument types, strategy names and files, sizes -------------------------------------
+
+
+def test_scores_with_columns_of_two_levels_are_refused(handmade):
+    scores = good_scores()
+    scores.columns = pd.MultiIndex.from_tuples([(c, "x") for c in scores.columns])
+    with pytest.raises(DataValidationError, match=r"scores: wrong_type \(1\): Columns must be one"):
+        prioritise_portfolio(scores, handmade, AS_OF, "default", value_model="fallback")
+    with pytest.raises(DataValidationError, match=r"scores: wrong_type"):
+        check_scores(scores)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda p: prioritise_portfolio(good_scores(), p, AS_OF, "default", flags={"L1": 1}),
+            r"The 'flags' argument of prioritise_portfolio must be a DataFrame or the path .*; "
+            r"got dict",
+        ),
+        (
+            lambda p: prioritise_portfolio(
+                good_scores(), p, AS_OF, "default", flags=pd.Series([True])
+            ),
+            r"'flags' argument .* got Series",
+        ),
+        (
+            lambda p: prioritise_portfolio(p, good_scores(), AS_OF, "default"),
+            r"The 'scores' argument of prioritise_portfolio .*; got Portfolio",
+        ),
+        (
+            lambda p: prioritise_portfolio(good_scores(), good_scores(), AS_OF, "default"),
+            r"The 'portfolio' argument of prioritise_portfolio must be a Portfolio or its "
+            r"folder; got DataFrame",
+        ),
+        (
+            lambda p: prioritise_portfolio("", p, AS_OF, "default"),
+            r"The 'scores' argument .* got an empty path",
+        ),
+        (
+            lambda p: prioritise_portfolio(good_scores(), p, AS_OF, 3),
+            r"The 'strategy' argument .* a Strategy, a profile name or a TOML file; got int",
+        ),
+        (
+            lambda p: prioritise(good_scores(), good_scores(), AS_OF, "default"),
+            r"The 'portfolio' argument of prioritise must be a Portfolio; got DataFrame",
+        ),
+        (
+            lambda p: score_portfolio(p, "model", AS_OF),
+            r"The 'model' argument of score_portfolio must be a RiskModel or its folder; "
+            r"got Portfolio",
+        ),
+        (
+            lambda p: score_portfolio("model", good_scores(), AS_OF),
+            r"The 'portfolio' argument of score_portfolio .*; got DataFrame",
+        ),
+    ],
+    ids=[
+        "flags_dict",
+        "flags_series",
+        "swapped",
+        "frame_as_portfolio",
+        "empty_scores_path",
+        "strategy_number",
+        "prioritise_frame_as_portfolio",
+        "score_swapped",
+        "score_frame_as_portfolio",
+    ],
+)
+def test_arguments_of_the_wrong_type_are_refused(call, message, handmade):
+    with pytest.raises(OverdueRiskError, match=message):
+        call(handmade)
+
+
+def test_scores_of_other_loans_are_refused_before_the_value_model(handmade, monkeypatch):
+    import overdue_risk.workflows._prioritise as module
+
+    def learn(*args, **kwargs):
+        raise AssertionError("the value model was learned before the scores were checked")
+
+    monkeypatch.setattr(module, "choose_value_model", learn)
+    scores = good_scores().assign(loan_id=lambda s: s["loan_id"] + "\u200b")
+    with pytest.raises(DataValidationError, match=r"scores.loan_id: orphan \(20\)"):
+        prioritise_portfolio(scores, handmade, AS_OF, "default")
+
+
+@pytest.mark.parametrize("value", ["1e300", "99999999999999999999999", "1000000001"])
+def test_a_capacity_beyond_the_largest_count_is_refused_when_read(value, work, capsys):
+    (work / "in" / "s.toml").write_text(f"[actions.call]\ncapacity = {value}\n")
+    argv = prioritise_argv(work)
+    argv[argv.index("default")] = str(work / "in" / "s.toml")
+    message = (
+        r"strategy.actions.call.capacity must be an integer >= 0, or inf for no limit; got "
+        r"\S+; the largest finite limit is 1,000,000,000 \(inf: no limit\)"
+    )
+    assert_refused(argv, capsys, message, watch=[work])
+    with pytest.raises(StrategyError, match=r"strategy.rules.max_attempts_7d must be"):
+        Strategy().replace(rules={"max_attempts_7d": 1e300})
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", r"strategy must be a profile name or a TOML file; got ''"),
+        (
+            "defualt",
+            r"strategy 'defualt' is neither a profile nor an existing file; did you "
+            r"mean default\? Available profiles: china, default",
+        ),
+        ("Default", r"did you mean default\?"),
+        ("uk-eu", r"did you mean uk_eu\?"),
+        ("china ", r"strategy 'china ' is neither .*did you mean china\?"),
+    ],
+)
+def test_a_strategy_name_that_is_no_profile_is_refused(name, message, work, capsys):
+    argv = prioritise_argv(work)
+    argv[argv.index("default")] = name
+    err = assert_refused(argv, capsys, message, watch=[work])
+    assert "--out" not in err and "input folder" not in err
+
+
+def test_a_strategy_or_scenario_file_with_a_byte_order_mark_is_read(work, capsys):
+    bom = b"\xef\xbb\xbf"
+    (work / "in" / "s.toml").write_bytes(
+        bom + b'extends = "default"\n[actions.call]\ncapacity = 3\n'
+    )
+    assert Strategy.load(work / "in" / "s.toml").actions.call.capacity == 3
+    argv = prioritise_argv(work)
+    argv[argv.index("default")] = str(work / "in" / "s.toml")
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    (work / "in" / "sc.toml").write_bytes(bom + b"[products]\n")
+    assert Scenario.from_toml(work / "in" / "sc.toml") == Scenario()
+    # A bad byte after the mark is named at its position in the file.
+    (work / "in" / "bad.toml").write_bytes(bom + b'name = "caf\xe9"\n')
+    with pytest.raises(StrategyError, match=r"byte 0xe9 at position 14"):
+        Strategy.load(work / "in" / "bad.toml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["policy-eval", "--paths", "100000000000"], r"n_paths must be an integer in \[1, 2000\]"),
+        (["policy-eval", "--paths", "0"], r"n_paths must be an integer in \[1, 2000\]"),
+        (["policy-eval", "--loans", "100000000"], r"n_loans must be an integer in \[1, 1000000\]"),
+        (
+            ["simulate", "--loans", "100000000000"],
+            r"n_loans must be an integer in \[1, 50,000,000\]",
+        ),
+    ],
+    ids=["paths", "no_paths", "policy_loans", "simulate_loans"],
+)
+def test_sizes_beyond_their_maximum_are_refused_before_any_work(argv, message, tmp_path, capsys):
+    if argv[0] == "policy-eval":
+        argv = [*argv, "--dates", "2024-09-02", "--strategy", "default"]
+        argv += ["--out", str(tmp_path / "c.csv")]
+        if "--loans" not in argv:
+            argv += ["--loans", "50"]
+    else:
+        argv = [*argv, "--start", "2023-01-01", "--end", "2024-01-01"]
+        argv += ["--out", str(tmp_path / "sim")]
+    assert_refused(argv, capsys, message, watch=[tmp_path])

@@ -148,7 +148,7 @@ def test_the_other_commands_refuse_outputs_over_their_inputs(work, model_dir, ca
         (["train", str(pf), "--as-of-dates", AS_OF, "--out", str(pf), "--overwrite"],
          r"output folder .*PF' contains the input .*PF/"),
         (["train", str(pf), "--as-of-dates", AS_OF, "--out", str(work / "M2"), "--report",
-          str(work / "M2" / "r.html")], r"outputs .*M2' and .*r.html' overlap"),
+          str(work / "M2" / "r.html")], r"--report.*lies inside the model folder .*M2' \(--out\)"),
         (["score", str(m), str(pf), "--as-of", AS_OF, "--out", str(m / "s.csv")],
          r"output .*M/s.csv' lies inside the input folder .*M'"),
         (["evaluate", str(m), str(pf), "--as-of", AS_OF, "--out", str(m / "r.html")],

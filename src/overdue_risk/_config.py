@@ -11,8 +11,8 @@ every such tree needs, once:
   tree was built;
 * building from nested dicts and merging changes into a tree, with unknown keys
   rejected and the nearest valid key suggested;
-* reading TOML, with a clear error for a file that cannot be read, is not
-  UTF-8 or is not valid TOML;
+* reading TOML (a leading UTF-8 byte order mark is dropped), with a clear
+  error for a file that cannot be read, is not UTF-8 or is not valid TOML;
 * ``to_dict``, ``to_toml`` and the provenance summary (``key``, ``value``,
   ``default``, ``source``).
 
@@ -45,6 +45,7 @@ per_day = 3
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import difflib
 import tomllib
@@ -162,11 +163,15 @@ class ConfigRoot:
         except OSError as exc:
             raise self.error(f"Cannot read {self.name} file {str(p)!r}: {exc.strerror}.") from exc
         what = f"{self.name.capitalize()} file {str(p)!r}"
+        # A byte order mark, as some Windows editors write, is not TOML but says
+        # nothing else about the text: it is dropped.
+        skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
         try:
-            text = raw.decode("utf-8")
+            text = raw[skip:].decode("utf-8")
         except UnicodeDecodeError as exc:
+            at = exc.start + skip
             raise self.error(
-                f"{what} is not UTF-8 text: byte {raw[exc.start]:#04x} at position {exc.start}."
+                f"{what} is not UTF-8 text: byte {raw[at]:#04x} at position {at}."
             ) from None
         return self.parse_toml(text, what)
 

@@ -14,6 +14,11 @@ Dates must lie in ``[1900-01-01, 2200-01-01)``, the range the data contract
 allows. Nothing here reads the clock: every as-of date is explicit, and the
 words pandas reads as the clock (``today``, ``now``) are not dates.
 
+A date is a full calendar date: ISO 8601 text ``YYYY-MM-DD`` (optionally with a
+time and a UTC offset), a date, a Timestamp or a ``datetime64``. A year and
+month (``2024-03``), a year (``2024``) and numbers (``20240331``) are not dates:
+they are refused wherever a date is read, in data and in as-of dates alike.
+
 A timestamp with a UTC offset or a timezone is taken in its own local calendar
 date: ``2023-01-29T23:30:00+08:00`` is 2023-01-29, wherever the code runs
 (:func:`local_times`). One column of data holds one timezone (or none); the
@@ -47,6 +52,7 @@ __all__ = [
     "to_date",
     "to_datetime",
     "to_days",
+    "zone_outliers",
 ]
 
 NAT = np.iinfo(np.int64).min
@@ -60,9 +66,11 @@ CLOCK_WORDS = ("today", "now")
 AsOf = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64 | Iterable
 
 _DATE_HINT = "ISO 8601 text such as 2024-03-31, dates or Timestamps"
+# A full date in ISO 8601 text: YYYY-MM-DD first (a time and an offset may follow).
+_FULL_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}(?![\d-])")
 # An ISO date and time with a UTC offset: the local part, then the offset.
 _ZONED = re.compile(
-    r"^\s*(?P<local>\d{4}-?\d{2}-?\d{2}[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)"
+    r"^\s*(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)"
     r"\s*(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)\s*$"
 )
 
@@ -94,8 +102,8 @@ def _object_zone(value: dt.datetime) -> str:
 def _local_value(value) -> tuple[object, str | None]:
     """One value as a naive date-like in its own local time, and its zone (None: naive)."""
     if isinstance(value, str):
-        if value in CLOCK_WORDS:
-            return None, None
+        if value in CLOCK_WORDS or not _FULL_DATE.match(value):
+            return None, None  # the clock, a partial date or not a date
         m = _ZONED.match(value)
         return (m["local"], _text_zone(m["zone"])) if m else (value, None)
     if isinstance(value, dt.datetime):
@@ -104,9 +112,19 @@ def _local_value(value) -> tuple[object, str | None]:
         return value.replace(tzinfo=None), _object_zone(value)
     if isinstance(value, dt.date | np.datetime64):
         return value, None
-    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
-        return str(value), None  # ISO 8601 basic format, e.g. 20240131
-    return None, None  # numbers, lists, ...: not dates
+    return None, None  # numbers (20240131 too), lists, ...: not dates
+
+
+def _partial(s: pd.Series) -> np.ndarray:
+    """Which text values are not a full ISO date (``2024-03``, ``2024``, ``20240331``).
+
+    Checked once per distinct value: a date column repeats its dates.
+    """
+    uniques = pd.unique(s[s.notna()].to_numpy(dtype=object))
+    bad = [v for v in uniques if isinstance(v, str) and not _FULL_DATE.match(v)]
+    if not bad:
+        return np.zeros(len(s), bool)
+    return s.isin(bad).to_numpy(dtype=bool)
 
 
 def _parse_iso(values: pd.Series) -> pd.Series:
@@ -183,10 +201,11 @@ def local_times(values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
             return s.astype("datetime64[ns]"), None
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return s, None
-    if pd.api.types.is_bool_dtype(dtype):
-        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), None
+    if isinstance(dtype, pd.CategoricalDtype):
+        return local_times(s.astype(object))
     if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
-        return _parse_iso(s), None  # numbers: ISO 8601 basic format (20240131)
+        # Numbers (20240131 too), booleans, durations: not dates.
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), None
     if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty", "date"):
         return _one_by_one(s)  # datetime objects (aware?), or mixed values
     try:
@@ -197,10 +216,29 @@ def local_times(values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
         return _one_by_one(s)
     if isinstance(times.dtype, pd.DatetimeTZDtype):  # one offset for every value
         times = times.dt.tz_localize(None)
-    clock = s.isin(CLOCK_WORDS).to_numpy(dtype=bool)
-    if clock.any():
-        times = times.where(~clock)
+    not_dates = _partial(s)  # the clock words fail the full-date rule too
+    if not_dates.any():
+        times = times.where(~not_dates)
     return times, None
+
+
+def zone_outliers(zones: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The values outside a column's most common timezone, and the zones found.
+
+    ``zones`` is what :func:`local_times` returns for a column that mixes
+    timezones. Every caller counts the rows to fix alike: those not in the
+    zone most rows use (the first in sorted order on a tie).
+
+    Examples
+    --------
+    >>> mask, labels = zone_outliers(np.array(["+08:00", "+08:00", "-05:00", None], object))
+    >>> mask.tolist(), labels
+    ([False, False, True, False], ['+08:00', '-05:00'])
+    """
+    dated = pd.notna(zones)
+    labels, counts = np.unique(zones[dated].astype(str), return_counts=True)
+    common = labels[np.argmax(counts)]
+    return dated & (zones != common), labels.tolist()
 
 
 def day_precision(times: pd.Series) -> pd.Series:
@@ -231,6 +269,10 @@ def _as_values(as_of, name: str) -> list:
             raise OverdueRiskError(f"{name} must not contain missing dates.")
         if isinstance(v, np.datetime64) and np.isnat(v):
             raise OverdueRiskError(f"{name} must not contain missing dates.")
+        if isinstance(v, np.datetime64) and np.datetime_data(v.dtype)[0] in ("Y", "M", "W"):
+            raise OverdueRiskError(
+                f"{name} must be full dates (YYYY-MM-DD), not a year, month or week; got {v!r}."
+            )
         if not isinstance(v, scalar):
             raise OverdueRiskError(f"{name} must be dates ({_DATE_HINT}); got {v!r}.")
         if isinstance(v, str) and v.strip().lower() in CLOCK_WORDS:
@@ -246,7 +288,8 @@ def parse_as_of(as_of: AsOf, name: str = "as_of") -> np.ndarray:
     Accepts one date or many: ISO 8601 text, dates, Timestamps or
     ``datetime64``. A date with a UTC offset or a timezone counts in its own
     local calendar date (``2024-03-31T00:00+08:00`` is 2024-03-31). Numbers,
-    missing values and the clock (``today``, ``now``) are refused; ``name``
+    partial dates (``2024-03``, ``2024``), missing values and the clock
+    (``today``, ``now``) are refused; ``name``
     names the parameter in the messages.
 
     Examples
@@ -264,7 +307,10 @@ def parse_as_of(as_of: AsOf, name: str = "as_of") -> np.ndarray:
     bad = series[parsed.isna().to_numpy()]
     if len(bad):
         shown = ", ".join(repr(v) for v in bad.head(3))
-        raise OverdueRiskError(f"{name} must be dates in ISO 8601 (YYYY-MM-DD); got {shown}.")
+        raise OverdueRiskError(
+            f"{name} must be dates in ISO 8601 (a full date YYYY-MM-DD, optionally with a "
+            f"time and a UTC offset); got {shown}."
+        )
     outside = ((parsed < _LOW) | (parsed >= _HIGH)).to_numpy()
     if outside.any():
         raise OverdueRiskError(

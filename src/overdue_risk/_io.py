@@ -45,6 +45,8 @@ __all__ = [
     "check_output_path",
     "check_outputs_apart",
     "check_report_path",
+    "path_kind",
+    "read_csv_as_written",
     "read_table",
     "replace_folder",
     "temp_prefix",
@@ -301,13 +303,58 @@ def read_table(path: str | Path, what: str = "Table") -> pd.DataFrame:
     try:
         if kind == ".parquet":
             return pd.read_parquet(src)
-        return pd.read_csv(src, dtype={"loan_id": str})
+        return read_csv_as_written(src, dtype={"loan_id": str})
     except _unreadable() as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OverdueRiskError(
             f"{what} {_shown(src)} cannot be read as {'Parquet' if kind == '.parquet' else 'CSV'}: "
             f"{reason}"
         ) from exc
+
+
+def path_kind(path: str | os.PathLike) -> str:
+    """What ``path`` is, as a message says it: ``"a file"``, ``"a directory"``,
+    ``"missing"``, ``"a broken symbolic link"``, ``"a symbolic link loop"``, ``"a
+    named pipe (FIFO)"``, ``"a socket"``, ``"a device"`` or ``"not accessible
+    (<reason>)"``. Symbolic links are followed; nothing is opened.
+
+    Examples
+    --------
+    >>> path_kind("/"), path_kind("/no/such/path")
+    ('a directory', 'missing')
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a broken symbolic link" if os.path.islink(path) else "missing"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return f"not accessible ({exc.strerror})"
+    kinds = {
+        stat.S_ISREG: "a file",
+        stat.S_ISDIR: "a directory",
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a device",
+        stat.S_ISBLK: "a device",
+    }
+    return next((text for test, text in kinds.items() if test(mode)), "not a regular file")
+
+
+def read_csv_as_written(path: Path, **kwargs) -> pd.DataFrame:
+    """``pd.read_csv``, with a repeated header kept as written.
+
+    The CSV reader renames a repeated name (``amount``, ``amount.1``); restoring
+    the names lets the table checks report the ``duplicate_column`` instead of
+    silently reading one copy.
+    """
+    df = pd.read_csv(path, low_memory=False, **kwargs)
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = header.iloc[0].tolist() if len(header) else []
+    if len(names) == df.shape[1] and len(set(names)) < len(names):
+        df.columns = names
+    return df
 
 
 def _unreadable() -> tuple[type[BaseException], ...]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
+from ..policy_eval import MAX_LOANS, MAX_PATHS
 from ._commands import (
     cmd_evaluate,
     cmd_features,
@@ -283,7 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         "oracle that knows the true responses, on the simulator's truth; plus IPW and "
         "doubly robust estimates of the prioritiser's value from the log.",
     )
-    p.add_argument("--loans", type=int, default=20000, help="loans to simulate (20000)")
+    p.add_argument(
+        "--loans",
+        type=int,
+        default=20000,
+        help=f"loans to simulate, at most {MAX_LOANS:,} (20000)",
+    )
     p.add_argument("--seed", type=int, default=0, help="simulation seed (0)")
     p.add_argument(
         "--dates", required=True, metavar="DATE[,DATE...]", help="decision dates (2024 or later)"
@@ -294,7 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", required=True, metavar="FILE", help="comparison table, .parquet or .csv"
     )
-    p.add_argument("--paths", type=int, default=100, help="Monte Carlo paths of the truth (100)")
+    p.add_argument(
+        "--paths",
+        type=int,
+        default=100,
+        help=f"Monte Carlo paths of the truth, at most {MAX_PATHS:,} (100)",
+    )
     p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default scenario)")
     p.add_argument(
         "--ceiling-dates",
@@ -324,7 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
         "write every contract table (Parquet or CSV) into DIR, with the hidden truth "
         "(customer traits, economy, final hidden state) in DIR/truth.",
     )
-    p.add_argument("--loans", type=int, required=True, metavar="N", help="loans to originate")
+    p.add_argument(
+        "--loans",
+        type=int,
+        required=True,
+        metavar="N",
+        help="loans to originate, at most 50,000,000",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--start", required=True, metavar="DATE", help="first simulated day")
     p.add_argument("--end", required=True, metavar="DATE", help="last simulated day")

@@ -14,14 +14,21 @@ missing that column is: no rule reads a column that is not what it claims.
 
 from __future__ import annotations
 
+import decimal
+import numbers
+
 import numpy as np
 import pandas as pd
 
-from .._dates import day_precision, local_times
+from .._dates import day_precision, local_times, zone_outliers
 from ._problems import N_EXAMPLES, Collector, examples_of
 from ._schema import MAX_AMOUNT, MAX_INTEGER, ColumnSpec, TableSpec, amount_text
 
-__all__ = ["normalise_table"]
+__all__ = ["FLOAT32_MAX", "normalise_table"]
+
+#: The largest magnitude a number outside money and integers may have: features are
+#: float32, and a larger value would turn into inf there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -50,13 +57,103 @@ def _nested(s: pd.Series) -> np.ndarray | None:
     return nested if nested.any() else None
 
 
+_FLOAT32_MESSAGE = (
+    f"Numbers must be at most {FLOAT32_MAX:.4g} in absolute value: features hold them "
+    "in float32, where a larger value would become infinite."
+)
+# What a number column may hold value by value (text is parsed; booleans are no numbers).
+_NUMBER_TYPES = (str, numbers.Real, decimal.Decimal)
+
+
+def _type_names(values: pd.Series) -> str:
+    names = sorted({type(v).__name__ for v in values})
+    return ", ".join(names[:N_EXAMPLES])
+
+
+def _not_numbers(s: pd.Series, present: np.ndarray) -> tuple[bool, np.ndarray, str] | None:
+    """Which values of a number column are not numbers (or text to parse as one).
+
+    None when every value may be one. Otherwise ``(whole, mask, what)``: ``whole``
+    when the column's dtype itself is not numbers (booleans, complex numbers,
+    dates, durations), so the column fails as a whole; ``mask`` the values to
+    report and ``what`` what they are. A boolean is never a number here, nor is
+    a complex number, a date or a duration: each would pass as a count (1.0,
+    nanoseconds) that changes results.
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        s, dtype = s.astype(object), np.dtype(object)
+    if pd.api.types.is_bool_dtype(dtype):
+        return True, present, "booleans"
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty", "integer", "floating"):
+            return None
+        wrong = np.fromiter(
+            (
+                not isinstance(v, _NUMBER_TYPES) or isinstance(v, bool | np.bool_)
+                for v in s.to_numpy(dtype=object)
+            ),
+            bool,
+            len(s),
+        )
+        wrong &= present
+        return (False, wrong, _type_names(s[wrong])) if wrong.any() else None
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+    if numeric and not isinstance(dtype, pd.ArrowDtype):
+        return None
+    if numeric and isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        if pa.types.is_integer(dtype.pyarrow_dtype) or pa.types.is_floating(dtype.pyarrow_dtype):
+            return None
+    kinds = {
+        "m": "durations",
+        "M": "dates",
+        "c": "complex numbers",
+    }
+    what = kinds.get(getattr(dtype, "kind", ""), f"values of type {dtype}")
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        if pa.types.is_duration(dtype.pyarrow_dtype):
+            what = "durations"
+    return True, present, what
+
+
+def _check_extra_numbers(
+    spec: TableSpec, name: str, s: pd.Series, raw: pd.DataFrame, c: Collector
+) -> bool:
+    """Check an extra column of numbers, which becomes a feature; False when it fails its type.
+
+    Its values must be finite and fit the float32 the features hold them in;
+    complex numbers are no attribute.
+    """
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return True
+
+    def add(rule: str, mask: np.ndarray, message: str) -> None:
+        c.add(
+            spec.name, str(name), rule, int(mask.sum()), examples_of(raw, mask, spec.key), message
+        )
+
+    if pd.api.types.is_complex_dtype(dtype):
+        add("wrong_type", s.notna().to_numpy(), "Expected numbers, got complex numbers.")
+        return False
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    inf = np.isinf(values)
+    if inf.any():
+        add("not_finite", inf, "Values must be finite.")
+    huge = np.isfinite(values) & (np.abs(values) > FLOAT32_MAX)
+    if huge.any():
+        add("maximum", huge, _FLOAT32_MESSAGE)
+    return True
+
+
 def _date_column(s: pd.Series, present: np.ndarray, fail) -> pd.Series:
     times, zones = local_times(s)
     if zones is not None:
-        dated = pd.notna(zones)
-        labels, counts = np.unique(zones[dated].astype(str), return_counts=True)
-        common = labels[np.argmax(counts)]
-        mixed = dated & (zones != common)
+        mixed, labels = zone_outliers(zones)
         fail(
             "mixed_timezones",
             mixed,
@@ -69,8 +166,8 @@ def _date_column(s: pd.Series, present: np.ndarray, fail) -> pd.Series:
         fail(
             "unparseable_date",
             bad,
-            "Dates must be ISO 8601 (YYYY-MM-DD) between "
-            "1900 and 2200; leave a date blank when it does not apply.",
+            "Dates must be full ISO 8601 dates (YYYY-MM-DD; not a number, a year or a "
+            "month) between 1900 and 2200; leave a date blank when it does not apply.",
         )
     return parsed
 
@@ -94,18 +191,25 @@ def _normalise_column(
     elif col.kind == "date":
         out[col.name] = _date_column(s, present, fail)
     elif col.kind in ("amount", "float", "int"):
-        if pd.api.types.is_bool_dtype(s):
-            fail("wrong_type", present, "Expected numbers, got booleans.")
-            return  # the column failed its type: no later rule reads it
+        got = _not_numbers(s, present)
+        wrong = np.zeros(len(s), bool)
+        if got is not None:
+            whole, wrong, what = got
+            fail("wrong_type", wrong, f"Expected numbers, got {what}.")
+            if whole:
+                return  # the column failed its type: no later rule reads it
+            s = s.astype(object).where(~wrong)
         num = s if pd.api.types.is_numeric_dtype(s) else pd.to_numeric(s, errors="coerce")
         num = num.astype("float64")
         values = num.to_numpy()
-        bad = present & np.isnan(values)
+        bad = present & np.isnan(values) & ~wrong
         if bad.any():
             fail("wrong_type", bad, f"Expected {'integers' if col.kind == 'int' else 'numbers'}.")
         inf = np.isinf(values)
         if inf.any():
             fail("not_finite", inf, "Values must be finite.")
+            num = num.mask(inf)  # reported: no later rule or cast reads inf
+            values = num.to_numpy()
         ok = np.isfinite(values)
         if col.kind == "int":
             frac = ok & (values != np.round(values))
@@ -132,6 +236,10 @@ def _normalise_column(
                     f"Amounts must be at most {amount_text()} in absolute value "
                     "(MAX_AMOUNT): the ledger counts money to the cent in 64-bit integers.",
                 )
+        elif col.kind == "float" and (col.maximum is None or col.maximum > FLOAT32_MAX):
+            huge = ok & (np.abs(values) > FLOAT32_MAX)
+            if huge.any():
+                fail("maximum", huge, _FLOAT32_MESSAGE)
         elif col.kind == "int" and (col.maximum is None or col.maximum > MAX_INTEGER):
             huge = ok & (np.abs(values) > MAX_INTEGER)
             if huge.any():
@@ -242,7 +350,7 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
             )
         elif spec.extra_columns and (_is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)):
             out[name] = s.astype("category")
-        else:
+        elif not spec.extra_columns or _check_extra_numbers(spec, name, s, raw, c):
             out[name] = s
     failed = [n for n in spec.required_columns if n in raw.columns and n not in out]
     if missing or failed:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import errno
+import contextlib
+import dataclasses
 import os
-import stat
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
 
+from .._io import OUTPUT_FORMATS, path_kind, read_csv_as_written
 from ..exceptions import DataQualityWarning, DataValidationError, Problem
 from ._schema import TABLES
 
 __all__ = ["Portfolio", "load_portfolio"]
 
-_SUFFIXES = (".parquet", ".csv")
+_SUFFIXES = tuple(OUTPUT_FORMATS)  # .parquet, .csv
+_TABLE_FILES = {f"{name}{s}" for name in TABLES for s in _SUFFIXES}
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,24 +105,36 @@ def _not_a_file(path: Path) -> str | None:
     Nothing that is not a regular file is ever opened: reading a FIFO would
     wait for ever, and a directory or a symlink loop is not a table.
     """
-    try:
-        mode = os.stat(path).st_mode  # follows symlinks
-    except FileNotFoundError:
-        return "a broken symbolic link" if path.is_symlink() else "missing"
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "a symbolic link loop"
-        return f"not accessible ({exc.strerror})"
-    if stat.S_ISREG(mode):
+    kind = path_kind(path)
+    return None if kind == "a file" else kind
+
+
+def _lookalike_of(name: str) -> str | None:
+    """The table a file name looks like when it is not read as one: another case or
+    extension (``loans.CSV``, ``loans.tsv``, ``loans.csv.bak``, ``"loans.csv "``).
+
+    Only ``<table>.csv`` and ``<table>.parquet`` are read, exactly so written.
+    """
+    if name in _TABLE_FILES:
         return None
-    kinds = {
-        stat.S_ISDIR: "a directory",
-        stat.S_ISFIFO: "a named pipe (FIFO)",
-        stat.S_ISSOCK: "a socket",
-        stat.S_ISCHR: "a device",
-        stat.S_ISBLK: "a device",
-    }
-    return next((text for test, text in kinds.items() if test(mode)), "not a regular file")
+    stem = name.strip().split(".")[0].strip().lower()
+    return stem if stem in TABLES and "." in name else None
+
+
+def _lookalikes(folder: Path) -> dict[str, list[str]]:
+    """The files that look like each table but are not read, by table."""
+    found: dict[str, list[str]] = {}
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        table = _lookalike_of(p.name)
+        if table is None:
+            continue
+        # A case-insensitive file system reads loans.CSV as loans.csv: it is read.
+        read = [folder / f"{table}{s}" for s in _SUFFIXES]
+        with contextlib.suppress(OSError):
+            if any(r.exists() and os.path.samefile(r, p) for r in read):
+                continue
+        found.setdefault(table, []).append(p.name)
+    return found
 
 
 def _read_table(path: Path, name: str) -> pd.DataFrame:
@@ -133,14 +147,7 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
     spec = TABLES[name]
     # Ids are read as text so that "00123" stays "00123": ids are kept as given.
     ids = {c.name: str for c in spec.columns if c.kind == "id"}
-    df = pd.read_csv(path, dtype=ids, low_memory=False)
-    # read_csv renames a repeated header ("amount", "amount.1"); restore the
-    # names as written so that validation reports the duplicate column.
-    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
-    names = header.iloc[0].tolist()
-    if len(names) == df.shape[1] and len(set(names)) < len(names):
-        df.columns = names
-    return df
+    return read_csv_as_written(path, dtype=ids)
 
 
 def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
@@ -233,8 +240,21 @@ def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
                     f"Could not read the file: {type(exc).__name__}: {exc}",
                 )
             )
+    lookalikes = _lookalikes(folder)
+    for table, names in lookalikes.items():
+        warnings.warn(
+            DataQualityWarning(
+                f"Ignored {', '.join(repr(n) for n in names)}: "
+                f"{'it looks' if len(names) == 1 else 'they look'} like table {table} "
+                f"but only {table}.csv or {table}.parquet (exactly so named) is read; "
+                "rename it to use it."
+            ),
+            stacklevel=2,
+        )
     unknown = sorted(
-        p.name for p in folder.iterdir() if p.suffix in _SUFFIXES and p.stem not in TABLES
+        p.name
+        for p in folder.iterdir()
+        if p.suffix in _SUFFIXES and p.stem not in TABLES and _lookalike_of(p.name) is None
     )
     if unknown:
         warnings.warn(
@@ -264,6 +284,29 @@ def load_portfolio(path: str | Path, *, validate: bool = True) -> Portfolio:
                 p for p in exc.problems if not (p.rule == "missing_table" and p.table in broken)
             ]
     if problems:
-        raise DataValidationError(problems)
+        raise DataValidationError(_name_lookalikes(problems, lookalikes))
     portfolio = Portfolio(**frames)
-    return _validate(portfolio) if validate else portfolio
+    if not validate:
+        return portfolio
+    try:
+        return _validate(portfolio)
+    except DataValidationError as exc:
+        if not any(p.rule == "missing_table" and p.table in lookalikes for p in exc.problems):
+            raise
+        raise DataValidationError(_name_lookalikes(exc.problems, lookalikes)) from None
+
+
+def _name_lookalikes(problems: list[Problem], lookalikes: dict[str, list[str]]) -> list[Problem]:
+    """The problems, a missing table's naming the files that look like it."""
+    out = []
+    for p in problems:
+        names = lookalikes.get(p.table) if p.rule == "missing_table" else None
+        if names:
+            p = dataclasses.replace(
+                p,
+                examples=tuple(names[:5]),
+                message=f"{p.message} Found {', '.join(repr(n) for n in names)}, which is "
+                f"not read: name the file {p.table}.csv or {p.table}.parquet.",
+            )
+        out.append(p)
+    return out

@@ -58,7 +58,9 @@ class EvaluationReport:
         ``n``, ``bads``, ``bad_rate``, ``auc``, ``gini``, ``ks``, ``pr_auc``,
         ``brier``, ``log_loss``, ``ece`` and, with a reference, ``score_psi``.
     notes : tuple of str
-        Why some numbers are NaN (e.g. a single class in ``y``).
+        Why some numbers are NaN (e.g. a single class in ``y``), and what else
+        a reader of the numbers should know (``evaluate_model`` adds the rows
+        scored with category values the model never saw at fit).
 
     Examples
     --------

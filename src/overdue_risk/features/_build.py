@@ -16,7 +16,10 @@ from ._context import FeatureContext
 from ._custom import compute_custom
 from ._registry import REGISTRY, CustomFeature, check_exclude, excludable
 
-__all__ = ["build_features"]
+__all__ = ["INDEX_NAMES", "build_features"]
+
+#: The names of the feature frame's index: no feature may take one.
+INDEX_NAMES = ("loan_id", "as_of")
 
 
 def build_features(
@@ -107,6 +110,12 @@ def build_features(
                     f"Family {fam.name!r} returned undeclared {extra} / missed {missing}."
                 )
         for name, column in values.items():
+            if name in INDEX_NAMES:
+                raise OverdueRiskError(
+                    f"Feature {name!r} from family {fam.name!r} has the name of the feature "
+                    f"frame's index ({', '.join(INDEX_NAMES)}); rename the column or pass it "
+                    "in `exclude`."
+                )
             if name in seen:
                 raise OverdueRiskError(
                     f"Feature {name!r} from family {fam.name!r} clashes with an earlier "
@@ -115,6 +124,11 @@ def build_features(
             seen.add(name)
             _keep(ctx, others, name, column, excluded)
     for name, column in compute_custom(ctx, custom).items():
+        if name in INDEX_NAMES:
+            raise OverdueRiskError(
+                f"Custom feature {name!r} has the name of the feature frame's index "
+                f"({', '.join(INDEX_NAMES)}); rename it."
+            )
         if name in seen:
             raise OverdueRiskError(f"Custom feature {name!r} clashes with a built-in feature.")
         seen.add(name)

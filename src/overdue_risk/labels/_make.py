@@ -145,15 +145,16 @@ def labelled(
     target = as_target(target)
     days = parse_as_of(as_of)
     p = validate(portfolio)
-    end = _observed_day(p, observed_until)
+    end = _observed_day(p, observed_until, days)
     ledger = Ledger(p, ledger_config)
     kept, keep, label = label_rows(ledger, days, target, end)
     return Labelled(p, target, ledger, end, kept, keep, label)
 
 
-def _observed_day(p: Portfolio, observed_until: AsOf | None) -> int:
-    """The last day labels may look at: ``observed_until``, never after the last record."""
-    end = observation_window(p)[1]
+def _observed_day(p: Portfolio, observed_until: AsOf | None, days: np.ndarray) -> int:
+    """The last day labels may look at: ``observed_until``, never after the last record,
+    never before the first, and not before every as-of date ``days``."""
+    first, end = observation_window(p)
     if observed_until is None:
         return end
     day = parse_as_of(observed_until, "observed_until")
@@ -163,6 +164,16 @@ def _observed_day(p: Portfolio, observed_until: AsOf | None) -> int:
         raise OverdueRiskError(
             f"observed_until must be on or before {day_text(end)}, the data's last record: "
             f"what happened after it is not in the data; got {day_text(day[0])!r}."
+        )
+    if day[0] < first:
+        raise OverdueRiskError(
+            f"observed_until must be on or after {day_text(first)}, the data's first record: "
+            f"before it nothing is observed; got {day_text(day[0])!r}."
+        )
+    if day[0] < days[0]:
+        raise OverdueRiskError(
+            f"observed_until {day_text(day[0])!r} is before every as-of date (the first is "
+            f"{day_text(days[0])}): no horizon after an as-of date can be observed by then."
         )
     return int(day[0])
 

@@ -18,10 +18,15 @@ from ..exceptions import OverdueRiskError
 __all__ = ["CureTarget", "DpdTarget", "Target", "parse_target", "target_from_dict"]
 
 
+#: The largest DPD threshold and horizon a target may ask for: ten years of days.
+#: Past them no loan of any real portfolio can be labelled 1 (or observed at all).
+MAX_THRESHOLD = 3650
+MAX_HORIZON_DAYS = 3650
+
 # The rule of every target field (see overdue_risk._params).
 _RULES = {
-    "threshold": Interval(int, 1),
-    "horizon_days": Interval(int, 1),
+    "threshold": Interval(int, 1, MAX_THRESHOLD),
+    "horizon_days": Interval(int, 1, MAX_HORIZON_DAYS),
     "exclude_closed": Boolean(),
     "exclude_at_threshold": Boolean(),
 }
@@ -73,9 +78,9 @@ class DpdTarget(_Target):
     Parameters
     ----------
     threshold : int, default 30
-        DPD to reach, >= 1.
+        DPD to reach, in [1, 3650].
     horizon_days : int, default 90
-        Days after the as-of date, >= 1.
+        Days after the as-of date, in [1, 3650].
     exclude_closed : bool, default True
         Leave out loans closed on or before the as-of date.
     exclude_at_threshold : bool, default True
@@ -116,7 +121,7 @@ class CureTarget(_Target):
     Parameters
     ----------
     horizon_days : int, default 30
-        Days after the as-of date, >= 1.
+        Days after the as-of date, in [1, 3650].
     exclude_closed : bool, default True
         Leave out loans closed on or before the as-of date.
 

@@ -43,9 +43,11 @@ from typing import TYPE_CHECKING
 import lightgbm as lgb
 import numpy as np
 
-from .._io import check_output_folder, write_files
+from .._io import check_output_folder, path_kind, write_files
 from ..exceptions import ArtifactError, DataQualityWarning, OverdueRiskError
 from ._calibration import Calibrator
+from ._manifest import check_build_families, check_manifest, warn_if_newer
+from ._model_text import check_model_text
 from ._params import check_params
 from ._schema import FeatureSchema
 
@@ -159,7 +161,7 @@ def _classes(classes: list) -> list:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def _check_entries(folder: Path) -> None:
+def _check_entries(folder: Path) -> set[str]:
     """Refuse a folder holding anything but regular files: links are never followed."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -179,6 +181,7 @@ def _check_entries(folder: Path) -> None:
                 f"{entry.name} in the model folder is {what}; a model folder holds regular "
                 "files only."
             )
+    return {entry.name for entry in entries}
 
 
 def _read(folder: Path, name: str) -> bytes | None:
@@ -206,12 +209,15 @@ def _read(folder: Path, name: str) -> bytes | None:
     return content
 
 
-def _read_manifest(folder: Path) -> dict:
+def _read_manifest(folder: Path) -> tuple[dict, set[str]]:
     if not folder.is_dir():
-        raise ArtifactError(f"{str(folder)!r} is not a model folder.")
+        what = path_kind(folder)
+        if what == "missing":
+            raise ArtifactError(f"The model folder {str(folder)!r} does not exist.")
+        raise ArtifactError(f"The model folder {str(folder)!r} is {what}, not a folder.")
     if not os.path.lexists(folder / MANIFEST):
         raise ArtifactError(f"{str(folder)!r} has no {MANIFEST}.")
-    _check_entries(folder)
+    names = _check_entries(folder)
     content = _read(folder, MANIFEST)
     if content is None:  # removed since
         raise ArtifactError(f"{str(folder)!r} has no {MANIFEST}.")
@@ -227,7 +233,7 @@ def _read_manifest(folder: Path) -> dict:
             f"The model folder has schema_version {manifest.get('schema_version')!r}; this "
             f"release reads versions 1 to {SCHEMA_VERSION}."
         )
-    return manifest
+    return manifest, names
 
 
 def _check_digest(folder: Path, manifest: bytes) -> None:
@@ -331,6 +337,7 @@ def _build_options(options: dict | None) -> dict | None:
             "build_options must hold families (null or names), exclude (names) and "
             f"tolerance (a number >= 0), got {options!r}"
         )
+    check_build_families(families)
     return options
 
 
@@ -359,6 +366,8 @@ def _fields(manifest: dict) -> dict:
             "reference": reference,
             "classes": classes,
         }
+    except ArtifactError:  # already says what is wrong (build_options.families, say)
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{MANIFEST} is incomplete or malformed: {exc}.") from exc
 
@@ -384,10 +393,11 @@ def _model(cls, params: dict) -> RiskModel:
     return model
 
 
-def _booster(text: bytes, schema: FeatureSchema) -> lgb.Booster:
+def _booster(content: bytes, schema: FeatureSchema, n_trees: int) -> lgb.Booster:
+    text = check_model_text(content, n_trees)  # LightGBM aborts on text it cannot parse
     try:
-        booster = lgb.Booster(model_str=text.decode())
-    except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
+        booster = lgb.Booster(model_str=text)
+    except lgb.basic.LightGBMError as exc:
         raise ArtifactError(f"{MODEL} is not a LightGBM model: {exc}.") from exc
     if booster.num_feature() != len(schema.names):
         raise ArtifactError(
@@ -404,16 +414,25 @@ def _booster(text: bytes, schema: FeatureSchema) -> lgb.Booster:
 
 def load(cls, path) -> RiskModel:
     folder = Path(path)
-    manifest = _read_manifest(folder)
+    manifest, names = _read_manifest(folder)
     params = manifest.get("params")
     if not isinstance(params, dict):
         raise ArtifactError(f"{MANIFEST} is incomplete or malformed: params must be an object.")
     params = dict(params)
     contents = _verified(folder, manifest, params)
+    unlisted = sorted(names - {MANIFEST, DIGEST} - set(contents))
+    if unlisted:
+        raise ArtifactError(
+            f"The model folder holds files its {MANIFEST} does not list: {unlisted}. A saved "
+            "model folder is sealed: it holds the files of its manifest and nothing else; "
+            "remove them, or save the model again."
+        )
     fields = _fields(manifest)
     model = _model(cls, params)
+    check_manifest(manifest, manifest["params"])  # after the target parsed
     schema = fields["schema"]
-    booster = _booster(contents[MODEL], schema)
+    booster = _booster(contents[MODEL], schema, fields["best"])
+    warn_if_newer(manifest.get("versions"), str(folder))
     calibrator = None
     if CALIBRATION in contents:
         try:

@@ -19,12 +19,14 @@ the rung the champion rules give it (:func:`ladder_level`). :data:`CONTACTS` and
 
 from ._compare import PolicyComparison, compare_policies
 from ._ladder import CONTACTS, HARSH, LADDER, heuristic_actions, ladder_level
-from ._simulated import simulated_comparison
+from ._simulated import MAX_LOANS, MAX_PATHS, simulated_comparison
 
 __all__ = [
     "CONTACTS",
     "HARSH",
     "LADDER",
+    "MAX_LOANS",
+    "MAX_PATHS",
     "PolicyComparison",
     "compare_policies",
     "heuristic_actions",

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._dates import day_of, parse_as_of, to_datetime
 from .._io import check_output_path, check_outputs_apart, write_table
+from .._params import Interval, check
 from ..contract import validate
 from ..exceptions import OverdueRiskError
 from ..features import build_features
@@ -18,7 +19,13 @@ from ..prioritise import ResponseModel, Strategy, logged_decisions
 from ..simulate import Scenario, simulate_portfolio
 from ._compare import PolicyComparison, check_actions, compare_policies
 
-__all__ = ["simulated_comparison"]
+__all__ = ["MAX_LOANS", "MAX_PATHS", "simulated_comparison"]
+
+# The largest book and the most Monte Carlo paths a comparison takes, checked before any
+# work: the truth replicates every overdue account once per path, so memory grows with
+# paths x accounts, and a book beyond these sizes would not fit a machine's memory.
+MAX_LOANS = 1_000_000
+MAX_PATHS = 2_000
 
 
 def simulated_comparison(
@@ -54,7 +61,7 @@ def simulated_comparison(
     Parameters
     ----------
     n_loans : int
-        Loans of the simulated book.
+        Loans of the simulated book: 1 to :data:`MAX_LOANS` (1,000,000).
     dates : date-likes
         Decision dates.
     strategy : Strategy, profile name or TOML path
@@ -65,14 +72,15 @@ def simulated_comparison(
     start : date-like, default="2023-01-01"
         The first day of the simulated book.
     n_paths, horizon_days : int, default=100, 30
-        Monte Carlo paths and days of the truth (and of the response model's
-        reward).
+        Monte Carlo paths (1 to :data:`MAX_PATHS`, 2,000) and days (1 to 365)
+        of the truth (and of the response model's reward).
     scenario : Scenario or TOML path, optional
         The simulator's scenario; its default when not given.
     ceiling_dates, ope_dates : date-likes, optional
         See :func:`compare_policies`.
     value_seeds : sequence of int, default=(0,)
-        The response model's ``random_state`` values, one policy each.
+        The response model's ``random_state`` values (0 to 2**31 - 1), one
+        policy each.
     out : path, optional
         Also write ``comparison.table()`` there (``.parquet`` or ``.csv``,
         atomically). Checked, with every other argument, before any work.
@@ -95,12 +103,11 @@ def simulated_comparison(
     ...     3000, ["2024-06-03"], strategy, seed=202, n_paths=30)  # doctest: +SKIP
     >>> comparison.table()[["treated", "net_vs_none", "share_of_oracle"]]  # doctest: +SKIP
     """
+    _check_sizes(n_loans, seed, n_paths, horizon_days, value_seeds)
     if out is not None:
         check_output_path(out)
     check_outputs_apart([out], [strategy, scenario])
     seeds = list(value_seeds)
-    if not seeds:
-        raise OverdueRiskError("value_seeds must hold at least one seed.")
     # One readable error for a bad date, before any work; each date in its local day.
     days = pd.DatetimeIndex(to_datetime(parse_as_of(dates, "dates")))
     for name, given in (("ceiling_dates", ceiling_dates), ("ope_dates", ope_dates)):
@@ -186,6 +193,23 @@ def simulated_comparison(
         "decisions": history,
     }
     return comparison, learned
+
+
+def _check_sizes(n_loans, seed, n_paths, horizon_days, value_seeds) -> None:
+    """The sizes and seeds of a comparison, before any work (``n_paths=10**11`` would
+    only fail, out of memory, after the simulation)."""
+    check(Interval(int, 1, MAX_LOANS), n_loans, key="n_loans", error=OverdueRiskError)
+    check(Interval(int, 0, 2**63 - 1), seed, key="seed", error=OverdueRiskError)
+    check(Interval(int, 1, MAX_PATHS), n_paths, key="n_paths", error=OverdueRiskError)
+    check(Interval(int, 1, 365), horizon_days, key="horizon_days", error=OverdueRiskError)
+    if isinstance(value_seeds, str) or not isinstance(value_seeds, Sequence):
+        raise OverdueRiskError(
+            f"value_seeds must be a list of integers >= 0; got {type(value_seeds).__name__}."
+        )
+    if not value_seeds:
+        raise OverdueRiskError("value_seeds must hold at least one seed.")
+    for k in value_seeds:
+        check(Interval(int, 0, 2**31 - 1), k, key="value_seeds", error=OverdueRiskError)
 
 
 def _month_ends(start: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:

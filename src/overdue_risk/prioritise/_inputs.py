@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .._dates import day_precision, day_text, local_times, to_days
+from .._dates import day_precision, day_text, local_times, to_days, zone_outliers
 from .._params import suggest
 from ..contract import WAIT, show_value
 from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError, Problem
@@ -53,12 +53,69 @@ def _rows(keys: Mapping[str, pd.Series], mask: np.ndarray, values=None) -> tuple
     out = []
     for i in np.flatnonzero(mask)[:N_EXAMPLES]:
         named = ", ".join(f"{k}={show_value(v.iloc[i])}" for k, v in keys.items())
-        text = f"{named} (row {i})"
+        text = f"{named} (row {i})" if named else f"row {i}"
         if values is not None:
             value = values.iloc[i]
             text += f": {(value.item() if isinstance(value, np.generic) else value)!r}"
         out.append(text)
     return tuple(out)
+
+
+def _column_names(columns: pd.Index, table: str, subject: str) -> list[str]:
+    """The column names as text: one level of them, each once, or a DataValidationError."""
+    if isinstance(columns, pd.MultiIndex):
+        problem = Problem(
+            table,
+            "",
+            "wrong_type",
+            1,
+            tuple(map(str, columns[:N_EXAMPLES])),
+            f"Columns must be one level of names, not a MultiIndex of {columns.nlevels} "
+            "levels; flatten them (e.g. df.columns = [...]).",
+        )
+        raise DataValidationError([problem], subject=subject)
+    names = [str(c) for c in columns]
+    if len(set(names)) != len(names):
+        dup = tuple(sorted({show_value(n) for n in names if names.count(n) > 1}))
+        problem = Problem(
+            table, "", "duplicate_column", len(dup), dup, "Column names must be unique."
+        )
+        raise DataValidationError([problem], subject=subject)
+    return names
+
+
+def _nested(values: pd.Series) -> np.ndarray:
+    """Which values are lists, arrays, dicts or sets (a Parquet list or struct column)."""
+    if not pd.api.types.is_object_dtype(values.dtype) and not isinstance(
+        values.dtype, pd.ArrowDtype
+    ):
+        return np.zeros(len(values), bool)
+    return np.fromiter(
+        (isinstance(v, list | dict | set | np.ndarray) for v in values), bool, len(values)
+    )
+
+
+def _orphans(table: str, ids: pd.Series, loan_ids: Iterable, skip: np.ndarray) -> Problem | None:
+    """The rows whose ``loan_id`` is not one of ``loan_ids`` (the portfolio's), if any."""
+    known = pd.Index(loan_ids)
+    orphan = ~ids.isin(known).to_numpy() & ~skip
+    if not orphan.any():
+        return None
+    hint = (
+        " No id matches: ids are kept as given, so check that they have the "
+        "same type (text '00123' is not the number 123) and carry no padding or "
+        "invisible characters."
+        if orphan.sum() == (~skip).sum()
+        else ""
+    )
+    return Problem(
+        table,
+        "loan_id",
+        "orphan",
+        int(orphan.sum()),
+        _rows({"loan_id": ids}, orphan),
+        f"loan_id is not a loan of the portfolio.{hint}",
+    )
 
 
 # -- flags -------------------------------------------------------------------------------
@@ -173,23 +230,7 @@ def check_flags(
     def add(column: str, rule: str, count: int, examples: tuple, message: str) -> None:
         problems.append(Problem("flags", column, rule, int(count), examples, message))
 
-    if isinstance(flags.columns, pd.MultiIndex):
-        raise DataValidationError(
-            [Problem("flags", "", "wrong_type", 1, (), "Columns must be one level of names.")],
-            subject=subject,
-        )
-    names = [str(c) for c in flags.columns]
-    if len(set(names)) != len(names):
-        dup = tuple(sorted({show_value(n) for n in names if names.count(n) > 1}))
-        raise DataValidationError(
-            [
-                Problem(
-                    "flags", "", "duplicate_column", len(dup), dup, "Column names must be unique."
-                )
-            ],
-            subject=subject,
-        )
-    frame = flags.set_axis(names, axis=1)
+    frame = flags.set_axis(_column_names(flags.columns, "flags", subject), axis=1)
     if "loan_id" in frame.columns:
         ids = frame.pop("loan_id")
     elif frame.index.name == "loan_id" and not isinstance(frame.index, pd.MultiIndex):
@@ -243,21 +284,9 @@ def check_flags(
                 "Each loan must be flagged in one row.",
             )
         if loan_ids is not None:
-            orphan = ~ids.isin(pd.Index(loan_ids)).to_numpy() & ~missing
-            if orphan.any():
-                hint = (
-                    " No id matches: ids are kept as given, so check that they have the "
-                    "same type (text '00123' is not the number 123)."
-                    if orphan.all()
-                    else ""
-                )
-                add(
-                    "loan_id",
-                    "orphan",
-                    orphan.sum(),
-                    _rows(keys, orphan),
-                    f"loan_id is not a loan of the portfolio.{hint}",
-                )
+            orphan = _orphans("flags", ids, loan_ids, missing)
+            if orphan is not None:
+                problems.append(orphan)
     out = {}
     for name in frame.columns:
         if name in known:
@@ -320,7 +349,12 @@ def warn_unenforced_flags(strategy: Strategy, loans_columns: Iterable[str]) -> N
 # -- scores ------------------------------------------------------------------------------
 
 
-def check_scores(scores: pd.DataFrame, *, subject: str = "the scores table") -> pd.DataFrame:
+def check_scores(
+    scores: pd.DataFrame,
+    *,
+    loan_ids: Iterable | None = None,
+    subject: str = "the scores table",
+) -> pd.DataFrame:
     """The scores, checked: ``loan_id`` as text, ``score`` as float, ``as_of`` as dates.
 
     Parameters
@@ -328,6 +362,8 @@ def check_scores(scores: pd.DataFrame, *, subject: str = "the scores table") -> 
     scores : DataFrame
         ``loan_id`` and ``as_of`` as columns or index levels (as written by
         ``overdue-risk score``), ``score``; other columns are kept.
+    loan_ids : array-like, optional
+        The portfolio's loans: a scored loan must be one of them.
     subject : str
         What the error calls the table (``"the scores file 's.csv'"``).
 
@@ -339,36 +375,36 @@ def check_scores(scores: pd.DataFrame, *, subject: str = "the scores table") -> 
     Raises
     ------
     DataValidationError
-        For a missing ``loan_id`` or ``score`` column (named), a missing id, a
-        score that is not a probability in [0, 1], an ``as_of`` that is not a
-        date, and a (``loan_id``, ``as_of``) pair, or a ``loan_id`` of undated
-        scores, listed twice (which copy applies would be a guess).
+        For columns that are not one level of unique names, a missing
+        ``loan_id`` or ``score`` column (named), a missing id, an id not in
+        ``loan_ids`` (a scores file of another portfolio, or with mangled
+        ids), a list or struct value, a score that is not a probability in
+        [0, 1], an ``as_of`` that is not a date, and a (``loan_id``,
+        ``as_of``) pair, or a ``loan_id`` of undated scores, listed twice
+        (which copy applies would be a guess).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"loan_id": ["L1", "L2 "], "score": [0.1, 0.2]})
+    >>> try:
+    ...     check_scores(scores, loan_ids=["L1", "L2"])
+    ... except DataValidationError as err:
+    ...     print(err.problems[0].rule, err.problems[0].examples)
+    orphan ("loan_id='L2 ' (row 1)",)
     """
     if not isinstance(scores, pd.DataFrame):
         raise OverdueRiskError(f"scores must be a DataFrame; got {type(scores).__name__}.")
+    _column_names(scores.columns, "scores", subject)
     levels = [n for n in scores.index.names if n in ("loan_id", "as_of") and n not in scores]
     frame = scores.reset_index(level=levels) if levels else scores
     frame = frame.reset_index(drop=True)
+    frame = frame.set_axis(_column_names(frame.columns, "scores", subject), axis=1)
     problems: list[Problem] = []
 
     def add(column: str, rule: str, mask: np.ndarray, examples: tuple, message: str) -> None:
         problems.append(Problem("scores", column, rule, int(mask.sum()), examples, message))
 
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataValidationError(
-            [
-                Problem(
-                    "scores",
-                    "",
-                    "duplicate_column",
-                    len(dup),
-                    tuple(dup),
-                    "Column names must be unique.",
-                )
-            ],
-            subject=subject,
-        )
     missing = [c for c in ("loan_id", "score") if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -387,18 +423,35 @@ def check_scores(scores: pd.DataFrame, *, subject: str = "the scores table") -> 
             ],
             subject=subject,
         )
+    nested = {c: _nested(frame[c]) for c in ("loan_id", "score", "as_of") if c in frame}
+    named = {} if nested["loan_id"].any() else {"loan_id": frame["loan_id"]}
+    for column, mask in nested.items():
+        if mask.any():
+            add(
+                column,
+                "wrong_type",
+                mask,
+                _rows(named, mask, frame[column]),
+                "Values must be single values, not lists or structs.",
+            )
     raw_ids = frame["loan_id"]
-    no_id = raw_ids.isna().to_numpy()
-    if no_id.any():
-        add("loan_id", "not_null", no_id, _rows({}, no_id), "Values are required.")
+    no_id = raw_ids.isna().to_numpy() | nested["loan_id"]
+    if (no_id & ~nested["loan_id"]).any():
+        gone = no_id & ~nested["loan_id"]
+        add("loan_id", "not_null", gone, _rows({}, gone), "Values are required.")
     ids = raw_ids.astype(str)
     keys = {"loan_id": ids}
+    if loan_ids is not None:
+        orphan = _orphans("scores", ids, pd.Index(loan_ids).astype(str), no_id)
+        if orphan is not None:
+            problems.append(orphan)
     raw = frame["score"]
     if pd.api.types.is_bool_dtype(raw.dtype):
         score = pd.Series(np.nan, index=frame.index)
     else:
-        score = pd.to_numeric(raw, errors="coerce").astype(np.float64)
-    bad = ~((score >= 0) & (score <= 1)).to_numpy()  # NaN fails too
+        plain = raw.where(~nested["score"]) if nested["score"].any() else raw
+        score = pd.to_numeric(plain, errors="coerce").astype(np.float64)
+    bad = ~((score >= 0) & (score <= 1)).to_numpy() & ~nested["score"]  # NaN fails too
     if bad.any():
         add(
             "score",
@@ -410,9 +463,12 @@ def check_scores(scores: pd.DataFrame, *, subject: str = "the scores table") -> 
     out = {"loan_id": ids, "score": score}
     key = ["loan_id"]
     if "as_of" in frame.columns:
-        times, zones = local_times(frame["as_of"])
+        given = frame["as_of"]
+        times, zones = local_times(
+            given.where(~nested["as_of"]) if nested["as_of"].any() else given
+        )
         dates = day_precision(times)
-        undated = dates.isna().to_numpy()
+        undated = dates.isna().to_numpy() & ~nested["as_of"]
         if undated.any():
             add(
                 "as_of",
@@ -422,13 +478,13 @@ def check_scores(scores: pd.DataFrame, *, subject: str = "the scores table") -> 
                 "Dates must be ISO 8601 (YYYY-MM-DD) between 1900 and 2200.",
             )
         if zones is not None:
-            mixed = pd.notna(zones)
+            mixed, labels = zone_outliers(zones)  # counted as the data contract counts
             add(
                 "as_of",
                 "mixed_timezones",
                 mixed,
                 _rows(keys, mixed, frame["as_of"]),
-                "One column holds one timezone (or none).",
+                f"One column holds one timezone (or none); found {', '.join(labels)}.",
             )
         out["as_of"] = dates
         key.append("as_of")

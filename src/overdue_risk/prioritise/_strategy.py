@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from .._config import SECTION, ConfigRoot, setting, summary, to_dict, to_toml
-from .._params import Boolean, Interval, Limit, Names, Options, Text, Time, suggest
+from .._params import Boolean, Interval, Invalid, Limit, Names, Options, Text, Time, suggest
 from ..contract import (
     CHANNELS,
     CONTACT_ACTIONS,
@@ -40,7 +40,9 @@ from ..exceptions import StrategyError
 __all__ = [
     "ACTIONS",
     "CHANNELS",
+    "COUNT",
     "FLAGS",
+    "MAX_COUNT",
     "OPT_OUT",
     "ActionSpec",
     "Actions",
@@ -76,6 +78,26 @@ OPT_OUT = {
 # -- value rules -----------------------------------------------------------------------
 
 _AMOUNT = Interval(float, 0)
+# Capacities, caps and day limits: a whole number up to MAX_COUNT, or inf for no limit.
+# A larger number means no limit in practice but would not fit the solvers' integers
+# (1e300 is a whole float): it is refused when the strategy is read, naming its key.
+MAX_COUNT = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class _Count(Limit):
+    """A :class:`Limit` whose finite values are at most ``high``."""
+
+    high: int = MAX_COUNT
+
+    def clean(self, value: Any) -> Any:
+        clean = super().clean(value)
+        if clean != math.inf and clean > self.high:
+            raise Invalid(f"; the largest finite limit is {self.high:,} (inf: no limit).")
+        return clean
+
+
+COUNT = _Count()
 _DAYS = Interval(int, 0, whole_floats=True)  # 15.0 in a file is 15
 _LOGGED = Names(among=LOGGED_ACTIONS, empty=True)
 _DECIDED = Names(among=ACTIONS, empty=True)
@@ -97,11 +119,11 @@ class ActionSpec:
     """
 
     cost: float = setting(0.0, _AMOUNT)
-    capacity: float = setting(math.inf, Limit())
+    capacity: float = setting(math.inf, COUNT)
     channel: str = setting("none", Options(CHANNELS))
     enabled: bool = setting(True, Boolean())
     min_dpd: int = setting(1, _DAYS)
-    max_dpd: float = setting(math.inf, Limit())
+    max_dpd: float = setting(math.inf, COUNT)
     min_overdue: float = setting(0.0, _AMOUNT)
     min_balance: float = setting(0.0, _AMOUNT)
     min_failed_contacts: int = setting(0, _DAYS)
@@ -185,9 +207,9 @@ class Rules:
     """
 
     counted_actions: tuple[str, ...] = setting(("call",), _LOGGED)
-    max_attempts_7d: float = setting(math.inf, Limit())
-    max_attempts_day: float = setting(math.inf, Limit())
-    max_conversations_day: float = setting(math.inf, Limit())
+    max_attempts_7d: float = setting(math.inf, COUNT)
+    max_attempts_day: float = setting(math.inf, COUNT)
+    max_conversations_day: float = setting(math.inf, COUNT)
     cooldown_days: int = setting(0, _DAYS)
     promise_pause: bool = setting(True, Boolean())
     attempt_actions: tuple[str, ...] = setting(CONTACT_ACTIONS, _LOGGED)
@@ -303,7 +325,9 @@ class Strategy:
         """A strategy from itself, a shipped profile's name or a TOML file.
 
         A name in :meth:`profiles` is a profile; any other text or path is a
-        TOML file read by :meth:`from_toml`.
+        TOML file read by :meth:`from_toml`. An empty name is an error, and so
+        is a name that is no file and looks like a profile's (no folder, no
+        suffix: ``defualt``, ``uk-eu``), with the nearest profile suggested.
 
         Examples
         --------
@@ -316,6 +340,7 @@ class Strategy:
         if isinstance(strategy, str) and strategy in cls.profiles():
             return cls.profile(strategy)
         if isinstance(strategy, str | os.PathLike):
+            _check_strategy_name(os.fspath(strategy))
             return cls.from_toml(strategy)
         raise StrategyError(
             "strategy must be a Strategy, a profile name or a TOML file; "
@@ -421,6 +446,27 @@ def _profile_dir():
 def _profile_names() -> tuple[str, ...]:
     names = (p.name for p in _profile_dir().iterdir() if p.name.endswith(".toml"))
     return tuple(sorted(n.removesuffix(".toml") for n in names))
+
+
+def _check_strategy_name(text: str | bytes) -> None:
+    """Refuse an empty strategy, and a name that is no file but looks like a profile's."""
+    available = _profile_names()
+    listed = f"Available profiles: {', '.join(available)}."
+    if isinstance(text, bytes):
+        return
+    if not text.strip():
+        raise StrategyError(
+            f"strategy must be a profile name or a TOML file; got {text!r}. {listed}"
+        )
+    path = Path(text)
+    if os.path.lexists(path) or len(path.parts) > 1 or path.suffix:
+        return  # a file, present or not: from_toml names what is wrong with it
+    normal = text.strip().lower().replace("-", "_").replace(" ", "_")
+    hint = suggest(text, available) or suggest(normal, available) or "."
+    raise StrategyError(
+        f"strategy {text!r} is neither a profile nor an existing file{hint} {listed} "
+        "A strategy file is named by its path (e.g. ./mine.toml)."
+    )
 
 
 def _profile_name(name: Any, key: str | None = None) -> str:

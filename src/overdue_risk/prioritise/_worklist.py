@@ -225,12 +225,17 @@ def prioritise(
     """
     from ._fallback import RiskBasedValue
 
+    if not isinstance(portfolio, Portfolio):
+        raise OverdueRiskError(
+            f"The 'portfolio' argument of prioritise must be a Portfolio; got "
+            f"{type(portfolio).__name__}."
+        )
     strategy = Strategy.load(strategy)
     days = parse_as_of(as_of)
     if days.size != 1:
         raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
     max_age = check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
-    scores = check_scores(scores)
+    scores = check_scores(scores, loan_ids=portfolio.loans["loan_id"])
     day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
     state = account_state(strategy, portfolio, day, flags=flags)
     if flags is None:

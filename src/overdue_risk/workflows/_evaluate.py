@@ -77,6 +77,13 @@ def evaluate_model(
         importance=model.feature_importance(),
         name=f"{target.name}: {', '.join(sorted(d.strftime('%Y-%m-%d') for d in dates.unique()))}",
     )
+    unseen = {k: n for k, n in model.unseen_categories(X).items() if n}
+    if unseen:  # recorded in the report, as score_portfolio records them in its output
+        counts = ", ".join(f"{name}: {n:,} rows" for name, n in sorted(unseen.items()))
+        report.notes = (
+            *report.notes,
+            f"Category values the model never saw at fit were scored as missing: {counts}.",
+        )
     if out is not None:
         report.to_html(out)
     return report

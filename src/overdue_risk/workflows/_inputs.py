@@ -9,6 +9,7 @@ from pathlib import Path
 from .._dates import AsOf
 from .._io import OUTPUT_FORMATS
 from ..contract import TABLES, Portfolio, check_as_of, load_portfolio, validate
+from ..exceptions import OverdueRiskError
 from ..features import list_features
 from ..model import RiskModel
 from ..prioritise import Strategy
@@ -16,11 +17,51 @@ from ..prioritise import Strategy
 __all__ = [
     "as_model",
     "as_portfolio",
+    "check_argument",
     "check_families",
     "dated_portfolio",
     "load_strategy",
     "portfolio_files",
 ]
+
+
+def check_argument(
+    owner: str,
+    name: str,
+    value: object,
+    types: tuple[type, ...],
+    expected: str,
+    *,
+    path: bool = True,
+    optional: bool = False,
+) -> None:
+    """Fail before any work on an argument of the wrong type (swapped arguments, say).
+
+    ``value`` must be an instance of one of ``types``, or with ``path`` a
+    non-empty path (text or :class:`os.PathLike`), or with ``optional`` None;
+    ``expected`` is the phrase after "must be" in the message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_argument("f", "x", {"L1": 0.2}, (pd.DataFrame,), "a DataFrame")
+    Traceback (most recent call last):
+    ...
+    overdue_risk.exceptions.OverdueRiskError: The 'x' argument of f must be a DataFrame; got dict.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, types) and not isinstance(value, bool):
+        return
+    if path and isinstance(value, str | os.PathLike):
+        if str(os.fspath(value)).strip():
+            return
+        raise OverdueRiskError(
+            f"The {name!r} argument of {owner} must be {expected}; got an empty path."
+        )
+    raise OverdueRiskError(
+        f"The {name!r} argument of {owner} must be {expected}; got {type(value).__name__}."
+    )
 
 
 def as_portfolio(portfolio: Portfolio | str | os.PathLike) -> Portfolio:

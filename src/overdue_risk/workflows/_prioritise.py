@@ -12,7 +12,7 @@ from .._params import Limit, check
 from ..contract import Portfolio
 from ..exceptions import OverdueRiskError
 from ..prioritise import Strategy, Worklist, check_flags, check_scores, prioritise
-from ._inputs import dated_portfolio, load_strategy, portfolio_files
+from ._inputs import check_argument, dated_portfolio, load_strategy, portfolio_files
 from ._value import check_value_source, choose_value_model
 
 __all__ = ["prioritise_portfolio"]
@@ -34,10 +34,12 @@ def prioritise_portfolio(
 ) -> Worklist:
     """Learn the value model and decide today's worklist, from files or objects.
 
-    Everything is checked before the portfolio is read: the output path, the
-    date, the strategy, the scores and the flags (their columns, values and
-    keys; that flagged loans are in the portfolio and that the scores used
-    are recent enough are checked once it is read).
+    Everything is checked before the portfolio is read: the types of the
+    arguments, the date, the strategy, the output path, the scores and the
+    flags (their columns, values and keys). That the scored and the flagged
+    loans are the portfolio's is checked once it is read, before the value
+    model is learned; that the scores used are recent enough, once the
+    overdue accounts are known.
 
     Parameters
     ----------
@@ -74,27 +76,36 @@ def prioritise_portfolio(
     -------
     Worklist
     """
-    if out is not None:
-        check_output_path(out)
-    check_outputs_apart([out], [scores, flags, strategy, *portfolio_files(portfolio)])
+    _check_arguments(scores, portfolio, strategy, flags, out)
     days = parse_as_of(as_of)
     if days.size != 1:
         raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
     if isinstance(value_model, str):
         check_value_source(value_model, "value_model", "prioritise_portfolio")
-    strategy = load_strategy(strategy)
+    # The strategy before the output paths: an empty or misspelt name is the strategy's
+    # error, not an output "inside the input folder '.'".
+    loaded = load_strategy(strategy)
     check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
-    if isinstance(scores, pd.DataFrame):
-        scores = check_scores(scores)
-    else:
-        scores = check_scores(read_table(scores, "Scores file"), subject=_file("scores", scores))
-    if isinstance(flags, pd.DataFrame):
-        flags = check_flags(flags, strategy)
-    elif flags is not None:
-        flags = check_flags(
-            read_table(flags, "Flags file"), strategy, subject=_file("flags", flags)
-        )
+    if out is not None:
+        check_output_path(out)
+    check_outputs_apart([out], [scores, flags, strategy, *portfolio_files(portfolio)])
+    strategy = loaded
+    subjects = {"scores": "the scores table", "flags": "the flags table"}
+    if not isinstance(scores, pd.DataFrame):
+        subjects["scores"] = _file("scores", scores)
+        scores = read_table(scores, "Scores file")
+    scores = check_scores(scores, subject=subjects["scores"])
+    if flags is not None and not isinstance(flags, pd.DataFrame):
+        subjects["flags"] = _file("flags", flags)
+        flags = read_table(flags, "Flags file")
+    if flags is not None:
+        flags = check_flags(flags, strategy, subject=subjects["flags"])
     portfolio = dated_portfolio(portfolio, as_of, allow_future=allow_future)
+    # The loans scored and flagged must be the portfolio's: before the value model is learned.
+    loan_ids = portfolio.loans["loan_id"]
+    check_scores(scores, loan_ids=loan_ids, subject=subjects["scores"])
+    if flags is not None:
+        check_flags(flags, strategy, loan_ids=loan_ids, subject=subjects["flags"])
     if isinstance(value_model, str):
         value_model = choose_value_model(portfolio, as_of, value_model, horizon_days=horizon_days)
     worklist = prioritise(
@@ -110,6 +121,20 @@ def prioritise_portfolio(
     if out is not None:
         write_table(worklist.table(), out)
     return worklist
+
+
+def _check_arguments(scores, portfolio, strategy, flags, out) -> None:
+    """The types of the arguments, before any path is looked at (swapped ones, say)."""
+    owner = "prioritise_portfolio"
+    table = "a DataFrame or the path of a .parquet or .csv file"
+    check_argument(owner, "scores", scores, (pd.DataFrame,), table)
+    check_argument(owner, "portfolio", portfolio, (Portfolio,), "a Portfolio or its folder")
+    strategy_kinds = (Strategy, str, os.PathLike)  # an empty name: the strategy's own error
+    check_argument(
+        owner, "strategy", strategy, strategy_kinds, "a Strategy, a profile name or a TOML file"
+    )
+    check_argument(owner, "flags", flags, (pd.DataFrame,), table, optional=True)
+    check_argument(owner, "out", out, (), "the path of a .parquet or .csv file", optional=True)
 
 
 def _file(what: str, path: str | os.PathLike) -> str:

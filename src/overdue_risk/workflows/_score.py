@@ -14,7 +14,7 @@ from ..contract import Portfolio
 from ..exceptions import DataQualityWarning, ModelError
 from ..model import RiskModel
 from ._features import model_features
-from ._inputs import as_model, dated_portfolio, portfolio_files
+from ._inputs import as_model, check_argument, dated_portfolio, portfolio_files
 
 __all__ = ["score_portfolio"]
 
@@ -57,6 +57,10 @@ def score_portfolio(
         holds ``{"unseen_categories": {feature: rows}}``, which a Parquet
         output keeps in its metadata (a CSV file has none).
     """
+    owner = "score_portfolio"
+    check_argument(owner, "model", model, (RiskModel,), "a RiskModel or its folder")
+    check_argument(owner, "portfolio", portfolio, (Portfolio,), "a Portfolio or its folder")
+    check_argument(owner, "out", out, (), "the path of a .parquet or .csv file", optional=True)
     if out is not None:
         check_output_path(out)
     check_outputs_apart([out], [model, *portfolio_files(portfolio)])

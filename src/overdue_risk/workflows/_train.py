@@ -60,6 +60,7 @@ class TrainingResult:
 
         A non-empty folder is replaced only with ``overwrite``. Returns the folder.
         """
+        _check_report_outside(out, report_path)
         folder = check_output_folder(out, overwrite)
         html = None if report_path is None else check_report_path(report_path)
         check_outputs_apart([folder, html])
@@ -67,6 +68,19 @@ class TrainingResult:
         if html is not None:
             self.report.to_html(html)
         return folder
+
+
+def _check_report_outside(out, report_path) -> None:
+    """Refuse a report inside the model folder: the folder is sealed, the model's files only."""
+    if out is None or report_path is None:
+        return
+    folder, report = Path(os.path.abspath(out)), Path(os.path.abspath(report_path))
+    if folder == report or folder in report.parents:
+        raise ModelError(
+            f"The report {str(report_path)!r} (--report, report_path) lies inside the model "
+            f"folder {str(out)!r} (--out): a model folder is sealed and holds the model's "
+            "files only. Write the report outside it."
+        )
 
 
 def train_risk_model(
@@ -120,6 +134,7 @@ def train_risk_model(
     -------
     TrainingResult
     """
+    _check_report_outside(out, report_path)
     if out is not None:
         check_output_folder(out, overwrite)
     if report_path is not None:
