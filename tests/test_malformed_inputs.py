@@ -39,9 +39,18 @@ from overdue_risk import (
     prioritise,
     simulate_portfolio,
     train_risk_model,
+    validate,
 )
 from overdue_risk.prioritise import check_flags, check_scores
-from overdue_risk.workflows import prioritise_portfolio, score_portfolio
+from overdue_risk.workflows import (
+    evaluate_model,
+    export_features,
+    export_labels,
+    export_ledger,
+    learn_value_model,
+    prioritise_portfolio,
+    score_portfolio,
+)
 
 AS_OF = "2024-06-30"
 SCORED = "2024-06-29"  # the scores of the night before
@@ -721,6 +730,49 @@ def test_scores_with_columns_of_two_levels_are_refused(handmade):
 def test_arguments_of_the_wrong_type_are_refused(call, message, handmade):
     with pytest.raises(OverdueRiskError, match=message):
         call(handmade)
+
+
+WORKFLOW_CALLS = {
+    "train_frame": (
+        lambda p, tmp: train_risk_model(good_scores(), [AS_OF]),
+        r"'portfolio' argument .* a Portfolio or its folder; got DataFrame",
+    ),
+    "evaluate_swapped": (
+        lambda p, tmp: evaluate_model(p, "model", AS_OF),
+        r"'model' argument .* a RiskModel or its folder; got Portfolio",
+    ),
+    "features_number": (
+        lambda p, tmp: export_features(123, AS_OF, out=tmp / "f.csv"),
+        r"'portfolio' argument .*; got int",
+    ),
+    "labels_frame": (
+        lambda p, tmp: export_labels(good_scores(), AS_OF, out=tmp / "l.csv"),
+        r"'portfolio' argument .*; got DataFrame",
+    ),
+    "ledger_out_frame": (
+        lambda p, tmp: export_ledger(p, AS_OF, out=good_scores()),
+        r"The output must be the path of a file or folder; got DataFrame",
+    ),
+    "ledger_out_empty": (
+        lambda p, tmp: export_ledger(p, AS_OF, out=""),
+        r"The output must be the path .*; got an empty path",
+    ),
+    "value_model_path": (
+        lambda p, tmp: learn_value_model(str(HANDMADE), AS_OF),
+        r"portfolio must be a Portfolio \(read a folder with load_portfolio\); got str",
+    ),
+    "validate_none": (
+        lambda p, tmp: validate(None),
+        r"portfolio must be a Portfolio; got NoneType",
+    ),
+}
+
+
+@pytest.mark.parametrize(("call", "message"), WORKFLOW_CALLS.values(), ids=list(WORKFLOW_CALLS))
+def test_every_workflow_refuses_arguments_of_the_wrong_type(call, message, handmade, tmp_path):
+    with pytest.raises(OverdueRiskError, match=message):
+        call(handmade, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_scores_of_other_loans_are_refused_before_the_value_model(handmade, monkeypatch):

@@ -124,13 +124,21 @@ def _parent_folder(target: Path, out: Path) -> None:
         raise OverdueRiskError(f"Output folder {_shown(shown)} is not a folder.")
 
 
+def _output(path: object) -> Path:
+    """The output path as a Path; anything but non-empty text or a path-like is refused."""
+    if isinstance(path, str | os.PathLike) and str(os.fspath(path)).strip():
+        return Path(path)
+    got = "an empty path" if isinstance(path, str | os.PathLike) else type(path).__name__
+    raise OverdueRiskError(f"The output must be the path of a file or folder; got {got}.")
+
+
 def check_output_file(path: str | os.PathLike) -> Path:
     """Fail before any work when a file cannot be written at ``path``, whatever its format.
 
     Its folder must exist and take a new file, and an existing target must be a
     regular file that is not read-only.
     """
-    out = Path(path)
+    out = _output(path)
     target = _real(out)
     _parent_folder(target, out)
     st = _stat(target, out)
@@ -155,7 +163,7 @@ def check_output_path(path: str | os.PathLike) -> Path:
     exist and take a new file, and an existing target must be a writable regular
     file (see :func:`check_outputs_apart` for outputs that would overwrite inputs).
     """
-    out = Path(path)
+    out = _output(path)
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise OverdueRiskError(
             f"Output file {out.name!r} must end in .parquet or .csv; the extension "
@@ -171,7 +179,7 @@ def check_output_folder(path: str | os.PathLike, overwrite: bool = False) -> Pat
     empty; a non-empty one is replaced only with ``overwrite``, and only when
     its files may be removed.
     """
-    out = Path(path)
+    out = _output(path)
     target = _real(out)
     st = _stat(target, out)
     if st is not None and not stat.S_ISDIR(st.st_mode):
@@ -201,7 +209,7 @@ def check_output_folder(path: str | os.PathLike, overwrite: bool = False) -> Pat
 
 def check_report_path(path: str | os.PathLike) -> Path:
     """Fail before any work when an HTML report cannot be written there."""
-    out = Path(path)
+    out = _output(path)
     if out.suffix.lower() not in (".html", ".htm"):
         raise OverdueRiskError(f"Report file {out.name!r} must end in .html.")
     return check_output_file(out)

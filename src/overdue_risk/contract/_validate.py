@@ -10,13 +10,14 @@ collected before anything is raised.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from .._sorting import duplicated, lexsort2, pack, presorted
-from ..exceptions import DataQualityWarning, DataValidationError
+from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
 from ._keys import (
     LoanCodes,
     check_keys,
@@ -305,6 +306,12 @@ def validate(portfolio: Portfolio) -> Portfolio:
     ...     print(sorted(err.table()["rule"]))
     ['allowed_values', 'positive', 'unique', 'unparseable_date']
     """
+    if not isinstance(portfolio, Portfolio):
+        path = isinstance(portfolio, str | os.PathLike)
+        hint = " (read a folder with load_portfolio)" if path else ""
+        raise OverdueRiskError(
+            f"portfolio must be a Portfolio{hint}; got {type(portfolio).__name__}."
+        )
     if portfolio.validated:
         return portfolio
     c = Collector()

@@ -18,7 +18,8 @@ writes it:
   boundaries are within range.
 
 The checks are a handful of regular expressions and numpy operations per tree:
-a model of a thousand trees is checked in tens of milliseconds.
+a model of a thousand 31-leaf trees is checked in about a third of a second
+(LightGBM's own parse of it takes a twentieth).
 """
 
 from __future__ import annotations

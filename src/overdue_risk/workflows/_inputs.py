@@ -64,8 +64,14 @@ def check_argument(
     )
 
 
+def _check_portfolio(portfolio: object) -> None:
+    expected = "a Portfolio or its folder"
+    check_argument("the workflow", "portfolio", portfolio, (Portfolio,), expected)
+
+
 def as_portfolio(portfolio: Portfolio | str | os.PathLike) -> Portfolio:
     """The portfolio as it is, or the folder it names, read and validated."""
+    _check_portfolio(portfolio)
     return portfolio if isinstance(portfolio, Portfolio) else load_portfolio(portfolio)
 
 
@@ -94,6 +100,7 @@ def portfolio_files(portfolio: Portfolio | str | os.PathLike) -> list[Path]:
     beside ``loans.csv`` would change the portfolio as surely as overwriting it,
     so no output may take any of them.
     """
+    _check_portfolio(portfolio)
     if isinstance(portfolio, Portfolio):
         return []
     folder = Path(portfolio)
@@ -102,6 +109,7 @@ def portfolio_files(portfolio: Portfolio | str | os.PathLike) -> list[Path]:
 
 def as_model(model: RiskModel | str | os.PathLike) -> RiskModel:
     """The model as it is, or the model folder it names, loaded."""
+    check_argument("the workflow", "model", model, (RiskModel,), "a RiskModel or its folder")
     return model if isinstance(model, RiskModel) else RiskModel.load(model)
 
 
