@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,6 +60,25 @@ def test_prioritise_fallback_is_flagged(scores_file, tmp_path, capsys):
     assert code == 0
     assert "not causal" in err
     assert set(pd.read_parquet(out)["value_source"]) == {"risk-score fallback (not causal)"}
+
+
+def test_prioritise_by_the_arrears_rule_ranks_by_arrears_and_never_escalates(
+    scores_file, tmp_path, capsys
+):
+    strategy = tmp_path / "strategy.toml"
+    strategy.write_text("[actions.call]\ncapacity = 25\n")
+    out = tmp_path / "worklist.csv"
+    argv = [*prioritise_argv(scores_file, out, strategy), "--value", "arrears"]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert "not causal" in err and "arrears rule" in err
+    worklist = pd.read_csv(out)
+    assert set(worklist["value_source"]) == {"arrears rule, stated lifts (not causal)"}
+    assert not worklist["action"].isin(["restructure", "legal"]).any()
+    # A call is worth 5% of the arrears: its value orders the called accounts.
+    called = worklist[worklist["action"] == "call"]
+    assert len(called) == 25
+    assert np.allclose(called["expected_recovery"], 0.05 * called["overdue_amount"])
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,18 @@ def test_each_value_seed_is_a_policy_of_its_own(plain):
     assert table.loc["prioritiser_seed7", "rule_violations"] == 0
 
 
+@pytest.mark.slow
+@quiet
+def test_the_arrears_rules_are_policies_within_the_same_capacities_and_rules(plain):
+    table = plain.table()
+    for rule in ("arrears_rule", "arrears_rule_estimated"):
+        row = table.loc[rule]
+        assert row["n_call"] <= 10 and row["n_visit"] <= 2 and row["rule_violations"] == 0
+    stated = table.loc["arrears_rule"]
+    assert stated["n_restructure"] == stated["n_legal"] == 0  # a flat rule never escalates
+    assert stated["n_call"] == 10 and stated["n_visit"] == 2  # worth more than their cost
+
+
 def test_value_seeds_cannot_be_empty():
     with pytest.raises(OverdueRiskError, match="value_seeds must hold at least one seed"):
         _compare(value_seeds=[])

@@ -31,6 +31,7 @@ WHAT_USERS_CALL = [
     "logged_decisions",
     "off_policy_value",
     "Allocation",
+    "ArrearsRule",
     "compare_policies",
     "simulated_comparison",
     "PolicyComparison",

@@ -33,6 +33,7 @@ from .model import RiskModel
 from .policy_eval import PolicyComparison, compare_policies, simulated_comparison
 from .prioritise import (
     Allocation,
+    ArrearsRule,
     ResponseModel,
     RiskBasedValue,
     Strategy,
@@ -57,6 +58,7 @@ from .workflows import (
 __all__ = [
     "Allocation",
     "AllocationError",
+    "ArrearsRule",
     "ArtifactError",
     "CureTarget",
     "CustomFeature",

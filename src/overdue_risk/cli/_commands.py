@@ -184,9 +184,11 @@ def cmd_prioritise(args: argparse.Namespace) -> int:
     shown = summary.round(2).astype(object)
     print_frame(shown.where(summary.notna(), ""), sys.stdout)
     if not worklist.causal:
+        source = worklist.table()["value_source"]
+        named = f" ({source.iloc[0]})" if len(source) else ""
         print(
-            "warning: values come from the risk score and configured lifts, not from "
-            "randomised actions: they are not causal.",
+            f"warning: values come from configured lifts{named}, not from randomised "
+            "actions: they are not causal.",
             file=sys.stderr,
         )
     return EXIT_OK

@@ -259,10 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--value",
-        choices=("auto", "uplift", "fallback"),
+        choices=("auto", "uplift", "fallback", "arrears"),
         default="auto",
-        help="value source: uplift model from the log, the risk-score fallback, or "
-        "auto (uplift when the log allows; default)",
+        help="value source: uplift model from the log, the risk-score fallback, the arrears "
+        "rule (SMS 1%%, call 5%%, visit 15%% of the arrears), or auto (uplift when the log "
+        "allows; default)",
     )
     p.add_argument("--horizon", type=int, default=30, help="value horizon in days (30)")
     p.add_argument(

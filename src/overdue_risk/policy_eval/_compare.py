@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..contract import WAIT
 from ..exceptions import OverdueRiskError
-from ..prioritise import DEFAULT_FEATURES, Strategy, allocate
+from ..prioritise import DEFAULT_FEATURES, ArrearsRule, Strategy, allocate
 from ._ceiling import _fit_ceiling
 from ._day import _morning, _outcomes, _prioritised, _response
 from ._ladder import CONTACTS, HARSH, heuristic_actions, ladder_level
@@ -108,6 +108,7 @@ def compare_policies(
     horizon_days: int = 30,
     ceiling_dates: Sequence | None = None,
     ope_dates: Sequence | None = None,
+    rules: Mapping | None = None,
 ) -> PolicyComparison:
     """Compare the prioritiser with heuristics, the logged policy and an oracle.
 
@@ -127,6 +128,10 @@ def compare_policies(
       balance): capacity filled in that order down the lender's treatment
       ladder (legal, restructure, visit, call, SMS by DPD and balance, as
       the logged champion rules);
+    * ``arrears_rule`` (and any other ``rules``): the allocation of a rule's
+      values, by default :class:`~overdue_risk.prioritise.ArrearsRule` with
+      its stated lifts (SMS 1%, call 5%, visit 15% of the arrears), the
+      rule a collections manager compares any policy with;
     * ``logged``: what the lender's logged policy did that day (it knows no
       capacity, and its actions are counted against the rules too);
     * ``no_action``.
@@ -158,6 +163,9 @@ def compare_policies(
     ceiling_dates : date-likes, optional
         Dates before the first decision date whose truth trains the
         ``ceiling`` policy; without them it is not compared.
+    rules : mapping of str to value models, optional
+        Rules allocated like the prioritiser, one policy each; default
+        ``{"arrears_rule": ArrearsRule()}``.
     ope_dates : date-likes, optional
         More dates for the off-policy estimates alone (with ``decisions``):
         on each, the prioritiser allocates the day's capacity over every
@@ -175,6 +183,10 @@ def compare_policies(
     models = dict(value_model) if isinstance(value_model, Mapping) else {"prioritiser": value_model}
     if not models:
         raise OverdueRiskError("value_model must be a value model or a non-empty mapping of them.")
+    rules = {"arrears_rule": ArrearsRule()} if rules is None else dict(rules)
+    clash = sorted(set(rules) & set(models))
+    if clash:
+        raise OverdueRiskError(f"rules and value_model both name the policies {clash}.")
     first = next(iter(models))  # the model of the off-policy estimates and the ceiling
     value_model = models[first]
     ceiling = None
@@ -223,6 +235,10 @@ def compare_policies(
             "expected_loss": heuristic_actions(
                 state["risk_score"].to_numpy() * balance, level, elig, names, capacity
             ),
+            **{
+                name: _prioritised(rule, state, names, elig, capacity, strategy)
+                for name, rule in rules.items()
+            },
             "logged": _logged_actions(portfolio, date, ids, names),
             "no_action": np.full(len(ids), -1),
         }

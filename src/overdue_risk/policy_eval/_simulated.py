@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 
@@ -11,15 +12,17 @@ from .._dates import day_of, parse_as_of, to_datetime
 from .._io import check_output_path, check_outputs_apart, write_table
 from .._params import Interval, check
 from ..contract import validate
-from ..exceptions import OverdueRiskError
+from ..exceptions import ModelError, OverdueRiskError
 from ..features import build_features
 from ..labels import DpdTarget, build_training_set
 from ..model import RiskModel
-from ..prioritise import ResponseModel, Strategy, logged_decisions
+from ..prioritise import ArrearsRule, ResponseModel, Strategy, logged_decisions
 from ..simulate import Scenario, simulate_portfolio
 from ._compare import PolicyComparison, check_actions, compare_policies
 
 __all__ = ["MAX_LOANS", "MAX_PATHS", "simulated_comparison"]
+
+logger = logging.getLogger(__name__)
 
 # The largest book and the most Monte Carlo paths a comparison takes, checked before any
 # work: the truth replicates every overdue account once per path, so memory grows with
@@ -167,6 +170,11 @@ def simulated_comparison(
         for i, k in enumerate(seeds)
     }
     value = models["prioritiser"]
+    rules = {"arrears_rule": ArrearsRule()}
+    try:  # the same rule with its lifts estimated from the randomised cell
+        rules["arrears_rule_estimated"] = ArrearsRule().fit(history)
+    except ModelError as exc:
+        logger.warning("arrears_rule_estimated is not compared: %s", exc)
     evaluation = logged_decisions(
         portfolio, ope_days[0], ope_days[-1], horizon_days=horizon_days, data_end=end
     )
@@ -182,6 +190,7 @@ def simulated_comparison(
         horizon_days=horizon_days,
         ceiling_dates=ceiling_dates,
         ope_dates=ope_dates,
+        rules=rules,
     )
     if out is not None:
         write_table(comparison.table(), out)

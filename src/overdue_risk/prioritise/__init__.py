@@ -17,6 +17,7 @@ largest uplifts per action.
 
 from ..exceptions import AllocationError, StrategyError
 from ._allocate import Allocation, allocate
+from ._arrears import ARREARS_LIFTS, ArrearsRule
 from ._decisions import logged_decisions
 from ._fallback import DEFAULT_LIFTS, RiskBasedValue
 from ._inputs import check_flags, check_scores, flag_rules
@@ -27,10 +28,12 @@ from ._strategy import Strategy
 from ._worklist import Worklist, action_values, prioritise
 
 __all__ = [
+    "ARREARS_LIFTS",
     "DEFAULT_FEATURES",
     "DEFAULT_LIFTS",
     "Allocation",
     "AllocationError",
+    "ArrearsRule",
     "Eligibility",
     "OffPolicyEstimate",
     "ResponseModel",

@@ -86,6 +86,7 @@ class RiskBasedValue:
     """
 
     causal = False
+    value_source = "risk-score fallback (not causal)"
 
     def __init__(
         self,

@@ -193,6 +193,7 @@ class ResponseModel(BaseEstimator):
     """
 
     causal = True
+    value_source = "uplift model"
 
     def __init__(
         self,

@@ -127,6 +127,14 @@ class Worklist:
         )
 
 
+def value_source(model) -> str:
+    """How the worklist names a value model: its ``value_source``, else by whether it is causal."""
+    named = getattr(model, "value_source", None)
+    if isinstance(named, str):
+        return named
+    return "uplift model" if getattr(model, "causal", False) else "values not causal"
+
+
 def action_values(
     value_model, state: pd.DataFrame, actions: tuple[str, ...], strategy: Strategy
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -307,9 +315,7 @@ def prioritise(
             ),
             "untreated_because": because,
             "blocked": rules.explain().to_numpy(),
-            "value_source": "uplift model"
-            if getattr(model, "causal", False)
-            else "risk-score fallback (not causal)",
+            "value_source": value_source(model),
         },
         index=state.index,
     ).iloc[order]

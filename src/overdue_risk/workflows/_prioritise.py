@@ -52,7 +52,7 @@ def prioritise_portfolio(
         The day the worklist is for.
     strategy : Strategy, profile name or TOML path
         See :func:`load_strategy`.
-    value_model : {"auto", "uplift", "fallback"} or value model, default "auto"
+    value_model : {"auto", "uplift", "fallback", "arrears"} or value model, default "auto"
         A source for :func:`choose_value_model`, or a fitted value model to use as it is.
     horizon_days : int, default 30
         The value horizon of a learned value model.

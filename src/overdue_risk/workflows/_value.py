@@ -9,12 +9,12 @@ from .._dates import AsOf, parse_as_of
 from .._params import Options, check_params
 from ..contract import NO_ACTION, Portfolio, validate
 from ..exceptions import OverdueRiskError
-from ..prioritise import ResponseModel, RiskBasedValue, logged_decisions
+from ..prioritise import ArrearsRule, ResponseModel, RiskBasedValue, logged_decisions
 
 __all__ = ["VALUE_SOURCES", "check_value_source", "choose_value_model", "learn_value_model"]
 
 # What ``choose_value_model`` (and ``overdue-risk prioritise --value``) accepts.
-VALUE_SOURCES = ("auto", "uplift", "fallback")
+VALUE_SOURCES = ("auto", "uplift", "fallback", "arrears")
 
 
 def check_value_source(value, parameter: str, owner: str) -> None:
@@ -52,7 +52,7 @@ def learn_value_model(
 
 def choose_value_model(
     portfolio: Portfolio, as_of: AsOf, value: str = "auto", *, horizon_days: int = 30
-) -> ResponseModel | RiskBasedValue:
+) -> ResponseModel | RiskBasedValue | ArrearsRule:
     """The value model of a worklist, by source.
 
     Parameters
@@ -60,21 +60,25 @@ def choose_value_model(
     portfolio : Portfolio
     as_of : date-like
         The day the worklist is for.
-    value : {"auto", "uplift", "fallback"}, default "auto"
+    value : {"auto", "uplift", "fallback", "arrears"}, default "auto"
         ``"uplift"`` learns a :class:`ResponseModel` from the randomised cell of
         the collections log and fails when the log cannot support one;
-        ``"fallback"`` is the non-causal :class:`RiskBasedValue`; ``"auto"``
+        ``"fallback"`` is the non-causal :class:`RiskBasedValue`;
+        ``"arrears"`` the non-causal :class:`ArrearsRule` with its stated lifts
+        (SMS 1%, call 5%, visit 15% of the arrears); ``"auto"``
         learns the uplift model when the log allows and falls back otherwise
         (see :func:`learn_value_model`).
     horizon_days : int, default 30
 
     Returns
     -------
-    ResponseModel or RiskBasedValue
+    ResponseModel, RiskBasedValue or ArrearsRule
     """
     check_value_source(value, "value", "choose_value_model")
     if value == "fallback":
         return RiskBasedValue()
+    if value == "arrears":
+        return ArrearsRule()
     model = learn_value_model(portfolio, as_of, horizon_days=horizon_days)
     if value == "uplift" and not model.causal:
         raise OverdueRiskError(
