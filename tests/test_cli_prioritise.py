@@ -110,6 +110,8 @@ def test_policy_eval_compares_at_equal_capacity(tmp_path, capsys):
         "highest_dpd",
         "highest_balance",
         "expected_loss",
+        "arrears_rule",
+        "arrears_rule_estimated",
         "logged",
         "no_action",
     }
@@ -118,7 +120,7 @@ def test_policy_eval_compares_at_equal_capacity(tmp_path, capsys):
     assert (capped["rule_violations"] == 0).all()
     assert table.loc["no_action", "net_vs_none"] == 0
     assert table.loc["oracle", "share_of_oracle"] == 1
-    assert "Compared 7 policies on 1 dates" in stdout
+    assert "Compared 9 policies on 1 dates" in stdout
 
 
 def _policy_eval_argv(tmp_path, *extra):
@@ -158,7 +160,7 @@ def test_policy_eval_adds_the_ceiling_seeds_and_off_policy_days(tmp_path, capsys
     table = pd.read_csv(tmp_path / "comparison.csv").set_index("policy")
     assert {"prioritiser", "prioritiser_seed5", "ceiling"} <= set(table.index)
     assert (table.drop(index="logged")["rule_violations"] == 0).all()
-    assert "dr_se" in stdout and "Compared 9 policies on 1 dates" in stdout
+    assert "dr_se" in stdout and "Compared 11 policies on 1 dates" in stdout
 
 
 @pytest.mark.parametrize(
