@@ -155,3 +155,23 @@ def concat_rows(*frames: pd.DataFrame) -> pd.DataFrame:
     """Concatenate, leaving out empty frames (whose dtypes are unknown)."""
     kept = [f for f in frames if len(f)] or [frames[0]]
     return pd.concat(kept, ignore_index=True)
+
+
+def save_small_model(folder: Path, **params) -> Path:
+    """A five-tree model of the hand-made portfolio's ledger and static features (random
+    labels), saved to ``folder`` with its build options as ``train_risk_model`` saves them."""
+    import numpy as np
+
+    from overdue_risk import RiskModel, build_features, load_portfolio
+
+    portfolio = load_portfolio(HANDMADE)
+    dates = pd.date_range("2024-02-29", "2024-09-30", freq="ME")
+    X = build_features(portfolio, dates, families=["ledger", "static"])
+    y = np.random.default_rng(0).integers(0, 2, len(X))
+    model = RiskModel(n_estimators=5, num_leaves=3, min_child_samples=2, n_jobs=1, **params)
+    if "calibration" in params:  # the calibrator fits on a validation slice
+        model.fit(X, y, X, y)
+    else:
+        model.fit(X, y)
+    model.build_options_ = {"families": ["ledger", "static"], "exclude": [], "tolerance": 0.0}
+    return model.save(folder)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import HANDMADE, assert_refused, concat_rows, flags_table, run_cli
+from helpers import HANDMADE, assert_refused, concat_rows, flags_table, run_cli, save_small_model
 from overdue_risk import (
     DataQualityWarning,
     DataValidationError,
@@ -66,13 +66,7 @@ def handmade() -> Portfolio:
 def saved(tmp_path_factory) -> Path:
     """A small model of the hand-made ledger and static features, saved with its build
     options as ``train_risk_model`` saves them."""
-    portfolio = load_portfolio(HANDMADE)
-    dates = pd.date_range("2024-02-29", "2024-09-30", freq="ME")
-    X = build_features(portfolio, dates, families=["ledger", "static"])
-    y = np.random.default_rng(0).integers(0, 2, len(X))
-    model = RiskModel(n_estimators=5, num_leaves=3, min_child_samples=2, n_jobs=1).fit(X, y)
-    model.build_options_ = {"families": ["ledger", "static"], "exclude": [], "tolerance": 0.0}
-    return model.save(tmp_path_factory.mktemp("saved") / "model")
+    return save_small_model(tmp_path_factory.mktemp("saved") / "model")
 
 
 def good_scores() -> pd.DataFrame:

@@ -16,18 +16,15 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import HANDMADE, assert_refused, run_cli
+from helpers import HANDMADE, assert_refused, run_cli, save_small_model
 from overdue_risk import (
     ArtifactError,
     DataQualityWarning,
     OverdueRiskError,
     RiskModel,
-    build_features,
-    load_portfolio,
 )
 from overdue_risk.model._model_text import check_model_text
 
@@ -37,21 +34,9 @@ AS_OF = "2024-06-30"
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory) -> Path:
     """A small calibrated model of the hand-made portfolio, saved as train_risk_model would."""
-    portfolio = load_portfolio(HANDMADE)
-    dates = pd.date_range("2024-02-29", "2024-09-30", freq="ME")
-    X = build_features(portfolio, dates, families=["ledger", "static"])
-    y = np.random.default_rng(0).integers(0, 2, len(X))
-    model = RiskModel(
-        n_estimators=5,
-        num_leaves=3,
-        min_child_samples=2,
-        calibration="isotonic",
-        n_jobs=1,
-        target="dpd30_90d",
+    return save_small_model(
+        tmp_path_factory.mktemp("saved") / "model", calibration="isotonic", target="dpd30_90d"
     )
-    model.fit(X, y, X, y)
-    model.build_options_ = {"families": ["ledger", "static"], "exclude": [], "tolerance": 0.0}
-    return model.save(tmp_path_factory.mktemp("saved") / "model")
 
 
 @pytest.fixture
