@@ -13,6 +13,7 @@ import numpy as np
 from . import _codes as C
 from . import _crn
 from ._calendar import NEVER
+from ._causes import cause_complaints, cause_response, down_payments
 from ._observe import Obs, annuity_payment, remaining_principal
 from ._params import Env
 from ._policy import PolicyContext, to_codes
@@ -61,6 +62,16 @@ def _context(env: Env, st: State, rows: np.ndarray, ob: Obs, day: int, u: np.nda
         restructures=st.n_restr[rows].astype(np.int64),
         uniform=u,
         replicate=st.rep[rows].copy(),
+        account=rows.astype(np.int64),
+        product_type=np.where(st.kind[rows] == 1, "revolving", "instalment").astype(object),
+        promise_date=np.where(
+            st.promise_date[rows] == NEVER, np.nan, st.promise_date[rows].astype(np.float64)
+        ),
+        contact_days=PolicyContext._recent_days(st.cmask[rows], st.cmask_day[rows], day),
+        voice_days=PolicyContext._recent_days(st.vmask[rows], st.cmask_day[rows], day),
+        days_since_restructure=np.where(
+            st.seg[rows] > 0, day - st.start[rows].astype(np.float64), np.nan
+        ),
         _loan_ids=loan_ids,
     )
 
@@ -167,7 +178,15 @@ def _restructure(
         "promise_paid",
     ):
         getattr(st, name)[r] = 0
-    for name in ("due_day", "delinq", "next_stmt", "stmt_day", "promise_date", "promise_pay"):
+    for name in (
+        "due_day",
+        "delinq",
+        "next_stmt",
+        "stmt_day",
+        "promise_date",
+        "promise_pay",
+        "cure_pay",
+    ):
         getattr(st, name)[r] = NEVER
     st.stmt_dpd[r] = 0
     st.reason[r] = 0
@@ -249,29 +268,41 @@ def act(
     talk = reached & is_voice
     over = talk & (c7 >= s.actions.complaint_after_7d)
     complaint = over & (uo < s.actions.complaint_rate * (c7 - s.actions.complaint_after_7d + 1))
+    cz = p.causes
+    if cz is not None:  # pressure on some causes brings complaints at any contact count
+        complaint |= cause_complaints(cz, st, r, a, reached, dr)
     outcome[complaint] = C.DISPUTE
     st.opt_out[r[complaint]] = True
     cost[complaint] += s.actions.complaint_cost
     ok = reached & ~complaint
     hard = st.hard[st.cust[r]]
     rtype = st.rtype[r].astype(np.int64)
-    # Lift: confusion, partial payment and the late-habit window respond like
-    # forgetfulness (reminders work); real arrears by the customer's response type.
-    reason = st.reason[r]
-    forgetful = (reason == 1) | ((reason == 0) & (ob.dpd[ai] <= st.offset[r]))
-    col = np.where(forgetful, 0, 1 + rtype)
-    lift = 1 + (p.lift[a, col] - 1) * np.where(p.lift[a, col] > 1, fatigue, 1.0)
-    boosting = ok & (p.effect_days[a] > 0)
-    br = r[boosting]
-    active = st.boost_until[br] >= day
-    st.boost[br] = np.where(active, np.maximum(st.boost[br], lift[boosting]), lift[boosting])
-    st.boost_until[br] = np.maximum(st.boost_until[br], day + p.effect_days[a[boosting]] - 1)
-    # Calls and visits: payment on the spot, or a promise.
-    pn = p.pay_now[a] * np.where(rtype == 3, 0.1, 1.0) * np.where(hard, 0.5, 1.0)
+    if cz is None:
+        # Lift: confusion, partial payment and the late-habit window respond like
+        # forgetfulness (reminders work); real arrears by the customer's response type.
+        reason = st.reason[r]
+        forgetful = (reason == 1) | ((reason == 0) & (ob.dpd[ai] <= st.offset[r]))
+        col = np.where(forgetful, 0, 1 + rtype)
+        lift = 1 + (p.lift[a, col] - 1) * np.where(p.lift[a, col] > 1, fatigue, 1.0)
+        boosting = ok & (p.effect_days[a] > 0)
+        br = r[boosting]
+        active = st.boost_until[br] >= day
+        st.boost[br] = np.where(active, np.maximum(st.boost[br], lift[boosting]), lift[boosting])
+        st.boost_until[br] = np.maximum(st.boost_until[br], day + p.effect_days[a[boosting]] - 1)
+        # Calls and visits: payment on the spot, or a promise.
+        pn = p.pay_now[a] * np.where(rtype == 3, 0.1, 1.0) * np.where(hard, 0.5, 1.0)
+        promise_p = p.promise_rate[a]
+        keep_all = p.keep[rtype] * np.where(hard, 0.5, 1.0)
+        accept_p = np.minimum(p.accept[rtype] * np.where(hard, 1.5, 1.0), 1.0)
+        stubborn = rtype == 3
+    else:  # the cause decides: a cure (no lift), a promise, an acceptance
+        res = cause_response(cz, st, r, a, ok, is_voice, day, dr)
+        pn, promise_p, keep_all = res.pay_now, res.promise, res.keep
+        accept_p, stubborn = res.accept, res.stubborn
     paid_now = ok & (uo < pn) & (ob.ov_today[ai] > 0)
     outcome[paid_now] = C.PAID
     pay_now[ai[paid_now]] = ob.ov_today[ai[paid_now]]
-    promise = ok & ~paid_now & (uo < pn + p.promise_rate[a]) & (ob.ov_start[ai] > 0)
+    promise = ok & ~paid_now & (uo < pn + promise_p) & (ob.ov_start[ai] > 0)
     promise &= ~((st.promise_amt[r] > 0) & (st.promise_date[r] >= day))
     outcome[promise] = C.PROMISE
     pr = r[promise]
@@ -281,7 +312,7 @@ def act(
         up = dr.u(_crn.U_PROMISE, pr)
         upd = dr.u(_crn.U_PAYDAY, pr)
         horizon = np.floor(up * s.actions.promise_days).astype(np.int64) + 1
-        keep_p = p.keep[rtype[promise]] * np.where(hard[promise], 0.5, 1.0)
+        keep_p = keep_all[promise]
         # Keeping is decided now: a promise is an intention, part of the hidden state.
         kept = dr.u(_crn.U_KEEP, pr) < keep_p
         st.promise_date[pr] = day + horizon
@@ -292,11 +323,11 @@ def act(
         )
         promise_date[promise] = day + horizon
         promise_amt[promise] = ob.ov_start[ai[promise]]
-    refused = ok & ~paid_now & ~promise & (rtype == 3) & (uo > 0.5) & talk
+    refused = ok & ~paid_now & ~promise & stubborn & (uo > 0.5) & talk
     outcome[refused] = C.REFUSED
     # Restructuring offers.
     offer = a == C.RESTRUCTURE
-    accept = offer & ok & (uo < np.minimum(p.accept[rtype] * np.where(hard, 1.5, 1.0), 1.0))
+    accept = offer & ok & (uo < accept_p)
     outcome[offer & ok & ~accept] = C.REFUSED
     # Legal action starts whether or not the customer answers.
     legal = a == C.LEGAL
@@ -327,4 +358,6 @@ def act(
             tr.restructured[r[accept]] = True
         _restructure(env, st, r[accept], ai[accept], ob, day, mon, dom)
         restructured[ai[accept]] = True
+        if cz is not None:  # the new plan's first instalment, paid on signing
+            pay_now[ai[accept]] = down_payments(cz, st, r[accept], dr)
     return pay_now, restructured

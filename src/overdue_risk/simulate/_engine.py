@@ -27,6 +27,7 @@ import numpy as np
 from . import _crn
 from ._actions import act, choose
 from ._calendar import NEVER, dom_of, due_day, month_of
+from ._causes import cause_hazard, cause_miss
 from ._observe import Obs, annuity_payment, jitter, next_mon_dom, observe, remaining_principal
 from ._params import Env, Params
 from ._population import CARD, PARTIAL, Population
@@ -128,6 +129,8 @@ def init_state(pop: Population, params: Params) -> State:
     st.habit[:] = pop.habit[c]
     st.offset[:] = pop.habit_offset[c]
     st.rtype[:] = pop.response_type[c]
+    if pop.cause is not None:
+        st.cause[:] = pop.cause[c]
     st.pshare[:] = pop.pay_share[c]
     st.spend[:] = pop.spend_rate[c]
     st.holdout[:] = pop.holdout
@@ -151,13 +154,18 @@ def _payments(
     day: int,
     dr: _crn.Draws,
 ) -> np.ndarray:
-    """Today's payment of each row, in cents (0 for none)."""
+    """Today's payment of each row, in cents (0 for none).
+
+    A restructured row (``skip``) pays only what it paid on the spot (a down
+    payment on its new plan).
+    """
     p = env.params
     b = p.s.behaviour
+    cz = p.causes
     pay = pay_now.copy()
     live = ~skip & (ob.due_k != NEVER)
     if not live.any():
-        return np.where(skip, 0, pay)
+        return np.where(skip, pay_now, pay)
     idx = np.flatnonzero(live)
     r = rows[idx]
     due_k = ob.due_k[idx]
@@ -177,19 +185,22 @@ def _payments(
     if ai.size:
         ra = r[ai]
         prod = st.prod[ra]
-        first = (kind[ai] == 0) & (st.paid[ra] < st.pmt[ra])
-        conf_p = p.complexity[prod] * np.where(first, 3.0, 1.0)
-        confused = dr.u(_crn.U_CONFUSE, ra) < conf_p
-        region = st.region[st.cust[ra]]
-        excess = env.pop.economy.excess[region, env.pop.economy.index(day)]
-        logit = (
-            b.miss_intercept
-            - b.miss_capacity * st.cap[ra]
-            - b.miss_willingness * (st.will[ra] + st.bonus[ra])
-            + b.miss_hardship * hard[ai]
-            + b.miss_unemployment * excess
-        )
-        missed = confused | (dr.u(_crn.U_ATTEMPT, ra) < _sigmoid(logit))
+        if cz is None:
+            first = (kind[ai] == 0) & (st.paid[ra] < st.pmt[ra])
+            conf_p = p.complexity[prod] * np.where(first, 3.0, 1.0)
+            confused = dr.u(_crn.U_CONFUSE, ra) < conf_p
+            region = st.region[st.cust[ra]]
+            excess = env.pop.economy.excess[region, env.pop.economy.index(day)]
+            logit = (
+                b.miss_intercept
+                - b.miss_capacity * st.cap[ra]
+                - b.miss_willingness * (st.will[ra] + st.bonus[ra])
+                + b.miss_hardship * hard[ai]
+                + b.miss_unemployment * excess
+            )
+            missed = confused | (dr.u(_crn.U_ATTEMPT, ra) < _sigmoid(logit))
+        else:  # the customer's cause decides; a short payment is partial, not missed
+            missed, confused = cause_miss(cz, st, ra, hard[ai], day, dr)
         ok = ~missed
         ua = dr.u(_crn.U_AMOUNT, ra)
         need = ob.need[idx[ai]]
@@ -200,12 +211,15 @@ def _payments(
             need,
         ).astype(np.int64)
         partial = st.habit[ra] == PARTIAL
+        short = partial if cz is None else partial | confused
         frac = b.partial_min + (b.partial_max - b.partial_min) * ua
-        amt = np.where(partial, np.maximum(np.round(need * frac), 1), full).astype(np.int64)
+        amt = np.where(short, np.maximum(np.round(need * frac), 1), full).astype(np.int64)
         # Early repayment of an instalment loan, alongside a regular payment.
         prepay = (
             ok & ~is_card & (dr.u(_crn.U_PREPAY, ra) < p.prepay[prod] * np.exp(0.3 * st.cap[ra]))
         )
+        if cz is not None:
+            prepay &= ~confused
         if prepay.any():
             rp = ra[prepay]
             due_now = ob.due_today[idx[ai][prepay]]
@@ -226,14 +240,19 @@ def _payments(
         rtype = st.rtype[rh]
         reason = st.reason[rh]
         traits = np.exp(b.hazard_traits * (st.cap[rh] + st.will[rh] + st.bonus[rh]))
-        base = np.where(
-            window[hi],
-            b.late_window_hazard,
-            np.where(reason == 1, b.confusion_hazard, p.hazard[rtype] * traits),
-        )
-        h = base * np.where(hard[hi], b.hardship_hazard, 1.0) * boost[hi]
+        if cz is None:
+            base = np.where(
+                window[hi],
+                b.late_window_hazard,
+                np.where(reason == 1, b.confusion_hazard, p.hazard[rtype] * traits),
+            )
+            h = base * np.where(hard[hi], b.hardship_hazard, 1.0) * boost[hi]
+            full = (reason == 1) | window[hi] | (dr.u(_crn.U_AMOUNT, rh) < b.full_cure_share)
+        else:
+            h, full = cause_hazard(cz, st, rh, hard[hi], dr.u(_crn.U_AMOUNT, rh))
+            h = np.where(window[hi], b.late_window_hazard, h)
+            full |= window[hi]
         fire = dr.u(_crn.U_HAZARD, rh) < np.minimum(h, 0.95)
-        full = (reason == 1) | window[hi] | (dr.u(_crn.U_AMOUNT, rh) < b.full_cure_share)
         amt = np.where(full, ob.ov_today[idx[hi]], ob.need[idx[hi]])
         amount[hi] = np.where(fire, amt, 0)
 
@@ -241,8 +260,12 @@ def _payments(
     kp = (st.promise_pay[r] == day) & (st.promise_amt[r] > 0)
     if kp.any():
         amount[kp] = np.maximum(amount[kp], np.minimum(st.promise_amt[r[kp]], ob.ov_today[idx[kp]]))
+    # 4. Cures an SMS, a letter or legal action brought: everything overdue.
+    if cz is not None:
+        cp = st.cure_pay[r] == day
+        amount[cp] = np.maximum(amount[cp], ob.ov_today[idx[cp]])
     pay[idx] = np.maximum(pay[idx], amount)
-    return np.where(skip, 0, pay)
+    return np.where(skip, pay_now, pay)
 
 
 def _apply_payments(env: Env, st: State, rows: np.ndarray, pay: np.ndarray, day: int) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._dates import day_of, to_date
+from .._dates import day_of, to_date, to_datetime
 from ..exceptions import OverdueRiskError
 from . import _codes as C
 from . import _crn
@@ -29,6 +29,9 @@ from ._population import PRODUCTS
 from ._state import CUSTOMER_FIELDS, LOAN_FIELDS, State
 
 __all__ = ["PolicyResult", "SimulationState", "simulate_policy"]
+
+# The totals kept at the end of every day of a run (cumulative), then one per action.
+DAILY = ("recovered", "cost", "contacts", "harsh_actions", "complaints", "delinquent_accounts")
 
 
 class SimulationState:
@@ -113,6 +116,7 @@ class ForwardRun:
     n_blocks: int  # copies of (loans x paths), e.g. one per forced action
     first: int
     last: int
+    daily: np.ndarray | None = None  # (days, DAILY + actions) totals at each day's end
 
 
 def forward_run(
@@ -126,18 +130,26 @@ def forward_run(
     stream: int,
     n_paths: int,
     forced_actions: tuple[int, ...] | None = None,
+    forced_codes: np.ndarray | None = None,
     window: int | None = None,
+    daily: bool = False,
 ) -> ForwardRun:
     """Simulate days ``first .. first + days - 1`` for ``rows`` x ``n_paths``.
 
     With ``forced_actions``, the loans x paths block is repeated once per
     action and each copy gets that action on day ``first`` (the policy acts
     from the next day on); the copies share customers and random draws.
+    With ``forced_codes`` (one action code per entry of ``rows``, which may
+    repeat a row), each row gets its own action on day ``first`` instead.
+    With ``daily``, the totals at the end of each day are kept (``DAILY``).
     """
     truth = source._truth
     sub = source._state.take(rows, n_paths)
     n_blocks = 1
     forced = None
+    if forced_codes is not None:
+        forced = {first: np.tile(np.asarray(forced_codes, np.int8), n_paths)}
+        sub.next_check[:] = np.minimum(sub.next_check, first)
     if forced_actions is not None:
         n_blocks = len(forced_actions)
         base = sub
@@ -165,8 +177,31 @@ def forward_run(
         tracker=tracker,
     )
     reset_clocks(env, sub, first, stationary=False)
-    run(env, sub, first, last)
-    return ForwardRun(sub, tracker, rows, n_paths, n_blocks, first, last)
+    if not daily:
+        run(env, sub, first, last)
+        return ForwardRun(sub, tracker, rows, n_paths, n_blocks, first, last)
+    totals = _run_days(env, sub, first, last)
+    return ForwardRun(sub, tracker, rows, n_paths, n_blocks, first, last, totals)
+
+
+def _run_days(env: Env, st: State, first: int, last: int, morning=None) -> np.ndarray:
+    """Run day by day, keeping the totals at each day's end; ``morning(day)`` runs first."""
+    tr = env.tracker
+    out = np.zeros((last - first + 1, len(DAILY) + len(C.ACTIONS) - 1))
+    for k, day in enumerate(range(first, last + 1)):
+        if morning is not None:
+            morning(day)
+        run(env, st, day, day)
+        out[k, : len(DAILY)] = (
+            np.where(tr.delinquent, tr.recovered, 0).sum() / 100,
+            tr.cost.sum(),
+            tr.contacts.sum(),
+            tr.harsh.sum(),
+            tr.complaints.sum(),
+            tr.delinquent.sum(),
+        )
+        out[k, len(DAILY) :] = tr.actions[1:]
+    return out
 
 
 class PolicyResult:
@@ -178,7 +213,8 @@ class PolicyResult:
     back to current (or was repaid) on some day of the run, on the same loan
     (a restructuring is not a cure).
     Recovered amounts are money received from delinquent loans (restructuring
-    transfers are not money and never count).
+    transfers are not money and never count). ``by_day()`` gives the totals
+    as they stood at the end of each day.
     """
 
     def __init__(self, fr: ForwardRun, source: SimulationState, policy) -> None:
@@ -190,6 +226,7 @@ class PolicyResult:
         start_dpd, _, ob0 = dpd_tonight(source._state, fr.rows, fr.first - 1)
         end_dpd, _, _ = dpd_tonight(st, np.arange(st.n_rows), fr.last)
         cured = tr.cured & ~tr.restructured
+        opted_out = st.opt_out & ~np.tile(source._state.opt_out[fr.rows], fr.n_paths)
 
         def per_loan(a: np.ndarray) -> np.ndarray:
             return np.asarray(a, np.float64).reshape(fr.n_paths, m).mean(axis=0)
@@ -207,22 +244,45 @@ class PolicyResult:
                 "contacts": per_loan(tr.contacts),
                 "harsh_actions": per_loan(tr.harsh),
                 "complaints": per_loan(tr.complaints),
+                "opted_out": per_loan(opted_out),
                 "cured": per_loan(cured),
                 "restructured": per_loan(tr.restructured),
                 "current_at_end": per_loan(end_dpd == 0),
+                "cured_by_end": per_loan((end_dpd == 0) & ~tr.restructured),
                 "dpd_at_end": per_loan(end_dpd),
             }
         ).set_index("loan_id")
         self._table = table
         self._actions = tr.actions / fr.n_paths
         self._blocked = tr.blocked.sum() / fr.n_paths
+        self._daily = None
+        if fr.daily is not None:
+            names = [*DAILY, *(f"n_{a}" for a in C.ACTIONS[1:])]
+            days = pd.DatetimeIndex(to_datetime(np.arange(fr.first, fr.last + 1)))
+            daily = pd.DataFrame(fr.daily / fr.n_paths, index=days.rename("date"), columns=names)
+            daily.insert(2, "net", daily["recovered"] - daily["cost"])
+            self._daily = daily
 
     def table(self) -> pd.DataFrame:
         """Per loan: DPD and overdue at the start, then averages over paths of
         ``delinquent`` (share), ``recovered``, ``paid_total``, ``cost``,
-        ``contacts``, ``harsh_actions``, ``complaints``, ``cured``,
-        ``restructured``, ``current_at_end`` and ``dpd_at_end``."""
+        ``contacts``, ``harsh_actions``, ``complaints``, ``opted_out`` (opted
+        out of calls and visits during the run), ``cured``, ``restructured``,
+        ``current_at_end``, ``cured_by_end`` (current at the end on the same
+        loan: a restructuring is not a cure) and ``dpd_at_end``."""
         return self._table.copy()
+
+    def by_day(self) -> pd.DataFrame:
+        """Per day, the totals per path as they stood at its end (a run stopped that day).
+
+        Columns ``recovered``, ``cost``, ``net``, ``contacts``,
+        ``harsh_actions``, ``complaints``, ``delinquent_accounts`` and
+        ``n_<action>``, cumulative from the first day; ``recovered`` counts
+        the loans delinquent by that day, as :meth:`summary` does at the end.
+        """
+        if self._daily is None:  # pragma: no cover - every run of simulate_policy keeps them
+            raise OverdueRiskError("This result kept no daily totals.")
+        return self._daily.copy()
 
     def summary(self) -> pd.Series:
         """Totals per path: recovered, cost, net, cures, contacts per account, ...
@@ -247,6 +307,7 @@ class PolicyResult:
             "harsh_actions": t["harsh_actions"].sum(),
             "harsh_per_cure": t["harsh_actions"].sum() / cures if cures else np.nan,
             "complaints": t["complaints"].sum(),
+            "opt_outs": t["opted_out"].sum(),
             "blocked_actions": float(self._blocked),
         }
         for code, name in enumerate(C.ACTIONS[1:], start=1):
@@ -320,6 +381,23 @@ def simulate_policy(
     >>> bool(logged.summary()["cost"] > idle.summary()["cost"] == 0)
     True
     """
+    state, rows, first = _start(source, start_date, days, n_paths, loans)
+    fr = forward_run(
+        state,
+        rows,
+        first,
+        int(days),
+        policy,
+        seed=state._truth.seed if seed is None else int(seed),
+        stream=_crn.FORWARD,
+        n_paths=int(n_paths),
+        daily=True,
+    )
+    return PolicyResult(fr, state, policy)
+
+
+def _start(source, start_date, days, n_paths, loans) -> tuple[SimulationState, np.ndarray, int]:
+    """The state the day before ``start_date``, the rows to run and the first day."""
     from ._truth import SimulationTruth
 
     if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
@@ -340,16 +418,4 @@ def simulate_policy(
         raise OverdueRiskError(
             f"source must be a SimulationTruth or SimulationState; got {type(source).__name__}."
         )
-    truth = state._truth
-    rows = select_rows(state, loans)
-    fr = forward_run(
-        state,
-        rows,
-        first,
-        int(days),
-        policy,
-        seed=truth.seed if seed is None else int(seed),
-        stream=_crn.FORWARD,
-        n_paths=int(n_paths),
-    )
-    return PolicyResult(fr, state, policy)
+    return state, select_rows(state, loans), first

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _codes as C
 from ._calendar import NEVER
+from ._causes import CauseArrays
 from ._population import Population
 from ._scenario import RESPONSE_TYPES, Scenario
 
@@ -37,6 +38,7 @@ class Params:
     card_min_floor: int
     card_grace: int
     card_rate: float
+    causes: CauseArrays | None = None  # the cause model, when the scenario enables it
 
     @classmethod
     def from_scenario(cls, s: Scenario) -> Params:
@@ -78,6 +80,7 @@ class Params:
             card_min_floor=round(p.card.min_floor * 100),
             card_grace=p.card.grace_days,
             card_rate=p.card.rate / 12,
+            causes=CauseArrays.from_scenario(s),
         )
 
 

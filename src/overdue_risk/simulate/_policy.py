@@ -61,6 +61,31 @@ class PolicyContext:
         from the common random numbers so that runs are reproducible.
     replicate : ndarray of int
         The Monte Carlo path of each row (0 in a single run).
+    account : ndarray of int
+        A key of the account (and path) that stays the same on every day of
+        a run, so that a policy can keep its own log of what it did; the
+        same account has the same key in two runs from the same state.
+    product_type : ndarray of str
+        ``instalment`` or ``revolving``: how the current loan is repaid (a
+        restructured card is an instalment loan; ``product`` stays ``card``).
+    promise_date : ndarray of float
+        The date of the latest promise to pay made on the current loan, as
+        days since 1970-01-01, kept or broken or pending; NaN when none.
+    contact_days, voice_days : ndarray of uint16
+        The days of the last 15 with a contact attempt (SMS, call, visit,
+        letter), and with a call or visit: bit ``k`` is set when there was
+        one ``k`` days ago (``k`` = 1 .. 15; bit 0, today, is never set).
+        Older attempts are not kept.
+    days_since_restructure : ndarray of float
+        Days since the current loan replaced a restructured one (the day the
+        restructuring offer was accepted); NaN for a loan never restructured.
+
+    Notes
+    -----
+    What the simulator does not record is not here: whether an attempt
+    reached the customer (the lender's outcome codes other than a promise,
+    a payment on the spot or a complaint), offers that were refused, and
+    contact attempts older than 15 days.
 
     Examples
     --------
@@ -94,7 +119,21 @@ class PolicyContext:
     restructures: np.ndarray
     uniform: np.ndarray
     replicate: np.ndarray
+    account: np.ndarray
+    product_type: np.ndarray
+    promise_date: np.ndarray
+    contact_days: np.ndarray
+    voice_days: np.ndarray
+    days_since_restructure: np.ndarray
     _loan_ids: Callable[[], np.ndarray] = field(repr=False)
+
+    @staticmethod
+    def _recent_days(bits: np.ndarray, bits_day: np.ndarray, day: int) -> np.ndarray:
+        """A contact bitmask kept as of ``bits_day`` (bit ``i`` = day ``bits_day - i``),
+        re-aligned to ``day``: bit ``k`` = ``k`` days before ``day``, for k = 1 .. 15."""
+        shift = day - np.asarray(bits_day, np.int64)
+        moved = np.asarray(bits, np.uint32) << np.minimum(shift, 16).astype(np.uint32)
+        return np.where(shift >= 16, 0, moved & 0xFFFE).astype(np.uint16)
 
     @property
     def date(self) -> pd.Timestamp:
@@ -125,6 +164,12 @@ class PolicyContext:
             "broken_promises",
             "restructures",
             "replicate",
+            "account",
+            "product_type",
+            "promise_date",
+            "contact_days",
+            "voice_days",
+            "days_since_restructure",
         ]
         df = pd.DataFrame({n: getattr(self, n) for n in names})
         df.insert(0, "loan_id", self.loan_id)

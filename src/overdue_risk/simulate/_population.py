@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _crn
 from ._calendar import MONTH_START, dom_of, month_of
+from ._causes import draw_causes
 from ._scenario import Scenario
 
 __all__ = ["EconomyPath", "Population", "build_population"]
@@ -123,6 +124,7 @@ class Population:
     channel: np.ndarray
     score: np.ndarray
     holdout: np.ndarray
+    cause: np.ndarray | None = None  # by customer, when the scenario enables causes
 
     @property
     def n_loans(self) -> int:
@@ -245,7 +247,7 @@ def build_population(n_loans: int, start: int, end: int, seed: int, s: Scenario)
     def cust_arr(a: np.ndarray) -> np.ndarray:
         return a[inv]
 
-    return Population(
+    pop = Population(
         seed=seed,
         start=start,
         end=end,
@@ -276,6 +278,7 @@ def build_population(n_loans: int, start: int, end: int, seed: int, s: Scenario)
         score=score[order],
         holdout=holdout[order],
     )
+    return draw_causes(pop, s) if s.causes.enabled else pop
 
 
 _TYPES = ("self_cure", "call_responsive", "restructure_only", "never_pay")

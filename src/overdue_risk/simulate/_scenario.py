@@ -13,24 +13,28 @@ every one is a :class:`~overdue_risk.ScenarioError`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .._config import SECTION, ConfigRoot, summary, to_dict, to_toml
+from .._params import suggest
 from ..exceptions import ScenarioError
 from ._sections import (
+    CAUSES,
     RESPONSE_TYPES,
     ActionEffects,
     Behaviour,
+    Causes,
     Collections,
     Customers,
     Economy,
     Products,
 )
 
-__all__ = ["RESPONSE_TYPES", "Scenario"]
+__all__ = ["CAUSES", "RESPONSE_TYPES", "Scenario"]
 
 
 # -- the scenario ----------------------------------------------------------------------
@@ -43,9 +47,12 @@ class Scenario:
     Sections: ``products`` (mix and terms of POS, cash and card), ``customers``
     (traits and repeat borrowing), ``economy`` (regional unemployment,
     downturns, income shocks), ``behaviour`` (habits, misses, cures, response
-    types), ``collections`` (the logged policy) and ``actions`` (costs and
-    effects). Values are validated on construction; an invalid one raises
-    :class:`~overdue_risk.ScenarioError` naming its full key.
+    types), ``collections`` (the logged policy), ``actions`` (costs and
+    effects) and ``causes`` (causes of delinquency with cause-specific
+    responses; off by default, on in the ``cause_driven`` preset). Values are
+    validated on construction; an invalid one raises
+    :class:`~overdue_risk.ScenarioError` naming its full key. Shipped presets
+    (:meth:`presets`) are scenario files read by :meth:`preset`.
 
     Examples
     --------
@@ -59,6 +66,8 @@ class Scenario:
     datetime.date(2024, 3, 1)
     >>> worse.summary().query("source == 'user'")["key"].tolist()
     ['economy.downturn_start', 'economy.downturn_end']
+    >>> Scenario.preset("cause_driven").causes.enabled
+    True
     """
 
     products: Products = field(default_factory=Products, metadata=SECTION)
@@ -67,6 +76,7 @@ class Scenario:
     behaviour: Behaviour = field(default_factory=Behaviour, metadata=SECTION)
     collections: Collections = field(default_factory=Collections, metadata=SECTION)
     actions: ActionEffects = field(default_factory=ActionEffects, metadata=SECTION)
+    causes: Causes = field(default_factory=Causes, metadata=SECTION)
 
     def __post_init__(self) -> None:
         _ROOT.validate(self)  # checks and normalises every value
@@ -101,6 +111,41 @@ did you mean downturn_start?
         """
         return cls.from_dict(_ROOT.read_toml(path))
 
+    @classmethod
+    def preset(cls, name: str) -> Scenario:
+        """A shipped scenario: one of :meth:`presets`.
+
+        ``cause_driven`` is a world where delinquency has causes (forgetful,
+        confused, hardship, strategic) that call for different actions; see
+        the ``causes`` section. A preset is a scenario file in the package,
+        read like any other.
+
+        Examples
+        --------
+        >>> from overdue_risk.simulate import Scenario
+        >>> Scenario.presets()
+        ('cause_driven',)
+        >>> Scenario.preset("cause_drivn")
+        Traceback (most recent call last):
+        ...
+        overdue_risk.exceptions.ScenarioError: Unknown scenario preset 'cause_drivn'; \
+did you mean cause_driven? Available presets: cause_driven.
+        """
+        available = cls.presets()
+        if not isinstance(name, str) or name not in available:
+            hint = suggest(name, available) or "."
+            raise ScenarioError(
+                f"Unknown scenario preset {name!r}{hint} Available presets: {', '.join(available)}."
+            )
+        text = _preset_dir().joinpath(f"{name}.toml").read_text(encoding="utf-8")
+        return cls.from_dict(_ROOT.parse_toml(text, f"Scenario preset {name!r}"))
+
+    @staticmethod
+    def presets() -> tuple[str, ...]:
+        """The names of the shipped scenario presets."""
+        names = (p.name for p in _preset_dir().iterdir() if p.name.endswith(".toml"))
+        return tuple(sorted(n.removesuffix(".toml") for n in names))
+
     def replace(self, **sections: dict[str, Any] | Any) -> Scenario:
         """A copy with some values changed: ``s.replace(economy={"shock_rate": 0.2})``.
 
@@ -127,6 +172,10 @@ did you mean downturn_start?
 
 
 _ROOT = ConfigRoot("scenario", ScenarioError)
+
+
+def _preset_dir():
+    return resources.files(__package__).joinpath("presets")
 
 
 # -- consistency across keys ---------------------------------------------------------------
@@ -190,6 +239,8 @@ def _check_consistency(s: Scenario) -> None:
         abs(total - 1) < 1e-9,
         f"scenario.behaviour response-type shares must sum to 1; got {total:g}.",
     )
+    total = sum(getattr(s.causes, f"share_{c}") for c in CAUSES)
+    need(abs(total - 1) < 1e-9, f"scenario.causes shares must sum to 1; got {total:g}.")
     need(
         b.partial_min <= b.partial_max,
         f"scenario.behaviour.partial_min must be <= partial_max; got {b.partial_min:g} > "

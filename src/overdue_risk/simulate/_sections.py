@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._config import SECTION, rule, setting
-from .._params import Date, Interval, ListOf, Names
+from .._params import Boolean, Date, Interval, ListOf, Names
 
 __all__ = [
+    "CAUSES",
     "RESPONSE_TYPES",
     "ActionEffects",
     "ActionParams",
     "Behaviour",
     "CardProduct",
+    "CauseResponse",
+    "Causes",
     "Collections",
     "Customers",
     "Economy",
@@ -34,6 +37,8 @@ __all__ = [
 # makes action effects heterogeneous. Confused customers (product complexity)
 # are a separate, temporary state, not a type.
 RESPONSE_TYPES = ("self_cure", "call_responsive", "restructure_only", "never_pay")
+# Why a customer falls behind, in the cause-driven world (the ``causes`` section).
+CAUSES = ("forgetful", "confused", "hardship", "strategic")
 
 
 def _num(default: float, low: float | None = None, high: float | None = None, *, open_=False):
@@ -413,3 +418,159 @@ class ActionEffects:
     complaint_after_7d: int = _int(3, 0)
     complaint_rate: float = _prob(0.03)
     complaint_cost: float = _money(40.0)
+
+
+# -- causes of delinquency (the cause-driven world) --------------------------------------
+
+# A multiplier of a chance (the confused customers' card and early-life factors, the
+# hardship customers' income-shock rate) is at most this: any more and every chance
+# it multiplies is simply 1.
+MAX_FACTOR = 100.0
+
+
+@dataclass(frozen=True)
+class CauseResponse:
+    """How the customers of one cause fall behind, and what each action does to them.
+
+    Misses: on the habitual payment day a customer misses with chance ``miss``
+    (``miss_in_hardship`` during an income-shock episode, ``miss_on_plan`` on a
+    restructured loan); a share ``partial`` of the misses still pays part of the
+    amount due. In arrears the customer pays unprompted with daily chance
+    ``hazard`` (``hazard_in_hardship`` during an episode): everything overdue
+    with chance ``catch_up``, else the oldest unpaid instalment (or minimum).
+
+    Actions: an action that reaches the customer cures them (they pay everything
+    overdue) with chance ``cure_<action>``: on the spot for a call or a visit,
+    within ``causes.cure_days`` days for an SMS or a letter and within
+    ``causes.legal_days`` for legal action. A call or visit that reached and
+    did not cure brings a promise with chance ``promise``, kept with chance
+    ``keep``. A reached call, visit or legal action brings a complaint (its
+    cost, and an opt-out of calls and visits) with chance ``complaint``. A
+    reached restructuring offer is accepted with chance ``accept``; on
+    acceptance the customer pays the new plan's first instalment at once with
+    chance ``down_payment``.
+    """
+
+    miss: float = _prob(0.12)
+    miss_in_hardship: float = _prob(0.12)
+    miss_on_plan: float = _prob(0.12)
+    partial: float = _prob(0.0)
+    hazard: float = _prob(0.04)
+    hazard_in_hardship: float = _prob(0.04)
+    catch_up: float = _prob(1.0)
+    cure_sms: float = _prob(0.7)
+    cure_letter: float = _prob(0.5)
+    cure_call: float = _prob(0.75)
+    cure_visit: float = _prob(0.8)
+    cure_legal: float = _prob(0.9)
+    promise: float = _prob(0.5)
+    keep: float = _prob(0.9)
+    complaint: float = _prob(0.01)
+    accept: float = _prob(0.2)
+    down_payment: float = _prob(0.9)
+
+
+def _cause(**kw) -> Any:
+    return lambda: CauseResponse(**kw)
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Causes of delinquency with cause-specific responses (off unless ``enabled``).
+
+    With ``enabled``, every customer has one hidden cause, the reason they fall
+    behind when they do: ``forgetful`` (they have the money and forget: a
+    reminder cures them), ``confused`` (the product confuses them: a call that
+    explains cures them), ``hardship`` (an income shock: they pay under a
+    restructured plan, not under pressure) or ``strategic`` (large balances,
+    no payments: only legal action moves them). The cause replaces the
+    behaviour section's miss and arrears model and the response types' action
+    effects; each cause's responses are its subsection (:class:`CauseResponse`).
+
+    Causes are drawn with log-odds ``log(share_<cause>)``, plus
+    ``balance_tilt`` times the standardised log of the customer's largest
+    principal for ``strategic``, and minus ``trait_tilt`` times willingness
+    (``strategic``) or capacity (``hardship``). Confused customers miss
+    ``card_factor`` times as often on cards and ``early_factor`` times as often
+    in a loan's first ``early_months`` months; hardship customers suffer income
+    shocks ``hardship_shocks`` times as often as others.
+    """
+
+    enabled: bool = setting(False, Boolean())
+    share_forgetful: float = _prob(0.40)
+    share_confused: float = _prob(0.20)
+    share_hardship: float = _prob(0.25)
+    share_strategic: float = _prob(0.15)
+    balance_tilt: float = _num(1.0, 0.0, MAX_FACTOR)
+    trait_tilt: float = _num(0.5, 0.0, MAX_FACTOR)
+    card_factor: float = _num(4.0, 0.0, MAX_FACTOR)
+    early_factor: float = _num(3.0, 0.0, MAX_FACTOR)
+    early_months: int = _int(3, 0, 120)
+    hardship_shocks: float = _num(3.0, 0.0, MAX_FACTOR)
+    cure_days: int = _int(3, 1, 60)
+    legal_days: int = _int(21, 1, 365)
+    forgetful: CauseResponse = field(default_factory=CauseResponse, metadata=SECTION)
+    confused: CauseResponse = field(
+        default_factory=_cause(
+            miss=0.04,
+            miss_in_hardship=0.04,
+            miss_on_plan=0.04,
+            partial=0.7,
+            hazard=0.015,
+            hazard_in_hardship=0.015,
+            cure_sms=0.05,
+            cure_letter=0.15,
+            cure_call=0.7,
+            cure_visit=0.75,
+            cure_legal=0.5,
+            promise=0.2,
+            keep=0.8,
+            accept=0.3,
+            down_payment=0.8,
+        ),
+        metadata=SECTION,
+    )
+    hardship: CauseResponse = field(
+        default_factory=_cause(
+            miss=0.005,
+            miss_in_hardship=0.6,
+            miss_on_plan=0.03,
+            partial=0.5,
+            hazard=0.003,
+            hazard_in_hardship=0.001,
+            catch_up=0.1,
+            cure_sms=0.005,
+            cure_letter=0.005,
+            cure_call=0.01,
+            cure_visit=0.02,
+            cure_legal=0.02,
+            promise=0.4,
+            keep=0.2,
+            complaint=0.3,
+            accept=0.85,
+            down_payment=0.9,
+        ),
+        metadata=SECTION,
+    )
+    strategic: CauseResponse = field(
+        default_factory=_cause(
+            miss=0.02,
+            miss_in_hardship=0.02,
+            miss_on_plan=0.3,
+            partial=0.0,
+            hazard=0.0005,
+            hazard_in_hardship=0.0005,
+            catch_up=0.5,
+            cure_sms=0.0,
+            cure_letter=0.0,
+            cure_call=0.01,
+            cure_visit=0.02,
+            cure_legal=0.6,
+            promise=0.5,
+            keep=0.05,
+            complaint=0.02,
+            accept=0.05,
+            down_payment=0.5,
+        ),
+        metadata=SECTION,
+    )

@@ -51,6 +51,7 @@ LOAN_FIELDS: dict[str, type] = {
     "habit": np.int8,
     "offset": np.int8,
     "rtype": np.int8,
+    "cause": np.int8,  # why the customer falls behind (causes enabled; else 0, unused)
     "pshare": np.float32,
     "spend": np.float32,
     "reason": np.int8,  # why the account is in arrears: 0 -, 1 confusion or partial, 2 inability
@@ -70,6 +71,7 @@ LOAN_FIELDS: dict[str, type] = {
     "promise_amt": np.int64,
     "promise_pay": np.int32,  # day a kept promise is paid
     "promise_paid": np.int64,
+    "cure_pay": np.int32,  # day a cured customer pays their arrears (causes enabled)
     "n_broken": np.int16,
     "last_pay": np.int32,
     "next_check": np.int32,  # the next day anything can happen to this row
@@ -87,6 +89,7 @@ _INITIAL = {
     "boost_until": -1,
     "promise_date": NEVER,
     "promise_pay": NEVER,
+    "cure_pay": NEVER,
     "last_pay": NEVER,
     "next_check": NEVER,
 }

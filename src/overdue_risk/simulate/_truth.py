@@ -23,10 +23,11 @@ from . import _crn
 from ._engine import init_state, reset_clocks, run
 from ._forward import SimulationState, forward_run, select_rows
 from ._observe import dpd_tonight
+from ._oracle import simulate_oracle
 from ._params import Env, Params
 from ._policy import LoggedPolicy
 from ._population import HABITS, Population
-from ._scenario import RESPONSE_TYPES, Scenario
+from ._scenario import CAUSES, RESPONSE_TYPES, Scenario
 from ._state import State
 
 __all__ = ["SimulationTruth", "replay_history"]
@@ -61,6 +62,10 @@ def _as_days(values, name: str) -> list[int]:
     if not days:
         raise OverdueRiskError(f"{name} must name at least one date.")
     return days
+
+
+def _causes(codes: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), list(CAUSES))
 
 
 def _check_paths(n_paths) -> int:
@@ -119,9 +124,13 @@ class SimulationTruth:
         return pd.Timestamp(to_date(self._pop.end))
 
     def customers(self) -> pd.DataFrame:
-        """Hidden customer traits: capacity, willingness, habit, response type, region."""
+        """Hidden customer traits: capacity, willingness, habit, response type, region.
+
+        In a scenario with causes enabled, ``cause`` too: why the customer
+        falls behind (``forgetful``, ``confused``, ``hardship``, ``strategic``).
+        """
         p = self._pop
-        return pd.DataFrame(
+        df = pd.DataFrame(
             {
                 "customer_id": p.customer_ids,
                 "capacity": p.capacity.astype(np.float64),
@@ -137,7 +146,10 @@ class SimulationTruth:
                 "card_pay_share": p.pay_share.astype(np.float64),
                 "shock_multiplier": p.shock_mult.astype(np.float64),
             }
-        ).set_index("customer_id")
+        )
+        if p.cause is not None:
+            df["cause"] = _causes(p.cause)
+        return df.set_index("customer_id")
 
     def economy(self) -> pd.DataFrame:
         """Monthly unemployment by region (the series that drives income shocks)."""
@@ -156,14 +168,15 @@ class SimulationTruth:
 
         ``in_hardship`` is the customer's hardship flag; ``arrears_cause`` is
         ``confusion`` (a misunderstood product or a partial payment),
-        ``inability``, or empty when the loan is not in arrears.
+        ``inability``, or empty when the loan is not in arrears. With causes
+        enabled, ``cause`` is the customer's cause of delinquency.
         """
         day = self._pop.end if as_of is None else day_of(as_of, "as_of")
         state = self.state_at(to_date(day))
         st, rows = state._state, state.alive_rows()
         dpd, ledger_dpd, ob = dpd_tonight(st, rows, day)
         cause = np.where(dpd > 0, st.reason[rows], 0)
-        return pd.DataFrame(
+        df = pd.DataFrame(
             {
                 "loan_id": state.loan_ids(rows),
                 "dpd": dpd,
@@ -178,7 +191,10 @@ class SimulationTruth:
                 ),
                 "in_challenger_cell": st.holdout[rows],
             }
-        ).set_index("loan_id")
+        )
+        if self._pop.cause is not None:
+            df["cause"] = _causes(st.cause[rows])
+        return df.set_index("loan_id")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The static truth as tables: customers, economy and the hidden state at the end."""
@@ -380,6 +396,87 @@ class SimulationTruth:
             }
         )
         return out.set_index(["loan_id", "action"]).sort_index(level=0, sort_remaining=False)
+
+    def simulate_oracle(
+        self,
+        start_date,
+        days: int,
+        policy,
+        *,
+        horizon_days: int = 30,
+        lookahead_paths: int = 10,
+        then=None,
+        n_paths: int = 1,
+        seed: int | None = None,
+        loans=None,
+    ):
+        """Simulate a policy that sees the truth: a one-step oracle's run.
+
+        Each morning ``policy(ctx, lookahead)`` gets the observable context of
+        the overdue accounts (as any policy does) and ``lookahead(actions,
+        eligible)``, which returns, per account and action, the true expected
+        net gain (money recovered less every collection cost, over ``horizon_days``
+        days) of taking the action today instead of none, the logged policy
+        acting on the following days; NaN where ``eligible`` is False. It is
+        estimated from the account's exact hidden state that morning, on the
+        path the account is on, with ``lookahead_paths`` Monte Carlo
+        look-aheads shared by the actions (common random numbers: differences between
+        actions are not blurred by different draws). The look-aheads draw from
+        another stream than the run, so the oracle never sees its own future.
+        Run with the same seed, the days between the mornings are the same as
+        those of :func:`~overdue_risk.simulate.simulate_policy`: an oracle that
+        always returns ``none`` gives the result of
+        :class:`~overdue_risk.simulate.NoAction`.
+
+        The cost is that of a look-ahead every morning: (accounts valued +
+        eligible pairs) x ``lookahead_paths`` rows for ``horizon_days`` days.
+
+        Parameters
+        ----------
+        start_date, days, seed, n_paths, loans
+            As for :func:`~overdue_risk.simulate.simulate_policy`.
+        policy : callable
+            ``policy(ctx: PolicyContext, lookahead) -> actions`` (names or codes).
+        horizon_days : int, default 30
+            Days each look-ahead runs, from the morning's action on.
+        lookahead_paths : int, default 10
+            Monte Carlo look-aheads per account and morning.
+
+        Returns
+        -------
+        PolicyResult
+
+        Examples
+        --------
+        Call the overdue accounts whose call is worth more than it costs:
+
+        >>> import numpy as np
+        >>> import overdue_risk as odr
+        >>> from overdue_risk.simulate import simulate_policy, NoAction
+        >>> _, truth = odr.simulate_portfolio(300, "2024-01-01", "2024-06-30", seed=1)
+        >>> def calls_that_pay(ctx, lookahead):
+        ...     gain = lookahead(["call"], ~ctx.opted_out[:, None])[:, 0]
+        ...     return np.where(gain > 0, "call", "none")
+        >>> result = truth.simulate_oracle("2024-05-01", 5, calls_that_pay, lookahead_paths=4)
+        >>> bool(result.summary()["n_call"] > 0)
+        True
+        >>> idle = truth.simulate_oracle("2024-05-01", 5, lambda ctx, look: None)
+        >>> bool(idle.summary()["net"] == simulate_policy(truth, "2024-05-01", 5, NoAction())
+        ...      .summary()["net"])
+        True
+        """
+        return simulate_oracle(
+            self,
+            start_date,
+            days,
+            policy,
+            horizon_days=horizon_days,
+            lookahead_paths=lookahead_paths,
+            then=then,
+            seed=seed,
+            n_paths=n_paths,
+            loans=loans,
+        )
 
     def oracle_auc(self, labels, *, as_of_dates=None, n_paths: int = 200) -> float:
         """AUC of the true probabilities against realised labels: the best any model can do.
