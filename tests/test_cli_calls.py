@@ -65,6 +65,9 @@ class Worklist:
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"item": ["call"], "accounts": [3]}).set_index("item")
 
+    def actions(self) -> pd.DataFrame:
+        return pd.DataFrame({"action": ["call"], "chosen": [3]}).set_index("action")
+
     def __repr__(self) -> str:
         return "Worklist(fake)"
 

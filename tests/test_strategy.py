@@ -9,6 +9,8 @@ import tomllib
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import overdue_risk as odr
 from helpers import ROOT
@@ -45,6 +47,7 @@ def test_defaults():
     assert (legal.min_dpd, legal.min_balance, legal.min_failed_contacts) == (90, 500.0, 3)
     assert legal.requires_restructure_considered and legal.channel == "none"
     assert s.actions.call.capacity == math.inf and s.rules.max_attempts_7d == math.inf
+    assert {getattr(s.actions, a).capacity_per_10k for a in ACTIONS} == {math.inf}
     assert s.rules.counted_actions == ("call",)
     assert s.flags.opt_out_voice == "opt_out_call" and s.flags.cease_contact == "cease_contact"
     assert (s.actions.wait.capacity, s.actions.wait.channel) == (math.inf, "none")
@@ -109,8 +112,32 @@ def _optional_keys() -> set[str]:
     return {f"actions.{a}.products" for a in ACTIONS[:-1]}
 
 
-def test_default_profile_is_the_library_default():
-    assert replace(Strategy.profile("default"), extends=None) == Strategy()
+# The capacities every shipped profile sets, per 10,000 loans of the book a day.
+TEAM = {"call": 180.0, "visit": 24.0, "restructure": 12.0, "legal": 6.0}
+
+
+def test_default_profile_is_the_library_default_with_team_capacities():
+    # The library's defaults ration nothing; the default profile adds the capacities.
+    rates = {a: {"capacity_per_10k": r} for a, r in TEAM.items()}
+    assert replace(Strategy.profile("default"), extends=None) == Strategy().replace(actions=rates)
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_profile_limits_the_staffed_actions_by_the_book(name):
+    s = Strategy.profile(name)
+    for a in ACTIONS:
+        spec = getattr(s.actions, a)
+        assert spec.capacity == math.inf, a  # no fixed team size
+        assert spec.capacity_per_10k == TEAM.get(a, math.inf), a  # sms, letter: bulk
+    # 2,500 loans: 180 x 0.25 = 45 calls, 24 x 0.25 = 6 visits, 3 offers, 1.5 -> 1 case.
+    assert s.capacities(2_500) == {
+        "sms": math.inf,
+        "call": 45,
+        "visit": 6,
+        "restructure": 3,
+        "legal": 1,
+        "wait": math.inf,
+    }
 
 
 @pytest.mark.parametrize(
@@ -138,6 +165,54 @@ def test_profile_encodes_its_rules(name, key, value):
     assert summary.loc[key, "value"] == value
 
 
+@pytest.mark.parametrize(
+    ("capacity", "rate", "book", "expected"),
+    [
+        (math.inf, 180, 2_522, 45),  # 45.396 calls: rounded down
+        (math.inf, 180, 0, 0),  # an empty book gets nothing
+        (math.inf, 0.5, 19_999, 0),  # 0.99995: not one whole attempt
+        (math.inf, 0.5, 20_000, 1),
+        (math.inf, 2.3, 100_000, 23),  # exactly 23, though 2.3 * 100_000 is 229999.99...
+        (math.inf, 0.7, 30_000, 2),  # 2.1
+        (30, 180, 10_000, 30),  # the fixed capacity is smaller
+        (300, 180, 10_000, 180),  # the rate is smaller
+        (0, math.inf, 10_000, 0),
+        (7, math.inf, 0, 7),  # no rate: the fixed capacity, whatever the book
+        (math.inf, math.inf, 0, math.inf),  # both unlimited, even for an empty book
+    ],
+)
+def test_capacities_scale_the_rate_to_the_book(capacity, rate, book, expected):
+    s = Strategy().replace(actions={"call": {"capacity": capacity, "capacity_per_10k": rate}})
+    got = s.capacities(book)
+    assert got["call"] == expected and type(got["call"]) is type(expected)
+    assert list(got) == list(s.action_names)
+    assert got["wait"] == got["sms"] == math.inf
+
+
+@given(
+    tenths=st.integers(0, 100_000),
+    book=st.integers(0, 10**9),
+    capacity=st.one_of(st.integers(0, 10**6), st.just(math.inf)),
+)
+def test_capacities_are_the_floor_of_the_scaled_rate(tenths, book, capacity):
+    # A rate in tenths (18.5 = 185 tenths) gives an exact integer oracle:
+    # floor(tenths / 10 * book / 10,000) = (tenths * book) // 100,000.
+    rate = tenths / 10
+    s = Strategy().replace(actions={"visit": {"capacity": capacity, "capacity_per_10k": rate}})
+    assert s.capacities(book)["visit"] == min(capacity, (tenths * book) // 100_000)
+
+
+def test_disabled_actions_have_no_capacity_entry():
+    s = Strategy.profile("uk_eu").replace(actions={"legal": {"enabled": False}})
+    assert list(s.capacities(1_000)) == ["sms", "call", "visit", "restructure", "wait"]
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "100", None, True, math.nan])
+def test_capacities_need_a_whole_book(bad):
+    with pytest.raises(StrategyError, match=r"^accounts must be an integer >= 0; got "):
+        Strategy().capacities(bad)
+
+
 def test_profiles_are_package_data():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     data = config["tool"]["setuptools"]["package-data"]
@@ -149,7 +224,11 @@ def test_profiles_are_package_data():
 
 def test_toml_round_trip(tmp_path):
     s = Strategy.profile("uk_eu").replace(
-        actions={"visit": {"capacity": 40, "products": ["cash", "card"]}},
+        actions={
+            "visit": {"capacity": 40, "products": ["cash", "card"]},
+            "call": {"capacity_per_10k": 2.3},
+            "sms": {"capacity_per_10k": 0},
+        },
         rules={"cooldown_days": 5},
     )
     path = tmp_path / "s.toml"
@@ -157,8 +236,14 @@ def test_toml_round_trip(tmp_path):
     back = Strategy.from_toml(path)
     assert back == s
     assert back.actions.visit.products == ("cash", "card")
+    assert (back.actions.call.capacity_per_10k, back.actions.sms.capacity_per_10k) == (2.3, 0.0)
+    assert back.actions.legal.capacity_per_10k == 6.0  # the profile's
     assert back.to_dict() == s.to_dict()
     assert "inf" in s.to_toml()
+    source = back.summary().set_index("key")["source"]
+    assert source["actions.call.capacity_per_10k"] == "user"
+    assert source["actions.legal.capacity_per_10k"] == "profile"
+    assert source["actions.letter.capacity_per_10k"] == "default"
 
 
 def test_extends_starts_from_the_profile(tmp_path):
@@ -169,6 +254,9 @@ def test_extends_starts_from_the_profile(tmp_path):
     assert s.rules.max_attempts_7d == 7 and s.rules.cooldown_days == 7
     source = s.summary().set_index("key")["source"]
     assert source["actions.call.capacity"] == "user"
+    assert source["actions.call.capacity_per_10k"] == "profile"
+    assert s.capacities(10_000)["call"] == 180  # the profile's rate is still there
+    assert s.capacities(100_000)["call"] == 1200  # ... capped by the file's capacity
     assert source["name"] == "user"
     assert source["rules.max_attempts_7d"] == "profile"
     assert source["actions.sms.cost"] == "default"
@@ -235,6 +323,42 @@ def test_replace():
             "strategy.actions.call.capacity must be an integer >= 0, or inf for no limit; got -5.",
         ),
         ("[actions.call]\ncapacity = nan\n", "strategy.actions.call.capacity must be"),
+        (
+            "[actions.call]\ncapacity_per_10k = -1.5\n",
+            "strategy.actions.call.capacity_per_10k must be a number >= 0, or inf for no limit; "
+            "got -1.5.",
+        ),
+        (
+            "[actions.call]\ncapacity_per_10k = nan\n",
+            "strategy.actions.call.capacity_per_10k must be a number >= 0, or inf for no limit; "
+            "got nan.",
+        ),
+        (
+            "[actions.call]\ncapacity_per_10k = -inf\n",
+            "strategy.actions.call.capacity_per_10k must be a number >= 0",
+        ),
+        (
+            '[actions.visit]\ncapacity_per_10k = "24"\n',
+            "strategy.actions.visit.capacity_per_10k must be a number >= 0, or inf for no "
+            "limit; got '24'.",
+        ),
+        (
+            "[actions.visit]\ncapacity_per_10k = false\n",
+            "strategy.actions.visit.capacity_per_10k must be a number >= 0",
+        ),
+        (
+            "[actions.legal]\ncapacity_per_10k = 1e300\n",
+            "strategy.actions.legal.capacity_per_10k must be a number >= 0, or inf for no "
+            "limit; got 1e+300; the largest finite rate is 1,000,000,000 (inf: no limit).",
+        ),
+        (
+            "[actions.wait]\ncapacity_per_10k = 5\n",
+            "Unknown key strategy.actions.wait.capacity_per_10k",
+        ),
+        (
+            "[actions.call]\ncapacity_per_10 = 180\n",
+            "Unknown key strategy.actions.call.capacity_per_10; did you mean capacity_per_10k?",
+        ),
         ("[actions.call]\ncapacity = true\n", "strategy.actions.call.capacity must be"),
         (
             '[actions.call]\nchannel = "fild"\n',

@@ -183,6 +183,10 @@ def cmd_prioritise(args: argparse.Namespace) -> int:
     print(f"Wrote {worklist!r} to {Path(args.out)}")
     shown = summary.round(2).astype(object)
     print_frame(shown.where(summary.notna(), ""), sys.stdout)
+    # Per action: how many accounts reached each stage, and why an action got none.
+    print_frame(worklist.actions().reset_index(), sys.stdout)
+    # worklist.warnings (every capacity unlimited) are logged by the library, and main()
+    # sends logged warnings to stderr: printing them here too would show them twice.
     if not worklist.causal:
         source = worklist.table()["value_source"]
         named = f" ({source.iloc[0]})" if len(source) else ""

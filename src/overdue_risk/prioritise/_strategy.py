@@ -17,8 +17,10 @@ with ``extends = "<profile>"`` and change only what differs.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,19 @@ from typing import Any
 import pandas as pd
 
 from .._config import SECTION, ConfigRoot, setting, summary, to_dict, to_toml
-from .._params import Boolean, Interval, Invalid, Limit, Names, Options, Text, Time, suggest
+from .._params import (
+    Boolean,
+    Interval,
+    Invalid,
+    Limit,
+    Names,
+    Options,
+    Rule,
+    Text,
+    Time,
+    check,
+    suggest,
+)
 from ..contract import (
     CHANNELS,
     CONTACT_ACTIONS,
@@ -98,6 +112,30 @@ class _Count(Limit):
 
 
 COUNT = _Count()
+# Capacities scale with the book: this many attempts a day per BOOK_UNIT accounts.
+BOOK_UNIT = 10_000
+
+
+@dataclass(frozen=True)
+class _Rate(Rule):
+    """A capacity per :data:`BOOK_UNIT` accounts: a number >= 0 (fractions allowed) up to
+    :data:`MAX_COUNT`, or ``inf`` for no limit."""
+
+    def describe(self) -> str:
+        return "a number >= 0, or inf for no limit"
+
+    def clean(self, value: Any) -> Any:
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not real or not value >= 0:  # NaN fails the comparison
+            raise Invalid
+        if value == math.inf:
+            return math.inf
+        if value > MAX_COUNT:
+            raise Invalid(f"; the largest finite rate is {MAX_COUNT:,} (inf: no limit).")
+        return float(value)
+
+
+_RATE = _Rate()
 _DAYS = Interval(int, 0, whole_floats=True)  # 15.0 in a file is 15
 _LOGGED = Names(among=LOGGED_ACTIONS, empty=True)
 _DECIDED = Names(among=ACTIONS, empty=True)
@@ -115,11 +153,16 @@ class ActionSpec:
     ``failed_contacts >= min_failed_contacts``, restructuring was considered
     when ``requires_restructure_considered``, and its product is in
     ``products`` when that is given. ``capacity`` is a number of attempts a
-    day (``inf``: unlimited); a disabled action is left out of the strategy.
+    day (``inf``: unlimited) and ``capacity_per_10k`` the same per 10,000
+    accounts of the book (loans open at the as-of date, overdue or not); the
+    day's capacity is the smaller of ``capacity`` and ``capacity_per_10k x
+    book / 10,000`` rounded down (:meth:`Strategy.capacities`). A disabled
+    action is left out of the strategy.
     """
 
     cost: float = setting(0.0, _AMOUNT)
     capacity: float = setting(math.inf, COUNT)
+    capacity_per_10k: float = setting(math.inf, _RATE)
     channel: str = setting("none", Options(CHANNELS))
     enabled: bool = setting(True, Boolean())
     min_dpd: int = setting(1, _DAYS)
@@ -139,6 +182,10 @@ class WaitSpec:
 
     @property
     def capacity(self) -> float:
+        return math.inf
+
+    @property
+    def capacity_per_10k(self) -> float:
         return math.inf
 
     @property
@@ -252,9 +299,10 @@ class Hours:
 class Strategy:
     """What the prioritiser may do to overdue accounts, and the rules it must keep.
 
-    Sections: ``actions`` (cost, daily capacity, channel and eligibility of
-    sms, call, visit, letter, restructure, legal and wait; letter is disabled
-    by default), ``rules`` (contact caps,
+    Sections: ``actions`` (cost, daily capacity, fixed and per 10,000 accounts
+    of the book, channel and eligibility of sms, call, visit, letter,
+    restructure, legal and wait; letter is disabled by default; every capacity
+    is unlimited by default, and :meth:`capacities` gives a day's), ``rules`` (contact caps,
     cool-down, promise pause, hardship and vulnerability routing, what counts
     as a failed contact and as restructuring considered), ``flags`` (the
     columns the account flags are read from) and ``hours`` (the contact
@@ -380,12 +428,52 @@ class Strategy:
         """The enabled actions, in :data:`ACTIONS` order; ``wait`` is always last."""
         return tuple(a for a in ACTIONS if getattr(self.actions, a).enabled)
 
+    def capacities(self, accounts: int) -> dict[str, float]:
+        """The day's capacity of each enabled action, for a book of ``accounts`` loans.
+
+        The capacity of an action is ``min(capacity, floor(capacity_per_10k x
+        accounts / 10,000))``: the smaller of its fixed capacity and its rate per
+        10,000 accounts scaled to the book, rounded down to whole attempts. The
+        product is computed exactly on the rate as written (2.3 per 10,000 of
+        100,000 accounts is 23, where floating point would give 22). ``inf``
+        where both are unlimited; ``wait`` is always unlimited.
+
+        Parameters
+        ----------
+        accounts : int
+            The book: the loans open at the as-of date (started on or before
+            it and not closed), overdue or not. :func:`prioritise` and the
+            policy evaluation count it from the portfolio.
+
+        Returns
+        -------
+        dict
+            ``{action: capacity}`` in :attr:`action_names` order: an int, or
+            ``inf`` for no limit.
+
+        Examples
+        --------
+        >>> from overdue_risk import Strategy
+        >>> Strategy.profile("default").capacities(25_000)
+        {'sms': inf, 'call': 450, 'visit': 60, 'restructure': 30, 'legal': 15, 'wait': inf}
+        >>> s = Strategy().replace(actions={"call": {"capacity": 100, "capacity_per_10k": 180}})
+        >>> s.capacities(2_522)["call"], s.capacities(10_000)["call"]
+        (45, 100)
+        """
+        n = check(Interval(int, 0), accounts, key="accounts", error=StrategyError)
+        return {a: _day_capacity(getattr(self.actions, a), n) for a in self.action_names}
+
     def action_table(self) -> pd.DataFrame:
-        """One row per enabled action: cost, capacity, channel and eligibility thresholds."""
+        """One row per enabled action: cost, capacities, channel and eligibility thresholds."""
         rows = {}
         for a in self.action_names:
             spec = getattr(self.actions, a)
-            rows[a] = {"cost": spec.cost, "capacity": spec.capacity, "channel": spec.channel}
+            rows[a] = {
+                "cost": spec.cost,
+                "capacity": spec.capacity,
+                "capacity_per_10k": spec.capacity_per_10k,
+                "channel": spec.channel,
+            }
             if isinstance(spec, ActionSpec):
                 rows[a].update(
                     {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in rows[a]}
@@ -418,6 +506,15 @@ class Strategy:
 
 
 _ROOT = ConfigRoot("strategy", StrategyError)
+
+
+def _day_capacity(spec: ActionSpec | WaitSpec, accounts: int) -> float:
+    """``min(capacity, floor(capacity_per_10k * accounts / BOOK_UNIT))``, exactly."""
+    rate = spec.capacity_per_10k
+    if rate == math.inf:  # inf x 0 accounts would be NaN: no rate, no limit from it
+        return spec.capacity
+    # repr gives the shortest decimal that reads back as the rate: the value as written.
+    return min(spec.capacity, math.floor(Fraction(repr(rate)) * accounts / BOOK_UNIT))
 
 
 # -- consistency across keys, and profiles -----------------------------------------------
