@@ -7,10 +7,12 @@ Usage::
         [--value-seeds 0,1,2,3,4]
 
 For each seed: simulate a lender over 2023-01-01 .. (last date + 30 days), learn the
-risk model and the response model from data dated before the first decision date,
+risk model and the prioritiser's value model (a ShrunkUplift, as learn_value_model
+fits it, once per --value-seeds entry) from data dated before the first decision date,
 and compare the prioritiser with the oracle, the ceiling (a model of the
-truth's values on the prioritiser's state columns, fitted on four earlier dates),
-the three heuristics, the logged policy and no action on each decision date (see
+truth's values on the prioritiser's state columns, fitted on four earlier dates), the
+response model alone, the three ladder heuristics, the arrears rule (stated and
+estimated lifts), the logged policy and no action on each decision date (see
 docs/prioritise.md). Capacities
 per day scale with the book: calls 1.8%, visits 0.24%, restructuring offers
 0.12% and legal actions 0.06% of the loans; SMS unlimited. Costs are the
@@ -112,7 +114,9 @@ def main() -> None:
         )
         seconds = time.perf_counter() - t0
         table = comparison.table()[shown]
-        heuristics = table.loc[["highest_dpd", "highest_balance", "expected_loss"], "net_vs_none"]
+        rules = ["highest_dpd", "highest_balance", "expected_loss", "arrears_rule"]
+        rules += [r for r in ("arrears_rule_estimated",) if r in table.index]
+        heuristics = table.loc[rules, "net_vs_none"]
         best = heuristics.max()
         ours = table.loc["prioritiser", "net_vs_none"]
         print(f"\n### seed {seed}: {args.loans:,} loans, {len(dates)} dates, {seconds:.0f} s\n")
@@ -121,7 +125,7 @@ def main() -> None:
         print(
             "\nprioritiser / oracle (net against no action): "
             f"{table.loc['prioritiser', 'share_of_oracle']:.3f}; "
-            f"prioritiser / best heuristic ({heuristics.idxmax()}): {ours / best:.3f}; "
+            f"prioritiser / best rule ({heuristics.idxmax()}): {ours / best:.3f}; "
             + (
                 f"prioritiser / ceiling: {ours / table.loc['ceiling', 'net_vs_none']:.3f}; "
                 if ceiling
@@ -132,8 +136,13 @@ def main() -> None:
         )
         seeds = table.loc[table.index.str.startswith("prioritiser"), "share_of_oracle"]
         print(
-            f"share of the oracle over the response model's {len(seeds)} seeds: "
+            f"share of the oracle over the value model's {len(seeds)} seeds: "
             f"min {seeds.min():.3f}, median {seeds.median():.3f}, max {seeds.max():.3f}"
+        )
+        ratio = table.loc[seeds.index, "net_vs_none"] / best
+        print(
+            f"prioritiser / best rule over the seeds: min {ratio.min():.3f}, "
+            f"median {ratio.median():.3f}, max {ratio.max():.3f}"
         )
         ope = comparison.off_policy()
         if ope is not None:
@@ -153,7 +162,11 @@ def main() -> None:
             out = ope[cols].round(3)
             print("\nOff-policy value of the prioritiser per logged randomised decision:\n")
             print(markdown(out) if args.markdown else out.to_string())
-        print("\nResponse model rows per action:", learned["value_model"].n_rows_.to_dict())
+        counts = learned["decisions"]["action"].astype(str).value_counts()
+        print("\nRandomised decisions the value models learned from:", counts.to_dict())
+        summary = getattr(learned["value_model"], "summary", None)
+        if summary is not None:
+            print(summary())
 
 
 if __name__ == "__main__":

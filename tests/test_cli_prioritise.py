@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,9 @@ def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, cap
     assert sorted(worklist["loan_id"]) == sorted(expected.index)
     assert (worklist["action"] == "call").sum() <= 25
     assert stdout.startswith(f"Wrote Worklist(2024-07-01, {len(expected):,} overdue accounts")
-    assert set(worklist["value_source"]) == {"uplift model"}  # the sample has a challenger cell
+    # The sample has a challenger cell: the value model is learned from it.
+    (source,) = set(worklist["value_source"])
+    assert source.startswith("uplift shrunk toward the arrears rule, weight ")
 
 
 def test_prioritise_fallback_is_flagged(scores_file, tmp_path, capsys):
@@ -79,6 +82,55 @@ def test_prioritise_by_the_arrears_rule_ranks_by_arrears_and_never_escalates(
     called = worklist[worklist["action"] == "call"]
     assert len(called) == 25
     assert np.allclose(called["expected_recovery"], 0.05 * called["overdue_amount"])
+
+
+def test_prioritise_prints_each_actions_capacity_and_why_it_went_unused(
+    scores_file, tmp_path, capsys
+):
+    out = tmp_path / "worklist.csv"
+    argv = [*prioritise_argv(scores_file, out), "--value", "fallback"]  # the default profile
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    loans = load_portfolio(SAMPLE).loans
+    day = pd.Timestamp(AS_OF)
+    book = int(((loans["start_date"] <= day) & ~(loans["closed_date"] <= day)).sum())
+    lines = stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "unused_because" in line)
+    assert lines[header].split() == [
+        "action",
+        "enabled",
+        "capacity",
+        "eligible",
+        "valued",
+        "positive_value",
+        "chosen",
+        "unused_because",
+    ]
+    rows = {line.split()[0]: line.split() for line in lines[header + 1 : header + 7]}
+    assert list(rows) == ["sms", "call", "visit", "letter", "restructure", "legal"]
+    assert float(rows["call"][2]) == 180 * book // 10_000  # 45 calls for 2,531 loans
+    assert float(rows["legal"][2]) == 6 * book // 10_000
+    assert rows["letter"][1:3] == ["False", "inf"] and rows["letter"][-1] == "disabled"
+    written = pd.read_csv(out)
+    assert (written["action"] == "call").sum() == int(rows["call"][6]) <= 180 * book // 10_000
+    assert "unlimited capacity" not in err
+
+
+def test_prioritise_warns_on_stderr_when_no_capacity_is_limited(
+    scores_file, tmp_path, capsys, monkeypatch
+):
+    # The command sends logged warnings to stderr (logging.basicConfig), which does
+    # nothing while pytest's capture handlers sit on the root logger: start without them.
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    strategy = tmp_path / "unlimited.toml"
+    strategy.write_text('name = "unlimited"\n')  # the library defaults: nothing limited
+    out = tmp_path / "worklist.csv"
+    argv = [*prioritise_argv(scores_file, out, strategy), "--value", "fallback"]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert err.count("has unlimited capacity") == 1  # once, not an error
+    assert "unlimited capacity" not in stdout and out.exists()
 
 
 @pytest.mark.parametrize(

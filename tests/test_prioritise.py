@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from overdue_risk import (
     load_portfolio,
 )
 from overdue_risk.prioritise import account_state, allocate, eligibility
-from overdue_risk.prioritise._worklist import prioritise
+from overdue_risk.prioritise._worklist import UNUSED, prioritise
 
 AS_OF = "2024-06-30"
 LIFT = {"none": 0.0, "sms": 0.02, "call": 0.10, "visit": 0.30, "restructure": 0.05, "legal": 0.4}
@@ -124,10 +126,12 @@ def test_summary_adds_up(portfolio, scores, flags):
     assert untreated == (t["action"] == "wait").sum()
 
 
-def test_fallback_values_are_flagged_non_causal(portfolio, scores, flags):
+def test_the_default_values_are_the_stated_arrears_rule_flagged_non_causal(
+    portfolio, scores, flags
+):
     work = prioritise(scores, portfolio, AS_OF, "default", flags=flags)
     assert not work.causal
-    assert (work.table()["value_source"] == "risk-score fallback (not causal)").all()
+    assert (work.table()["value_source"] == "arrears rule, stated lifts (not causal)").all()
     assert "NON-CAUSAL" in repr(work)
 
 
@@ -227,3 +231,203 @@ def test_a_strategy_that_only_waits_gives_an_all_wait_worklist(portfolio, scores
     assert (t["action"] == "wait").all() and t["rank"].isna().all()
     assert (t["untreated_because"] == "no_eligible_action").all()
     assert (t["expected_value"] == 0).all()
+
+
+# -- capacities per 10,000 accounts of the book -------------------------------------------
+
+
+def book_at(portfolio, day) -> int:
+    """The loans open on ``day``, counted from the loans table: started on or before
+    it and not closed on or before it."""
+    loans, day = portfolio.loans, pd.Timestamp(day)
+    started = pd.to_datetime(loans["start_date"]) <= day
+    closed = pd.to_datetime(loans["closed_date"]) <= day  # NaT: open
+    return int((started & ~closed).sum())
+
+
+def test_capacity_per_10k_rations_by_the_book(portfolio, scores, flags):
+    book = book_at(portfolio, AS_OF)
+    calls, visits = 100 * book // 10_000, 15 * book // 10_000
+    assert 0 < visits < calls < book  # the sample: 2,522 loans open, 25 calls, 3 visits
+    rated = Strategy().replace(
+        actions={"call": {"capacity_per_10k": 100}, "visit": {"capacity_per_10k": 15}}
+    )
+    kw = {"value_model": LinearValue(), "flags": flags}
+    work = prioritise(scores, portfolio, AS_OF, rated, **kw)
+    assert work.book == book
+    assert (work.capacities["call"], work.capacities["visit"]) == (calls, visits)
+    # A rate is a capacity worked out from the book: the same worklist as the fixed one.
+    fixed = prioritise(scores, portfolio, AS_OF, limited(call=calls, visit=visits), **kw)
+    pd.testing.assert_frame_equal(work.table(), fixed.table())
+    counts = work.table()["action"].value_counts()
+    assert (counts["call"], counts["visit"]) == (calls, visits)  # more accounts want them
+    s = work.summary()
+    assert (s.loc["call", "capacity"], s.loc["visit", "capacity"]) == (calls, visits)
+    assert s.attrs["book"] == book and work.allocation.capacity[1] == calls
+
+
+def test_profiles_ration_calls_visits_restructuring_and_legal(portfolio, scores, flags):
+    book = book_at(portfolio, AS_OF)
+    work = prioritise(scores, portfolio, AS_OF, "uk_eu", value_model=LinearValue(), flags=flags)
+    expected = {a: rate * book // 10_000 for a, rate in (("call", 180), ("visit", 24))}
+    expected |= {"restructure": 12 * book // 10_000, "legal": 6 * book // 10_000}
+    s = work.summary()
+    for action, cap in expected.items():
+        assert s.loc[action, "capacity"] == cap
+        assert s.loc[action, "accounts"] <= cap
+    assert s.loc["sms", "capacity"] == math.inf and work.warnings == ()
+
+
+def _logged(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "overdue_risk.prioritise._worklist" and r.levelno == logging.WARNING
+    ]
+
+
+def test_unlimited_capacities_are_warned_about_not_refused(portfolio, scores, flags, caplog):
+    kw = {"value_model": LinearValue(), "flags": flags}
+    with caplog.at_level(logging.WARNING, logger="overdue_risk.prioritise"):
+        work = prioritise(scores, portfolio, AS_OF, Strategy(), **kw)
+    (text,) = _logged(caplog)
+    assert "unlimited capacity" in text and "capacity_per_10k" in text
+    assert work.warnings == (text,) and work.summary().attrs["warnings"] == [text]
+    assert (work.table()["untreated_because"] != "capacity").all()
+    caplog.clear()
+    waits = Strategy().replace(
+        actions={a: {"enabled": False} for a in ("sms", "call", "visit", "restructure", "legal")}
+    )
+    with caplog.at_level(logging.WARNING, logger="overdue_risk.prioritise"):
+        one_limit = prioritise(scores, portfolio, AS_OF, limited(legal=2), **kw)
+        rate_only = Strategy().replace(actions={"sms": {"capacity_per_10k": 10_000}})
+        by_rate = prioritise(scores, portfolio, AS_OF, rate_only, **kw)
+        nothing_to_ration = prioritise(scores, portfolio, AS_OF, waits, **kw)
+    assert _logged(caplog) == []
+    assert one_limit.warnings == by_rate.warnings == nothing_to_ration.warnings == ()
+
+
+class Lifts:
+    """recovery = overdue amount x lift for the actions given; the others get no estimate."""
+
+    causal = True
+
+    def __init__(self, **lifts: float):
+        self.lifts = lifts
+
+    def predict(self, state: pd.DataFrame) -> pd.DataFrame:
+        overdue = state["overdue_amount"].to_numpy(dtype=np.float64)
+        values = {a: overdue * lift for a, lift in self.lifts.items()}
+        return pd.DataFrame({"none": 0.0 * overdue, **values}, index=state.index)
+
+
+@pytest.mark.parametrize(
+    ("changes", "lifts", "expected"),
+    [
+        (
+            # sms is worth something, but a free call that brings more is always better;
+            # visits have no staff; legal action needs a DPD no account has; the value
+            # model knows nothing of restructuring; letters are off.
+            {
+                "call": {"cost": 0.0},
+                "visit": {"capacity": 0},
+                "legal": {"min_dpd": 100_000},
+            },
+            {"sms": 0.02, "call": 0.03, "visit": 0.3, "legal": 0.4},
+            {
+                "sms": "not_worth_cost",
+                "call": "",
+                "visit": "capacity",
+                "letter": "disabled",
+                "restructure": "no_estimate",
+                "legal": "rules",
+            },
+        ),
+        (
+            # An SMS that costs more than any account could bring; letters on, and sent
+            # to the accounts the few calls and visits do not reach; a restructuring
+            # offer brings what a letter does at a higher cost.
+            {
+                "sms": {"cost": 1e6},
+                "call": {"capacity": 10},
+                "visit": {"capacity": 5},
+                "letter": {"enabled": True},
+            },
+            {"sms": 0.02, "call": 0.1, "visit": 0.3, "letter": 0.05, "restructure": 0.05},
+            {
+                "sms": "not_worth_cost",
+                "call": "",
+                "visit": "",
+                "letter": "",
+                "restructure": "not_worth_cost",
+                "legal": "no_estimate",
+            },
+        ),
+    ],
+)
+def test_actions_say_why_an_action_got_no_account(
+    portfolio, scores, flags, changes, lifts, expected
+):
+    strategy = Strategy().replace(actions=changes)
+    model = Lifts(**lifts)
+    work = prioritise(scores, portfolio, AS_OF, strategy, value_model=model, flags=flags)
+    table = work.actions()
+    assert table.index.tolist() == ["sms", "call", "visit", "letter", "restructure", "legal"]
+    assert table["unused_because"].to_dict() == expected
+    assert set(expected.values()) <= {"", *UNUSED}
+    # The counts, from the rules engine and the lifts directly.
+    state = account_state(strategy, portfolio, AS_OF)
+    rules = eligibility(strategy, state.assign(risk_score=0.3))
+    overdue = state["overdue_amount"].to_numpy()
+    chosen = work.table()["action"].value_counts()
+    for a in table.index:
+        row = table.loc[a]
+        spec = getattr(strategy.actions, a)
+        assert row["enabled"] == spec.enabled
+        if not spec.enabled:
+            assert row[["eligible", "valued", "positive_value", "chosen"]].sum() == 0
+            continue
+        eligible = rules.eligible[:, rules.actions.index(a)]
+        net = overdue * lifts[a] - spec.cost if a in lifts else np.full(len(overdue), np.nan)
+        assert row["eligible"] == eligible.sum()
+        assert row["valued"] == (eligible if a in lifts else 0 * eligible).sum()
+        assert row["positive_value"] == (eligible & (net > 0)).sum()
+        assert row["chosen"] == chosen.get(a, 0)
+        assert row["capacity"] == spec.capacity
+
+
+def test_contact_rows_carry_the_contact_window(portfolio, scores, flags):
+    # Restructuring offered by phone reaches the customer; legal action does not.
+    strategy = Strategy().replace(
+        hours={"start": "07:30", "end": "20:00"}, actions={"restructure": {"channel": "voice"}}
+    )
+    model = Lifts(sms=0.02, call=0.1, visit=0.3, restructure=1.0, legal=2.0)
+    t = prioritise(scores, portfolio, AS_OF, strategy, value_model=model, flags=flags).table()
+    assert {"sms", "call", "restructure", "legal", "wait"} <= set(t["action"])
+    contact = t["action"].isin(["sms", "call", "visit", "restructure"])
+    assert (t.loc[contact, "contact_start"] == "07:30").all()
+    assert (t.loc[contact, "contact_end"] == "20:00").all()
+    assert (t.loc[~contact, ["contact_start", "contact_end"]] == "").all().all()
+    # China's window ends at 22:00.
+    china = prioritise(scores, portfolio, AS_OF, "china", value_model=LinearValue(), flags=flags)
+    treated = china.table()[lambda d: ~d["action"].isin(["wait", "legal"])]
+    window = set(zip(treated["contact_start"], treated["contact_end"], strict=True))
+    assert len(treated) and window == {("08:00", "22:00")}
+
+
+def test_policy_evaluation_rations_by_the_book_of_the_morning(portfolio):
+    from overdue_risk.policy_eval._day import _morning
+
+    date = pd.Timestamp(AS_OF)
+    ids = portfolio.loans["loan_id"].astype(str)
+    strategy = Strategy.profile("default")
+    with warnings.catch_warnings():  # the sample's loans without schedules, as always
+        warnings.simplefilter("ignore", DataQualityWarning)
+        morning = _morning(
+            portfolio, date, strategy, lambda _: pd.DataFrame({"score": 0.3}, index=ids), None
+        )
+    # The morning knows the loans of the evening before: started by then, not yet closed.
+    book = book_at(portfolio, date - pd.Timedelta(days=1))
+    rates = {"call": 180, "visit": 24, "restructure": 12, "legal": 6}
+    expected = [rates[a] * book // 10_000 if a in rates else math.inf for a in morning.names]
+    assert morning.capacity.tolist() == expected

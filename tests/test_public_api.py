@@ -32,6 +32,7 @@ WHAT_USERS_CALL = [
     "off_policy_value",
     "Allocation",
     "ArrearsRule",
+    "LadderRule",
     "compare_policies",
     "simulated_comparison",
     "PolicyComparison",

@@ -16,14 +16,15 @@ import pytest
 import overdue_risk as odr
 from helpers import SAMPLE, flags_table
 from overdue_risk import (
+    ArrearsRule,
     DpdTarget,
     Ledger,
     LedgerConfig,
     ModelError,
     OverdueRiskError,
-    ResponseModel,
     RiskBasedValue,
     RiskModel,
+    ShrunkUplift,
     Strategy,
     StrategyError,
     build_features,
@@ -212,9 +213,13 @@ def test_evaluate_checks_the_report_path_before_reading(unread, trained, tmp_pat
 def test_value_model_sources(portfolio, sample_dir):
     assert isinstance(choose_value_model(portfolio, "2025-01-01", "fallback"), RiskBasedValue)
     learned = learn_value_model(portfolio, "2025-01-01")
-    assert isinstance(learned, ResponseModel) and learned.causal
+    assert isinstance(learned, ShrunkUplift) and learned.causal
+    # The candidates were scored on the log: the stated rule, then each weight.
+    assert learned.table()["candidate"].iloc[0] == "arrears rule (stated)"
+    assert learned.table()["chosen"].sum() == 1
     handmade = load_portfolio(sample_dir)  # no randomised cell in its log
-    assert isinstance(choose_value_model(handmade, "2024-06-01", "auto"), RiskBasedValue)
+    fallback = choose_value_model(handmade, "2024-06-01", "auto")
+    assert isinstance(fallback, ArrearsRule) and not fallback.causal
     with pytest.raises(OverdueRiskError, match="too few randomised decisions"):
         choose_value_model(handmade, "2024-06-01", "uplift")
     with pytest.raises(OverdueRiskError, match="'value' parameter of choose_value_model"):

@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write today's collection worklist",
         description="Decide which overdue account gets which action on the as-of date: "
         "expected net value per action (an uplift model learned from the randomised cell "
-        "of the collections log, or a non-causal fallback from the risk score), within "
+        "of the collections log, or the arrears rule's stated lifts, not causal), within "
         "each action's capacity and every contact rule of the strategy.",
     )
     p.add_argument("scores", metavar="SCORES_FILE", help="output of `overdue-risk score`")
@@ -259,11 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--value",
-        choices=("auto", "uplift", "fallback", "arrears"),
+        choices=("auto", "uplift", "fallback", "arrears", "ladder"),
         default="auto",
         help="value source: uplift model from the log, the risk-score fallback, the arrears "
-        "rule (SMS 1%%, call 5%%, visit 15%% of the arrears), or auto (uplift when the log "
-        "allows; default)",
+        "rule (SMS 1%%, call 5%%, visit 15%% of the arrears), the treatment ladder (legal, "
+        "restructure, visit, call, SMS by DPD, highest DPD first), or auto (the uplift model "
+        "shrunk toward each action's average when the log allows, else the arrears rule; "
+        "default)",
     )
     p.add_argument("--horizon", type=int, default=30, help="value horizon in days (30)")
     p.add_argument(

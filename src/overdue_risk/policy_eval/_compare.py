@@ -20,10 +20,10 @@ import pandas as pd
 
 from ..contract import WAIT
 from ..exceptions import OverdueRiskError
-from ..prioritise import DEFAULT_FEATURES, ArrearsRule, Strategy, allocate
+from ..prioritise import DEFAULT_FEATURES, ArrearsRule, LadderRule, Strategy, allocate
 from ._ceiling import _fit_ceiling
 from ._day import _morning, _outcomes, _prioritised, _response
-from ._ladder import CONTACTS, HARSH, heuristic_actions, ladder_level
+from ._ladder import CONTACTS, HARSH, HEURISTICS, _ladder_fill
 from ._off_policy import _off_policy_day, _off_policy_row
 
 __all__ = ["PolicyComparison", "compare_policies"]
@@ -127,7 +127,8 @@ def compare_policies(
     * ``highest_dpd``, ``highest_balance``, ``expected_loss`` (risk score x
       balance): capacity filled in that order down the lender's treatment
       ladder (legal, restructure, visit, call, SMS by DPD and balance, as
-      the logged champion rules);
+      the logged champion rules): :class:`~overdue_risk.prioritise.LadderRule`
+      with the scenario's thresholds, allocated greedily;
     * ``arrears_rule`` (and any other ``rules``): the allocation of a rule's
       values, by default :class:`~overdue_risk.prioritise.ArrearsRule` with
       its stated lifts (SMS 1%, call 5%, visit 15% of the arrears), the
@@ -202,6 +203,10 @@ def compare_policies(
             n_paths=n_paths,
             horizon_days=horizon_days,
         )
+    ladders = {
+        name: LadderRule.from_collections(truth.scenario.collections, priority=priority)
+        for name, priority in HEURISTICS.items()
+    }
     rows, ope_rows = [], []
     for date in days:
         wanted, tab = _response(truth, date, strategy, n_paths, horizon_days)
@@ -217,8 +222,6 @@ def compare_policies(
         seen_amount, seen_cost, _ = _outcomes(seen, ids, wanted)
         gain = (seen_amount - seen_cost)[:, 1:] - (seen_amount - seen_cost)[:, :1]
 
-        level = ladder_level(state, truth.scenario)
-        balance = state["balance"].to_numpy(dtype=np.float64, na_value=0.0)
         choices = {
             **{
                 name: _prioritised(model, state, names, elig, capacity, strategy)
@@ -230,11 +233,10 @@ def compare_policies(
                 if ceiling is not None
                 else {}
             ),
-            "highest_dpd": heuristic_actions(state["dpd"].to_numpy(), level, elig, names, capacity),
-            "highest_balance": heuristic_actions(balance, level, elig, names, capacity),
-            "expected_loss": heuristic_actions(
-                state["risk_score"].to_numpy() * balance, level, elig, names, capacity
-            ),
+            **{
+                name: _ladder_fill(rule, state, names, elig, capacity, strategy)
+                for name, rule in ladders.items()
+            },
             **{
                 name: _prioritised(rule, state, names, elig, capacity, strategy)
                 for name, rule in rules.items()

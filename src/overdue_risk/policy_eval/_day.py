@@ -37,7 +37,13 @@ class _Morning:
 def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame | None) -> _Morning:
     """The accounts overdue on ``date`` (those ``tab``, the truth, covers when given)."""
     evening = date - pd.Timedelta(days=1)
-    state = account_state(strategy, cut_portfolio(portfolio, evening), date)
+    known = cut_portfolio(portfolio, evening)
+    state = account_state(strategy, known, date)
+    # The book that morning, the base of capacity_per_10k: the loans started by the
+    # evening before and not closed by then (a later closed_date reads as missing).
+    loans = known.loans
+    book = int(loans["closed_date"].isna().sum()) if "closed_date" in loans else len(loans)
+    capacities = strategy.capacities(book)
     risk = scores(evening)["score"]
     state = state.assign(
         risk_score=risk.reindex(state.index.astype(str)).to_numpy(dtype=np.float64)
@@ -54,7 +60,7 @@ def _morning(portfolio, date, strategy, scores, tab: pd.DataFrame | None) -> _Mo
         state[keep],
         rules.eligible[keep][:, cols],
         names,
-        np.array([getattr(strategy.actions, a).capacity for a in names]),
+        np.array([capacities[a] for a in names]),
         state.index.astype(str).to_numpy()[keep],
     )
 
@@ -77,4 +83,5 @@ def _prioritised(model, state, names, eligible, capacity, strategy) -> np.ndarra
     """The prioritiser's choice per account (column of ``names``, -1 for wait)."""
     _, net = action_values(model, state, tuple(names), strategy)
     usable = eligible & ~np.isnan(net)
-    return allocate(np.where(usable, net, 0.0), usable, capacity).action
+    method = getattr(model, "allocation_method", "auto")  # LadderRule: the ladder's fill
+    return allocate(np.where(usable, net, 0.0), usable, capacity, method=method).action

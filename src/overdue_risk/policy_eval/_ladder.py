@@ -1,4 +1,10 @@
-"""The lender's treatment ladder and the heuristics that fill capacity down it."""
+"""The lender's treatment ladder and the heuristics that fill capacity down it.
+
+The ladder itself is :class:`~overdue_risk.prioritise.LadderRule`: the comparison's
+heuristic policies are its greedy allocations, in three priority orders.
+:func:`heuristic_actions` fills capacity down the ladder directly, rung by rung: the
+reference the rule is checked against.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ..contract import CONTACT_ACTIONS, HARSH_ACTIONS
+from ..prioritise import LADDER, LadderRule, Strategy, action_values, allocate
 
 __all__ = ["CONTACTS", "HARSH", "LADDER", "heuristic_actions", "ladder_level"]
 
-# Harshest first: the lender's treatment ladder. An account is offered the
-# harshest rung its DPD (and balance) call for, and falls down the ladder when
-# that rung is ineligible or full.
-LADDER = ("legal", "restructure", "visit", "call", "sms")
+# The comparison's heuristic policies: the ladder in each of these priority orders.
+HEURISTICS = {"highest_dpd": "dpd", "highest_balance": "balance", "expected_loss": "expected_loss"}
 # The actions a comparison counts as harsh, and as contacts: the attempts to reach
 # the customer that a strategy's capacities ration (letters go out in bulk and are
 # left out, so a logged policy's letters do not count against it).
@@ -24,6 +29,9 @@ CONTACTS = tuple(a for a in CONTACT_ACTIONS if a != "letter")
 
 def ladder_level(state: pd.DataFrame, scenario) -> np.ndarray:
     """The harshest rung (index into LADDER) the champion rules would give each account.
+
+    The levels of :meth:`LadderRule.from_collections
+    <overdue_risk.prioritise.LadderRule.from_collections>` on the scenario's rules.
 
     Parameters
     ----------
@@ -49,15 +57,23 @@ def ladder_level(state: pd.DataFrame, scenario) -> np.ndarray:
     >>> [LADDER[i] for i in ladder_level(state, Scenario())]
     ['sms', 'call', 'call', 'visit', 'restructure', 'legal']
     """
-    c = scenario.collections
-    dpd = state["dpd"].to_numpy()
-    balance = state["balance"].to_numpy(dtype=np.float64, na_value=0.0)
-    level = np.full(len(state), LADDER.index("sms"))
-    level = np.where(dpd >= c.call_from, LADDER.index("call"), level)
-    visit = (dpd >= c.visit_from) & (balance >= c.visit_min_balance)
-    level = np.where(visit, LADDER.index("visit"), level)
-    level = np.where(dpd >= c.restructure_at, LADDER.index("restructure"), level)
-    return np.where(dpd >= c.legal_from, LADDER.index("legal"), level)
+    return LadderRule.from_collections(scenario.collections).levels(state)
+
+
+def _ladder_fill(
+    rule: LadderRule,
+    state: pd.DataFrame,
+    names: np.ndarray,
+    eligible: np.ndarray,
+    capacity: np.ndarray,
+    strategy: Strategy,
+) -> np.ndarray:
+    """The ladder's choice per account (column of ``names``, -1 for wait): the
+    allocation of the rule's values by its own method (greedy)."""
+    _, net = action_values(rule, state, tuple(names), strategy)
+    usable = eligible & ~np.isnan(net)
+    values = np.where(usable, net, 0.0)
+    return allocate(values, usable, capacity, method=rule.allocation_method).action
 
 
 def heuristic_actions(

@@ -16,7 +16,7 @@ from ..exceptions import ModelError, OverdueRiskError
 from ..features import build_features
 from ..labels import DpdTarget, build_training_set
 from ..model import RiskModel
-from ..prioritise import ArrearsRule, ResponseModel, Strategy, logged_decisions
+from ..prioritise import ArrearsRule, ResponseModel, ShrunkUplift, Strategy, logged_decisions
 from ..simulate import Scenario, simulate_portfolio
 from ._compare import PolicyComparison, check_actions, compare_policies
 
@@ -57,9 +57,13 @@ def simulated_comparison(
     to :func:`compare_policies`; ``ope_dates`` must not come before the first
     decision date, and those after the last one lengthen the simulation,
     which is then another book (the loans' start dates spread over it).
-    The response model is fitted once per ``value_seeds`` entry (its
-    ``random_state``): the first is ``prioritiser``, the others
-    ``prioritiser_seed<k>``, to show how much the choices hang on the seed.
+    The prioritiser's value model is a :class:`ShrunkUplift` (the learned
+    uplift shrunk toward the arrears rule's estimated average, as
+    :func:`~overdue_risk.learn_value_model` learns it), fitted once per
+    ``value_seeds`` entry (its ``random_state``): the first is
+    ``prioritiser``, the others ``prioritiser_seed<k>``, to show how much the
+    choices hang on the seed. ``response_model`` is the learned
+    :class:`ResponseModel` alone (first seed), unshrunk and unbagged.
 
     Parameters
     ----------
@@ -161,14 +165,13 @@ def simulated_comparison(
     )
     counts = history["action"].astype(str).value_counts()
     known = [a for a in counts.index if counts[a] >= 200]
-    # Unlike learn_value_model there is no fallback: with too few randomised rows for
-    # an action the prioritiser simply has no value for it.
+    # As learn_value_model: too few randomised decisions leave the stated arrears rule.
     models = {
-        "prioritiser" if i == 0 else f"prioritiser_seed{k}": ResponseModel(
-            actions=known, random_state=k
-        ).fit(history)
+        "prioritiser" if i == 0 else f"prioritiser_seed{k}": _value_model(history, k)
         for i, k in enumerate(seeds)
     }
+    # The learned response alone, as the prioritiser was before it was shrunk and bagged.
+    models["response_model"] = ResponseModel(actions=known, random_state=seeds[0]).fit(history)
     value = models["prioritiser"]
     rules = {"arrears_rule": ArrearsRule()}
     try:  # the same rule with its lifts estimated from the randomised cell
@@ -202,6 +205,14 @@ def simulated_comparison(
         "decisions": history,
     }
     return comparison, learned
+
+
+def _value_model(history: pd.DataFrame, seed: int) -> ShrunkUplift | ArrearsRule:
+    try:
+        return ShrunkUplift(random_state=seed).fit(history)
+    except ModelError as exc:
+        logger.warning("The prioritiser takes the stated arrears rule: %s", exc)
+        return ArrearsRule()
 
 
 def _check_sizes(n_loans, seed, n_paths, horizon_days, value_seeds) -> None:

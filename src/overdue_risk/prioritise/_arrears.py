@@ -178,21 +178,34 @@ class ArrearsRule:
         action = decisions["action"].astype(object).map(lambda a: AS_LOGGED.get(a, a))
         action = action.to_numpy(dtype=object)
         amount = np.maximum(self._amount(decisions), 1.0)  # a share of at least one unit
-        share = decisions["reward_amount"].to_numpy(dtype=np.float64, na_value=np.nan) / amount
+        reward = decisions["reward_amount"].to_numpy(dtype=np.float64, na_value=np.nan)
+        p = (
+            decisions["propensity"].to_numpy(dtype=np.float64, na_value=np.nan)
+            if "propensity" in decisions.columns
+            else None
+        )
         if self.estimator == "ipw":
-            if "propensity" not in decisions.columns:
+            if p is None:
                 raise ModelError("estimator='ipw' needs the decisions' propensity column.")
-            p = decisions["propensity"].to_numpy(dtype=np.float64, na_value=np.nan)
             weight = np.where((p > 0) & (p <= 1), 1.0 / p, np.nan)
         else:
             weight = np.ones(len(decisions))
-        ok = np.isfinite(share) & np.isfinite(weight) & pd.notna(action)
+        ok = np.isfinite(amount) & np.isfinite(reward) & np.isfinite(weight) & pd.notna(action)
+        if p is not None:
+            # No action with propensity 1 (after legal action the cell draws nothing more):
+            # those rows were never randomised, and compare with no action.
+            ok &= ~((action == NO_ACTION) & (p >= 1))
         if (action[ok] == NO_ACTION).sum() < self.min_rows:
             raise ModelError(
                 f"The decisions hold {(action[ok] == NO_ACTION).sum()} rows of no action; "
                 f"an uplift needs at least min_rows={self.min_rows}."
             )
-        args = (action[ok], share[ok], weight[ok])
+        dpd = (
+            decisions["dpd"].to_numpy(dtype=np.float64, na_value=np.nan)[ok]
+            if "dpd" in decisions.columns
+            else None
+        )
+        args = (action[ok], reward[ok], amount[ok], weight[ok], dpd)
         pooled = self._gated(self._estimates(np.full(ok.sum(), "all", dtype=object), *args))
         table = pooled
         if self.by is not None:
@@ -220,37 +233,56 @@ class ArrearsRule:
             lift = np.where(keep, table["lift"], lift)
         return table.assign(lift=lift)
 
-    def _estimates(self, segment, action, share, weight) -> pd.DataFrame:
-        """Weighted mean share per (segment, action), and each action's difference
-        from no action in its segment with its standard error (vectorised)."""
-        keys = pd.MultiIndex.from_arrays([segment, action], names=["segment", "action"])
-        codes, groups = pd.factorize(keys)
-        groups = pd.MultiIndex.from_tuples(list(groups), names=["segment", "action"])
-        n = np.bincount(codes, minlength=len(groups)).astype(np.float64)
-        w = np.bincount(codes, weight, minlength=len(groups))
-        mean = np.bincount(codes, weight * share, minlength=len(groups)) / w
-        resid = share - mean[codes]
-        # Hájek variance of a weighted mean: sum w^2 (y - mean)^2 / (sum w)^2.
-        var = np.bincount(codes, (weight * resid) ** 2, minlength=len(groups)) / w**2
-        cells = pd.DataFrame({"mean": mean, "var": var, "rows": n}, index=groups)
-        none = cells.xs(NO_ACTION, level="action") if NO_ACTION in action else None
-        treated = cells[cells.index.get_level_values("action") != NO_ACTION]
-        seg = treated.index.get_level_values("segment")
-        if none is None:
-            base = pd.DataFrame({"mean": np.nan, "var": np.nan, "rows": 0.0}, index=seg)
-        else:
-            base = none.reindex(seg).fillna({"rows": 0.0})
-        return pd.DataFrame(
-            {
-                "segment": seg,
-                "action": treated.index.get_level_values("action"),
-                "estimate": treated["mean"].to_numpy() - base["mean"].to_numpy(),
-                "se": np.sqrt(treated["var"].to_numpy() + base["var"].to_numpy()),
-                "rows": treated["rows"].to_numpy().astype(np.int64),
-                "rows_none": base["rows"].to_numpy().astype(np.int64),
-                "base": base["mean"].to_numpy(),
-            }
-        ).sort_values(["segment", "action"], kind="stable", ignore_index=True)
+    def _estimates(self, segment, action, reward, amount, weight, dpd) -> pd.DataFrame:
+        """Per (segment, action): the recovery per unit of arrears (a ratio of weighted
+        sums, robust to small arrears) of the action and of no action on the DPD range the
+        action was drawn on in that segment, their difference and its standard error
+        (linearised), vectorised within each action."""
+        codes, names = pd.factorize(pd.Series(segment, dtype=object), sort=True)
+        g = len(names)
+        none = action == NO_ACTION
+
+        def ratio(rows: np.ndarray):
+            c, w, y, x = codes[rows], weight[rows], reward[rows], amount[rows]
+            wx = np.bincount(c, w * x, minlength=g)
+            r = np.bincount(c, w * y, minlength=g) / np.where(wx > 0, wx, np.nan)
+            z = w * (y - np.nan_to_num(r)[c] * x) / np.where(wx > 0, wx, np.nan)[c]
+            return r, np.bincount(c, z**2, minlength=g), np.bincount(c, minlength=g)
+
+        frames = []
+        for a in sorted({str(v) for v in action[~none]}):
+            mine = action == a
+            control = none
+            if dpd is not None:
+                # The action's DPD range in each segment: no action outside it, where the
+                # action was never drawn, would compare other accounts.
+                lo = np.full(g, np.inf)
+                hi = np.full(g, -np.inf)
+                np.minimum.at(lo, codes[mine], dpd[mine])
+                np.maximum.at(hi, codes[mine], dpd[mine])
+                control = none & (dpd >= lo[codes]) & (dpd <= hi[codes])
+            r_a, v_a, n_a = ratio(mine)
+            r_0, v_0, n_0 = ratio(control)
+            seen = n_a > 0
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "segment": np.asarray(names, dtype=object)[seen],
+                        "action": a,
+                        "estimate": (r_a - r_0)[seen],
+                        "se": np.sqrt(v_a + v_0)[seen],
+                        "rows": n_a[seen].astype(np.int64),
+                        "rows_none": n_0[seen].astype(np.int64),
+                        "base": r_0[seen],
+                    }
+                )
+            )
+        columns = ["segment", "action", "estimate", "se", "rows", "rows_none", "base"]
+        if not frames:
+            return pd.DataFrame({c: [] for c in columns})
+        return pd.concat(frames, ignore_index=True).sort_values(
+            ["segment", "action"], kind="stable", ignore_index=True
+        )
 
     def _lift_matrix(self, state: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The actions, each row's lift per action and its base share."""

@@ -197,9 +197,8 @@ def off_policy_value(
     if q_hat is not None:
         q = _q_matrix(q_hat, n)
         q_pi = _policy_value(target_action, q, logged, n)
-        q_a = _lookup(q, logged, used)
-        dr_terms = q_pi + np.where(used, w * (np.where(used, r, 0.0) - q_a), 0.0)
-        dr, dr_se = float(dr_terms.mean()), _se(dr_terms, groups)
+        terms = dr_terms(q_pi, _lookup(q, logged, used), w, r)
+        dr, dr_se = float(terms.mean()), _se(terms, groups)
         dm, dm_se = float(q_pi.mean()), _se(q_pi, groups)
     return OffPolicyEstimate(
         ipw=ipw,
@@ -215,6 +214,21 @@ def off_policy_value(
         clusters=int(groups.max()) + 1,
         weight_mean=w_mean,
     )
+
+
+def dr_terms(q_pi: np.ndarray, q_a: np.ndarray, w: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The doubly robust estimator's term per row: ``q(x, pi) + w * (r - q(x, a))``.
+
+    ``w`` is 0 where the target policy could not have taken the logged action;
+    there ``r`` and ``q(x, a)`` are not read (they may be NaN).
+    """
+    used = w > 0
+    return q_pi + np.where(used, w * (np.where(used, r, 0.0) - np.where(used, q_a, 0.0)), 0.0)
+
+
+def cluster_se(terms: np.ndarray, groups: np.ndarray) -> float:
+    """Cluster-robust standard error of ``mean(terms)``; ``groups`` one integer per row."""
+    return _se(terms, groups)
 
 
 def _target_probability(target, logged: np.ndarray, n: int) -> np.ndarray:

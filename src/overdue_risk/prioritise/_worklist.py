@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -11,20 +12,25 @@ import pandas as pd
 from .._dates import AsOf, parse_as_of
 from .._deprecation import moved
 from .._params import Limit, check
-from ..contract import AS_LOGGED, NO_ACTION, WAIT, Portfolio
+from ..contract import AS_LOGGED, NO_ACTION, TREATMENTS, WAIT, Portfolio, validate
 from ..exceptions import OverdueRiskError
+from ..ledger import Ledger
 from ._allocate import Allocation, allocate
 from ._inputs import check_score_age, check_scores, latest_scores, warn_unenforced_flags
 from ._rules import Eligibility, account_state, eligibility
-from ._strategy import Strategy
+from ._strategy import Strategy, _day_capacity
 
 __all__ = ["Worklist", "prioritise"]
 
 # learn_value_model composes the log, the decisions and a value model: a workflow.
 __getattr__ = moved(__name__, {"learn_value_model": "overdue_risk.workflows"})
 
+logger = logging.getLogger(__name__)
+
 # Why an account gets no action: the first that applies.
 UNTREATED = ("no_eligible_action", "no_value_estimate", "not_worth_its_cost", "capacity")
+# Why an action gets no account (Worklist.actions): the first that applies, in this order.
+UNUSED = ("disabled", "rules", "no_estimate", "not_worth_cost", "capacity")
 
 
 def _reason_text(scores: pd.DataFrame) -> pd.Series | None:
@@ -57,6 +63,11 @@ class Worklist:
     allocation : Allocation
         The solver's result (objective, dual bound, gap, shadow prices).
     eligibility : Eligibility
+    book : int
+        The loans open at ``as_of`` (started on or before it, not closed),
+        overdue or not: the base of every ``capacity_per_10k``.
+    warnings : tuple of str
+        What the run warned about (also logged): every capacity unlimited.
     """
 
     as_of: pd.Timestamp
@@ -65,11 +76,22 @@ class Worklist:
     allocation: Allocation
     eligibility: Eligibility
     _table: pd.DataFrame = field(repr=False)
+    book: int
+    warnings: tuple[str, ...]
+    _actions: pd.DataFrame = field(repr=False)
+
+    @property
+    def capacities(self) -> dict[str, float]:
+        """The day's capacity of each enabled action: ``strategy.capacities(book)``."""
+        return self.strategy.capacities(self.book)
 
     def table(self) -> pd.DataFrame:
         """One row per overdue account, the treated ones first by expected value.
 
         Columns: ``rank`` (1 = most valuable; empty when untreated), ``action``,
+        ``contact_start`` and ``contact_end`` (the strategy's contact window,
+        ``HH:MM`` in the customer's local time, on the rows whose action
+        reaches the customer through a channel; empty elsewhere),
         ``expected_value`` (expected extra recovery within the horizon minus
         the action's cost, against waiting), ``expected_recovery``, ``cost``,
         ``risk_score``, ``dpd``, ``overdue_amount``, ``reasons`` (the risk
@@ -79,11 +101,31 @@ class Worklist:
         """
         return self._table.copy()
 
+    def actions(self) -> pd.DataFrame:
+        """One row per action of the vocabulary: how far it got, and why it got no account.
+
+        Columns: ``enabled``; ``capacity`` (the day's, :attr:`capacities`);
+        ``eligible`` (accounts the rules allow it), ``valued`` (those the value
+        model gives it a value), ``positive_value`` (those whose net value is
+        above 0) and ``chosen`` (accounts given it); ``unused_because``, empty
+        when it was chosen, else the first that applies of: ``disabled``,
+        ``rules`` (no account eligible under the contact rules and thresholds),
+        ``no_estimate`` (the value model values it for no eligible account),
+        ``not_worth_cost`` (its net value is never above 0, or never above the
+        account's other options), ``capacity`` (a capacity of 0, with accounts
+        worth giving it).
+        """
+        return self._actions.copy()
+
     def summary(self) -> pd.DataFrame:
         """Per action: capacity, accounts given it, capacity used, expected recovery,
-        cost and net value; then one row per reason accounts were left untreated."""
+        cost and net value; then one row per reason accounts were left untreated.
+
+        ``attrs`` hold the method, objective, upper bound, gap, whether the
+        values are causal, the ``book`` and the run's ``warnings``.
+        """
         t = self._table
-        caps = {a: getattr(self.strategy.actions, a).capacity for a in self.eligibility.actions}
+        caps = self.capacities
         rows = []
         for a in self.eligibility.actions:
             if a == WAIT:
@@ -113,6 +155,8 @@ class Worklist:
                 "objective": self.allocation.objective,
                 "upper_bound": self.allocation.upper_bound,
                 "causal": self.causal,
+                "book": self.book,
+                "warnings": list(self.warnings),
             }
         )
         return out
@@ -196,6 +240,9 @@ def prioritise(
     Maximises the total expected net value (extra recovery within the value
     model's horizon, minus cost) subject to every action's daily capacity, one
     action per account, and every eligibility and contact rule of the strategy.
+    The capacities are the day's for the book, the loans open at ``as_of``
+    (:meth:`Strategy.capacities`); with none limited, a warning is logged and
+    recorded in :attr:`Worklist.warnings`.
 
     Parameters
     ----------
@@ -212,15 +259,19 @@ def prioritise(
     value_model : optional
         An object with ``predict(state) -> DataFrame`` of expected recovery per
         action (columns: action names and ``none``) and a ``causal`` attribute:
-        a fitted :class:`ResponseModel` or a :class:`RiskBasedValue`. Default:
-        ``RiskBasedValue()``, flagged non-causal in the output.
+        a fitted :class:`ShrunkUplift` or :class:`ResponseModel`, a rule
+        (:class:`ArrearsRule`, :class:`LadderRule`) or :class:`RiskBasedValue`.
+        Default: ``ArrearsRule()`` with its stated lifts (SMS 1%, call 5%,
+        visit 15% of the arrears), flagged non-causal in the output.
     flags : DataFrame, optional
         Opt-out, cease-contact, hardship and vulnerability flags by loan,
         checked by :func:`check_flags`. Without it the flags are read from the
         loans table, and a :class:`~overdue_risk.DataQualityWarning` names the
         rules left unenforced because it has no column for their flags.
     method : {"auto", "lp", "lagrangian", "greedy"}
-        The allocation method (see :func:`allocate`).
+        The allocation method (see :func:`allocate`); ``"auto"`` takes the
+        value model's ``allocation_method`` when it has one
+        (:class:`LadderRule`: ``"greedy"``, the ladder's fill).
     max_score_age_days : int or inf, default 7
         The oldest score the worklist may use, in days before ``as_of``: an
         overdue account whose latest score is older is an error. ``inf``
@@ -231,7 +282,7 @@ def prioritise(
     -------
     Worklist
     """
-    from ._fallback import RiskBasedValue
+    from ._arrears import ArrearsRule
 
     if not isinstance(portfolio, Portfolio):
         raise OverdueRiskError(
@@ -245,7 +296,10 @@ def prioritise(
     max_age = check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
     scores = check_scores(scores, loan_ids=portfolio.loans["loan_id"])
     day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
-    state = account_state(strategy, portfolio, day, flags=flags)
+    valid = validate(portfolio)
+    ledger = Ledger(valid)
+    state = account_state(strategy, valid, day, flags=flags, ledger=ledger)
+    book = int(np.count_nonzero(_in_book(ledger, int(days[0]))))
     if flags is None:
         warn_unenforced_flags(strategy, portfolio.loans.columns)
     latest = latest_scores(scores, day)
@@ -260,14 +314,18 @@ def prioritise(
         )
     check_score_age(latest, accounts, int(days[0]), max_age)
     state = state.assign(risk_score=risk)
-    model = value_model if value_model is not None else RiskBasedValue()
+    model = value_model if value_model is not None else ArrearsRule()
+    if method == "auto":  # a rule that is its own allocation (LadderRule: the ladder)
+        method = getattr(model, "allocation_method", method)
     rules = eligibility(strategy, state)
     actions = rules.actions
     uplift, net = action_values(model, state, actions, strategy)
     known = ~np.isnan(net)
     usable = rules.eligible & known
     solve_cols = [j for j, a in enumerate(actions) if a != WAIT]
-    capacity = np.array([getattr(strategy.actions, actions[j]).capacity for j in solve_cols])
+    caps = strategy.capacities(book)
+    capacity = np.array([caps[actions[j]] for j in solve_cols], dtype=np.float64)
+    warned = _unlimited_warning(strategy, capacity)
     alloc = allocate(
         np.where(usable, net, 0.0)[:, solve_cols],
         usable[:, solve_cols],
@@ -283,6 +341,9 @@ def prioritise(
     rows = np.arange(len(state))
     action = np.where(took, names[np.maximum(chosen, 0)], WAIT)
     cost = np.array([getattr(strategy.actions, a).cost for a in actions])
+    # The contact window travels with the rows whose action reaches the customer.
+    channel = np.array([getattr(strategy.actions, a).channel for a in actions], dtype=object)
+    contact = took & (channel[np.maximum(chosen, 0)] != "none")
 
     # Why the untreated were left: the first reason that applies.
     eligible_any = rules.eligible[:, solve_cols].any(axis=1)
@@ -302,6 +363,8 @@ def prioritise(
         {
             "rank": pd.array(rank, dtype="Int64"),
             "action": action,
+            "contact_start": np.where(contact, strategy.hours.start, "").astype(object),
+            "contact_end": np.where(contact, strategy.hours.end, "").astype(object),
             "expected_value": value,
             "expected_recovery": np.where(took, uplift[rows, np.maximum(chosen, 0)], 0.0),
             "cost": np.where(took, cost[np.maximum(chosen, 0)], 0.0),
@@ -319,4 +382,81 @@ def prioritise(
         },
         index=state.index,
     ).iloc[order]
-    return Worklist(day, strategy, bool(getattr(model, "causal", False)), alloc, rules, table)
+    return Worklist(
+        as_of=day,
+        strategy=strategy,
+        causal=bool(getattr(model, "causal", False)),
+        allocation=alloc,
+        eligibility=rules,
+        _table=table,
+        book=book,
+        warnings=warned,
+        _actions=_action_table(strategy, rules, usable & (net > 0), usable, chosen, book),
+    )
+
+
+def _in_book(ledger: Ledger, day: int) -> np.ndarray:
+    """Which loans are in the book on ``day`` (int days): started on or before it, not closed.
+
+    The base of every ``capacity_per_10k``; a loan closing on ``day`` is out of it,
+    as it is out of the account state.
+    """
+    return (ledger.start_days <= day) & (ledger.closed_days > day)
+
+
+def _unlimited_warning(strategy: Strategy, capacity: np.ndarray) -> tuple[str, ...]:
+    """A warning, logged and returned, when no action the strategy may take is limited."""
+    if not capacity.size or np.isfinite(capacity).any():
+        return ()
+    text = (
+        "Every action the strategy may take has unlimited capacity (capacity and "
+        "capacity_per_10k are inf): the worklist rations nothing and gives every account its "
+        "best action. Set actions.<action>.capacity_per_10k (or capacity) to what the teams "
+        "can do in a day."
+    )
+    logger.warning(text)
+    return (text,)
+
+
+def _action_table(
+    strategy: Strategy,
+    rules: Eligibility,
+    positive: np.ndarray,
+    valued: np.ndarray,
+    chosen: np.ndarray,
+    book: int,
+) -> pd.DataFrame:
+    """Worklist.actions(): per treatment, the accounts at each stage and why none was chosen.
+
+    ``positive`` and ``valued`` are (accounts, actions) masks over ``rules.actions``;
+    ``chosen`` the column of each account's action there (-1: wait).
+    """
+    rows = []
+    for a in TREATMENTS:
+        spec = getattr(strategy.actions, a)
+        row = {"enabled": spec.enabled, "capacity": _day_capacity(spec, book)}
+        row.update(dict.fromkeys(("eligible", "valued", "positive_value", "chosen"), 0))
+        if a in rules.actions:
+            j = rules.actions.index(a)
+            row["eligible"] = int(rules.eligible[:, j].sum())
+            row["valued"] = int(valued[:, j].sum())
+            row["positive_value"] = int(positive[:, j].sum())
+            row["chosen"] = int((chosen == j).sum())
+        row["unused_because"] = _unused(row)
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.Index(TREATMENTS, name="action"))
+
+
+def _unused(row: dict) -> str:
+    """Why an action got no account (:data:`UNUSED`): the first stage it lost them all at."""
+    if not row["enabled"]:
+        return "disabled"
+    if row["chosen"]:
+        return ""
+    if not row["eligible"]:
+        return "rules"
+    if not row["valued"]:
+        return "no_estimate"
+    if row["positive_value"] and row["capacity"] == 0:
+        return "capacity"
+    return "not_worth_cost"  # never above 0, or never above the account's other options

@@ -1,6 +1,8 @@
-"""Learn the value model from the collections log, or fall back to the risk score."""
+"""Learn the value model from the collections log, or fall back to a stated rule."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
@@ -8,13 +10,22 @@ import pandas as pd
 from .._dates import AsOf, parse_as_of
 from .._params import Options, check_params
 from ..contract import NO_ACTION, Portfolio, validate
-from ..exceptions import OverdueRiskError
-from ..prioritise import ArrearsRule, ResponseModel, RiskBasedValue, logged_decisions
+from ..exceptions import ModelError, OverdueRiskError
+from ..prioritise import (
+    ArrearsRule,
+    LadderRule,
+    ResponseModel,
+    RiskBasedValue,
+    ShrunkUplift,
+    logged_decisions,
+)
 
 __all__ = ["VALUE_SOURCES", "check_value_source", "choose_value_model", "learn_value_model"]
 
+logger = logging.getLogger(__name__)
+
 # What ``choose_value_model`` (and ``overdue-risk prioritise --value``) accepts.
-VALUE_SOURCES = ("auto", "uplift", "fallback", "arrears")
+VALUE_SOURCES = ("auto", "uplift", "fallback", "arrears", "ladder")
 
 
 def check_value_source(value, parameter: str, owner: str) -> None:
@@ -23,36 +34,54 @@ def check_value_source(value, parameter: str, owner: str) -> None:
 
 
 def learn_value_model(
-    portfolio: Portfolio, as_of: AsOf, *, horizon_days: int = 30, min_rows: int = 200
-) -> ResponseModel | RiskBasedValue:
-    """The value model the log supports at ``as_of``, or the non-causal fallback.
+    portfolio: Portfolio,
+    as_of: AsOf,
+    *,
+    horizon_days: int = 30,
+    min_rows: int = 200,
+    random_state: int = 0,
+) -> ShrunkUplift | ArrearsRule:
+    """The value model the lender's own log supports at ``as_of``.
 
-    Fits a :class:`ResponseModel` on the randomised cell's decisions whose
-    horizon ended before ``as_of``, for every action with at least
-    ``min_rows`` of them (``"none"`` included). Without a randomised cell, or
-    with too few decisions, returns :class:`RiskBasedValue`, whose values the
-    worklist flags as not causal.
+    With a randomised cell (collection rows with ``holdout`` and propensities)
+    whose decisions' horizon ended before ``as_of``: a :class:`ShrunkUplift`
+    fitted on them. The candidates (the stated arrears rule, the arrears rule
+    with lifts estimated per DPD bucket, the learned uplift, and blends of the
+    two) are scored by cross-fitted doubly robust value on the cell's
+    decisions, and the least learned candidate within one standard error of
+    the best is kept; its ``table()`` lists them, and the worklist's
+    ``value_source`` names the choice and its value against the stated rule.
+    Actions with fewer than ``min_rows`` decisions in a fold are left out, and
+    an action whose average uplift cannot be told from zero gets no value.
+
+    Without a usable randomised cell, or with too few decisions: the
+    :class:`ArrearsRule` with its stated lifts (SMS 1%, call 5%, visit 15% of
+    the arrears), which the worklist flags as not causal.
     """
     p = validate(portfolio)
     days = parse_as_of(as_of)
     evening = pd.Timestamp(np.datetime64(int(days[0]) - 1, "D"))
     if p.collections is None or "holdout" not in p.collections.columns:
-        return RiskBasedValue()
+        return ArrearsRule()
     first = p.collections["action_date"].min()
     last = evening - pd.Timedelta(days=horizon_days - 1)
     if pd.isna(first) or first > last:
-        return RiskBasedValue()
+        return ArrearsRule()
     decisions = logged_decisions(p, first, last, horizon_days=horizon_days, data_end=evening)
     counts = decisions["action"].astype(str).value_counts()
-    known = [a for a in counts.index if counts[a] >= min_rows]
-    if NO_ACTION not in known or len(known) < 2:
-        return RiskBasedValue()
-    return ResponseModel(actions=known, min_rows=min_rows).fit(decisions)
+    if counts.get(NO_ACTION, 0) < min_rows or (counts[counts.index != NO_ACTION] < min_rows).all():
+        return ArrearsRule()
+    model = ShrunkUplift(response=ResponseModel(min_rows=min_rows), random_state=random_state)
+    try:
+        return model.fit(decisions)
+    except ModelError as exc:
+        logger.warning("The randomised cell supports no learned value model: %s", exc)
+        return ArrearsRule()
 
 
 def choose_value_model(
     portfolio: Portfolio, as_of: AsOf, value: str = "auto", *, horizon_days: int = 30
-) -> ResponseModel | RiskBasedValue | ArrearsRule:
+) -> ShrunkUplift | RiskBasedValue | ArrearsRule | LadderRule:
     """The value model of a worklist, by source.
 
     Parameters
@@ -60,25 +89,29 @@ def choose_value_model(
     portfolio : Portfolio
     as_of : date-like
         The day the worklist is for.
-    value : {"auto", "uplift", "fallback", "arrears"}, default "auto"
-        ``"uplift"`` learns a :class:`ResponseModel` from the randomised cell of
+    value : {"auto", "uplift", "fallback", "arrears", "ladder"}, default "auto"
+        ``"uplift"`` learns a :class:`ShrunkUplift` from the randomised cell of
         the collections log and fails when the log cannot support one;
         ``"fallback"`` is the non-causal :class:`RiskBasedValue`;
         ``"arrears"`` the non-causal :class:`ArrearsRule` with its stated lifts
-        (SMS 1%, call 5%, visit 15% of the arrears); ``"auto"``
-        learns the uplift model when the log allows and falls back otherwise
-        (see :func:`learn_value_model`).
+        (SMS 1%, call 5%, visit 15% of the arrears); ``"ladder"`` the
+        non-causal :class:`LadderRule` (the treatment ladder by DPD, with the
+        default thresholds, allocated greedily: the ladder's fill); ``"auto"``
+        learns the uplift model when the log allows and takes the arrears rule
+        with stated lifts otherwise (see :func:`learn_value_model`).
     horizon_days : int, default 30
 
     Returns
     -------
-    ResponseModel, RiskBasedValue or ArrearsRule
+    ShrunkUplift, RiskBasedValue, ArrearsRule or LadderRule
     """
     check_value_source(value, "value", "choose_value_model")
     if value == "fallback":
         return RiskBasedValue()
     if value == "arrears":
         return ArrearsRule()
+    if value == "ladder":
+        return LadderRule()
     model = learn_value_model(portfolio, as_of, horizon_days=horizon_days)
     if value == "uplift" and not model.causal:
         raise OverdueRiskError(

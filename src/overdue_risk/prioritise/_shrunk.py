@@ -1,0 +1,491 @@
+"""The value model noise cannot fool: learned uplift shrunk toward its action's average.
+
+A per-account uplift learned from a few hundred randomised decisions per action
+is noisy; the average uplift of an action over the same decisions, per unit of
+arrears, is precise. :class:`ShrunkUplift` blends the two:
+
+    ``uplift(x, a) = (1 - w) * g_a * lift(segment(x), a) * arrears(x) + w * learned(x, a)``
+
+where ``learned`` is the average of response models fitted on cross-fitting
+folds (each on the other folds' loans, each with its own seed: bagging),
+``lift`` the action's average uplift per unit of arrears in the account's
+segment (the augmented IPW estimate with the cross-fitted models, shrunk toward
+the action's pooled average by its precision), and ``g_a`` is 0 for an action
+whose pooled average uplift cannot be told from zero: such an action gets
+capacity only where the learned part, having earned its weight on held-out
+decisions, finds it pays. The weight ``w`` is chosen on the log itself: every
+candidate weight is a policy (each account's best action by net value), and its
+value is estimated on the held-out folds by the doubly robust estimator, the
+fold's own response model as the outcome model. The least learned weight whose
+value is within one standard error of the best is kept, so the learned part
+must earn its place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from .._params import Boolean, Interval, Options, Satisfies, check_params
+from ..contract import AS_LOGGED, NO_ACTION
+from ..exceptions import ModelError
+from ._arrears import ARREARS_LIFTS, ArrearsRule
+from ._averages import Cell, aipw_lifts, centers, shares
+from ._ope import cluster_se, dr_terms
+from ._response import ResponseModel
+
+__all__ = ["ShrunkUplift"]
+
+logger = logging.getLogger(__name__)
+
+_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+_AMOUNT = "overdue_amount"
+
+
+def _grid_ok(v) -> bool:
+    if isinstance(v, str | bytes) or not isinstance(v, Sequence) or len(v) == 0:
+        return False
+    return all(
+        isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1 for x in v
+    ) and len(set(v)) == len(v)
+
+
+def _costs_ok(v) -> bool:
+    if v is None:
+        return True
+    if not isinstance(v, Mapping):
+        return False
+    return all(
+        isinstance(k, str)
+        and isinstance(c, int | float)
+        and not isinstance(c, bool)
+        and np.isfinite(c)
+        and c >= 0
+        for k, c in v.items()
+    )
+
+
+_PARAMS = {
+    "response": [None, Satisfies(lambda v: isinstance(v, ResponseModel), "a ResponseModel")],
+    "prior_lifts": Satisfies(_costs_ok, "None or a dict of action to a lift >= 0"),
+    "by": [None, Satisfies(lambda v: isinstance(v, str), "a column name or 'dpd_bucket'")],
+    "z": Interval(float, 0),
+    "shrinkage": [Options(("auto",)), Interval(float, 0, 1)],
+    "grid": Satisfies(_grid_ok, "a list of distinct numbers in [0, 1]"),
+    "n_folds": Interval(int, 2, 20),
+    "one_se": Boolean(),
+    "costs": Satisfies(_costs_ok, "None or a dict of action to a cost >= 0"),
+    "random_state": Interval(int, 0),
+}
+
+
+class ShrunkUplift(BaseEstimator):
+    """Learned uplift shrunk toward its action's average, bagged, and tuned by DR.
+
+    Parameters
+    ----------
+    response : ResponseModel, optional
+        The learner of per-account response, cloned once per fold with
+        ``random_state + fold``. Default ``ResponseModel()``; with its
+        ``actions=None`` the actions modelled are those with ``min_rows``
+        rows in every fold's training part.
+    prior_lifts : dict of str to float, optional
+        The stated lifts (the share of the arrears an action brings back),
+        read as a prior of that mean and standard deviation which the cell's
+        estimate updates; default :data:`ARREARS_LIFTS` (SMS 1%, call 5%,
+        visit 15%), ``{}`` for none. An action without a stated lift gets an
+        average only when its estimate is distinguishable from 0.
+    by : str or None, default="dpd_bucket"
+        The segments of the average uplift: ``"dpd_bucket"`` (the ledger's
+        DPD buckets), a column of the decisions and the state
+        (``"product_type"``), or None for one average per action.
+    z : float, default=1.96
+        An action without a stated lift whose pooled average uplift is not
+        above ``z`` standard errors gets no value from the average (the
+        learned part alone, by its weight).
+    shrinkage : "auto" or float in [0, 1], default="auto"
+        The weight ``w`` of the learned part; ``"auto"`` chooses it from
+        ``grid`` by cross-fitted doubly robust policy value.
+    grid : list of float, default=(0, 0.25, 0.5, 0.75, 1)
+        The candidate weights.
+    n_folds : int, default=5
+        Cross-fitting folds, split by loan; also the number of bagged models.
+    one_se : bool, default=True
+        Keep the least learned weight whose value is within one standard
+        error (of the paired difference) of the best; False keeps the best.
+    costs : dict of str to float, optional
+        Each action's cost, for the candidate policies' net values and the
+        rewards; by default the median logged cost of each action.
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    actions_ : tuple of str
+        The actions valued (``"none"`` first).
+    members_ : list of ResponseModel
+        The bagged response models, one per fold.
+    lifts_ : DataFrame
+        Each action's average uplift per unit of arrears, pooled
+        (``segment == "all"``) and per segment: ``estimate``, ``se``,
+        ``rows``, ``rows_none``, ``distinct`` (``estimate - z * se > 0``).
+    centers_ : DataFrame
+        The average uplift applied per segment (rows) and action (columns),
+        each segment's estimate shrunk toward the pooled one.
+    gate_ : ndarray of shape (1, actions)
+        1 for the actions whose pooled average is distinguishable from 0.
+    shrinkage_ : float
+        The weight used.
+    selection_ : DataFrame
+        Per candidate (the stated arrears rule, then each weight): the doubly
+        robust value per decision on the held-out folds, its standard error,
+        the difference from the chosen weight with its standard error, and
+        ``chosen``.
+    costs_ : dict of str to float
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from overdue_risk.prioritise import ResponseModel, ShrunkUplift
+    >>> rng = np.random.default_rng(0)
+    >>> n = 6000
+    >>> action = rng.choice(["none", "call"], n)
+    >>> amount = rng.uniform(100, 500, n)
+    >>> paid = rng.random(n) < 0.3 + 0.2 * (action == "call")
+    >>> d = pd.DataFrame({"dpd": rng.integers(1, 90, n), "overdue_amount": amount,
+    ...     "action": action, "propensity": 0.5, "cost": np.where(action == "call", 2.0, 0.0),
+    ...     "reward_amount": np.where(paid, amount, 0.0)})
+    >>> model = ShrunkUplift(response=ResponseModel(features=["dpd", "overdue_amount"],
+    ...     n_estimators=30), n_folds=3).fit(d)
+    >>> model.actions_
+    ('none', 'call')
+    >>> bool(model.uplift(d.head(3))["call"].gt(0).all())
+    True
+    """
+
+    causal = True
+
+    def __init__(
+        self,
+        *,
+        response: ResponseModel | None = None,
+        prior_lifts: Mapping[str, float] | None = None,
+        by: str | None = "dpd_bucket",
+        z: float = 1.96,
+        shrinkage: str | float = "auto",
+        grid: Sequence[float] = _GRID,
+        n_folds: int = 5,
+        one_se: bool = True,
+        costs: Mapping[str, float] | None = None,
+        random_state: int = 0,
+    ):
+        self.response = response
+        self.prior_lifts = prior_lifts
+        self.by = by
+        self.z = z
+        self.shrinkage = shrinkage
+        self.grid = grid
+        self.n_folds = n_folds
+        self.one_se = one_se
+        self.costs = costs
+        self.random_state = random_state
+
+    @property
+    def value_source(self) -> str:
+        """How a worklist names these values: the weight chosen and its evidence."""
+        if not hasattr(self, "shrinkage_"):
+            return "shrunk uplift model (not fitted)"
+        sel = self.selection_
+        chosen = sel[sel["chosen"]].iloc[0]
+        stated = sel.iloc[0]
+        return (
+            f"uplift shrunk toward the arrears rule, weight {self.shrinkage_:g} on the learned "
+            f"part: cross-fitted DR {chosen['dr']:+.2f} per decision vs {stated['dr']:+.2f} "
+            "for the stated arrears rule"
+        )
+
+    # -- fit ------------------------------------------------------------------------------
+
+    def fit(self, decisions: pd.DataFrame) -> ShrunkUplift:
+        """Fit the bagged response models and the average uplifts, and choose the weight.
+
+        Parameters
+        ----------
+        decisions : DataFrame
+            The randomised cell's decisions (:func:`logged_decisions`):
+            the response model's features, ``action``, ``propensity``,
+            ``reward_amount``, ``cost`` (or ``costs=``) and
+            ``overdue_amount``; indexed by ``loan_id`` for folds by loan.
+
+        Returns
+        -------
+        self
+        """
+        check_params(type(self).__name__, self.get_params(deep=False), _PARAMS, ModelError)
+        if not isinstance(decisions, pd.DataFrame):
+            raise ModelError(f"decisions must be a DataFrame; got {type(decisions).__name__}.")
+        needed = ["action", "propensity", "reward_amount", _AMOUNT]
+        missing = [c for c in needed if c not in decisions.columns]
+        if missing:
+            raise ModelError(f"decisions lacks the columns {missing}.")
+        if "loan_id" in (decisions.index.names or []) and decisions.index.is_unique:
+            # One canonical order (the log's is arbitrary): row order changes nothing.
+            decisions = decisions.sort_index(kind="stable")
+        action = decisions["action"].astype(object).map(lambda a: AS_LOGGED.get(a, a))
+        if action.isna().any():
+            raise ModelError(f"decisions.action has missing values; no action is {NO_ACTION!r}.")
+        action = action.to_numpy(dtype=object).astype(str)
+        groups = _groups(decisions)
+        rng = np.random.default_rng(self.random_state)
+        fold = rng.permutation(int(groups.max()) + 1)[groups] % self.n_folds
+        costs = self._costs(decisions, action)
+        response = ResponseModel() if self.response is None else self.response
+        propensity = decisions["propensity"].to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~((propensity > 0) & (propensity <= 1))
+        if bad.any():
+            raise ModelError(
+                f"{int(bad.sum())} decision rows have a propensity outside (0, 1] or missing; "
+                "the cell's estimates weight each row by 1 / propensity."
+            )
+        # ``min_rows`` counts an action's rows in all: each fold trains on (K - 1) / K of them.
+        need = int(np.ceil(response.min_rows * (self.n_folds - 1) / self.n_folds))
+        response = clone(response).set_params(min_rows=need)
+        if response.actions is None:
+            response.set_params(actions=self._foldwise(action, fold, need))
+
+        cost_row = (
+            decisions["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
+            if ("cost" in decisions.columns and self.costs is None)
+            else np.full(len(decisions), np.nan)
+        )
+        fallback = np.array([costs.get(a, np.nan) for a in action])
+        reward = decisions["reward_amount"].to_numpy(dtype=np.float64, na_value=np.nan) - np.where(
+            np.isnan(cost_row), fallback, cost_row
+        )
+
+        ok = ~((action == NO_ACTION) & (propensity >= 1))  # rows the cell randomised
+        amount = np.maximum(_amount(decisions), 1.0)
+        segment = ArrearsRule(by=self.by)._segments(decisions) if self.by else None
+        dpd = (
+            decisions["dpd"].to_numpy(dtype=np.float64, na_value=np.nan)
+            if "dpd" in decisions.columns
+            else None
+        )
+        gross = decisions["reward_amount"].to_numpy(dtype=np.float64, na_value=np.nan)
+        prior = ARREARS_LIFTS if self.prior_lifts is None else dict(self.prior_lifts)
+
+        # Cross-fitting: each fold's response model predicts the rows it never saw.
+        members, levels = [], None
+        for k in range(self.n_folds):
+            train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            try:
+                member = clone(response).set_params(random_state=self.random_state + k)
+                member.fit(decisions.iloc[train])
+            except ModelError as exc:
+                raise ModelError(f"Fold {k + 1} of {self.n_folds}: {exc}") from exc
+            members.append(member)
+            level = member.predict(decisions.iloc[test])
+            if levels is None:
+                acts = list(level.columns)
+                levels = np.full((len(decisions), len(acts)), np.nan)
+            levels[test] = level.to_numpy()
+        data = Cell(action, gross, propensity, amount, segment, dpd, groups, ok, acts, levels)
+        cost = np.array([costs.get(a, 0.0) if a != NO_ACTION else 0.0 for a in acts])
+        q = levels - cost  # the outcome model, net of cost
+        pos = pd.Index(acts).get_indexer(action)
+        q_a = np.where(pos >= 0, q[np.arange(len(q)), np.maximum(pos, 0)], np.nan)
+        learned = levels - levels[:, [0]]
+        stated = np.array([ARREARS_LIFTS.get(a, 0.0) for a in acts])[None, :] * amount[:, None]
+
+        names = ["arrears rule (stated)", *(f"w={w:g}" for w in self.grid)]
+        terms = np.full((len(names), len(decisions)), np.nan)
+        for k in range(self.n_folds):
+            test = np.flatnonzero(fold == k)
+            fold_centers, gate = centers(aipw_lifts(data.rows(fold != k), self.z), acts, prior)
+            rule = gate * shares(fold_centers, segment, test) * amount[test, None]
+            for c in range(len(names)):
+                w = 1.0 if c == 0 else self.grid[c - 1]
+                up = stated[test] if c == 0 else (1 - w) * rule + w * learned[test]
+                pick = np.argmax(up - cost, axis=1)  # ties: "none" first
+                weight = np.where(pos[test] == pick, 1.0 / propensity[test], 0.0)
+                terms[c, test] = dr_terms(q[test, pick], q_a[test], weight, reward[test])
+        bad = ~np.isfinite(terms)
+        if bad.any():
+            raise ModelError(
+                f"{int(bad.any(axis=0).sum())} decision rows have no usable reward or "
+                "propensity where a candidate policy matches the logged action."
+            )
+        self.selection_ = self._select(names, terms, groups)
+        self.lifts_ = aipw_lifts(data, self.z)
+        self.centers_, self.gate_ = centers(self.lifts_, acts, prior)
+        self.members_ = members
+        self.actions_ = tuple(acts)
+        self.costs_ = costs
+        self.n_features_in_ = members[0].n_features_in_
+        self.feature_names_in_ = members[0].feature_names_in_
+        return self
+
+    def _select(self, names, terms: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+        value = terms.mean(axis=1)
+        se = np.array([cluster_se(t, groups) for t in terms])
+        weights = np.array([np.nan, *self.grid], dtype=np.float64)
+        learned = np.arange(1, len(names))
+        if self.shrinkage != "auto":
+            chosen = int(learned[np.argmin(np.abs(weights[learned] - float(self.shrinkage)))])
+            if weights[chosen] != float(self.shrinkage):
+                chosen = -1  # a weight off the grid: reported, not evaluated
+        else:
+            best = int(learned[np.argmax(value[learned])])
+            chosen = best
+            if self.one_se:
+                for c in learned[np.argsort(weights[learned], kind="stable")]:
+                    diff = terms[c] - terms[best]
+                    if diff.mean() >= -cluster_se(diff, groups) or c == best:
+                        chosen = int(c)
+                        break
+        table = pd.DataFrame({"candidate": names, "shrinkage": weights, "dr": value, "se": se})
+        if chosen >= 0:
+            diffs = terms - terms[chosen]
+            table["vs_chosen"] = diffs.mean(axis=1)
+            table["se_vs_chosen"] = [cluster_se(d, groups) for d in diffs]
+            table["chosen"] = np.arange(len(names)) == chosen
+            self.shrinkage_ = float(weights[chosen])
+        else:
+            table["vs_chosen"] = np.nan
+            table["se_vs_chosen"] = np.nan
+            table["chosen"] = False
+            self.shrinkage_ = float(self.shrinkage)
+        return table
+
+    def _foldwise(self, action: np.ndarray, fold: np.ndarray, need: int) -> list[str]:
+        """The actions with ``need`` rows in every fold's training part."""
+        keys = pd.MultiIndex.from_arrays([action, fold])
+        counts = pd.Series(1, index=keys).groupby(level=[0, 1]).sum().unstack(fill_value=0)
+        counts = counts.reindex(columns=range(self.n_folds), fill_value=0)
+        train = counts.sum(axis=1).to_numpy()[:, None] - counts.to_numpy()
+        ok = [a for a, row in zip(counts.index, train, strict=True) if row.min() >= need]
+        if NO_ACTION not in ok or len(ok) < 2:
+            rows = {str(a): int(n) for a, n in counts.sum(axis=1).items()}
+            raise ModelError(
+                f"Too few randomised decisions: with {self.n_folds} folds, no action and at "
+                f"least one action need {need} rows in every fold's training part (the "
+                f"response model's min_rows x {self.n_folds - 1}/{self.n_folds}); rows per "
+                f"action: {rows}."
+            )
+        dropped = sorted(set(counts.index) - set(ok))
+        if dropped:
+            logger.info("Actions with too few rows to learn, left out: %s.", dropped)
+        return ok
+
+    def _costs(self, decisions: pd.DataFrame, action: np.ndarray) -> dict[str, float]:
+        if self.costs is not None:
+            given = {AS_LOGGED.get(a, a): float(c) for a, c in self.costs.items()}
+            unknown = sorted(str(a) for a in set(action) - set(given) - {NO_ACTION})
+            if unknown:
+                raise ModelError(f"costs= has no cost for the logged action(s) {unknown}.")
+            return {NO_ACTION: 0.0, **given}
+        if "cost" not in decisions.columns:
+            raise ModelError("decisions lacks the column 'cost'; pass costs= per action.")
+        cost = decisions["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
+        median = pd.Series(cost).groupby(action).median()
+        out = {a: (0.0 if a == NO_ACTION else float(v)) for a, v in median.items()}
+        unknown = sorted(a for a, v in out.items() if np.isnan(v))
+        if unknown:
+            raise ModelError(f"No logged cost for the action(s) {unknown}; pass costs= per action.")
+        return out
+
+    # -- predict --------------------------------------------------------------------------
+
+    def predict(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Expected recovery per action: the bagged level of no action plus each uplift."""
+        up = self.uplift(state)
+        base = self._level(state)[NO_ACTION]
+        out = up.add(base, axis=0)
+        out.insert(0, NO_ACTION, base)
+        out.attrs["causal"] = True
+        return out
+
+    def uplift(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Expected recovery of each action over no action (``"none"`` left out)."""
+        check_is_fitted(self, "members_")
+        level = self._level(state)
+        acts = list(level.columns)
+        segment = ArrearsRule(by=self.by)._segments(state) if self.by else None
+        rows = np.arange(len(state))
+        rule = self.gate_ * shares(self.centers_, segment, rows) * _amount(state)[:, None]
+        learned = level.to_numpy() - level[[NO_ACTION]].to_numpy()
+        w = self.shrinkage_
+        up = (1 - w) * rule + w * learned
+        out = pd.DataFrame(up, index=state.index, columns=acts).drop(columns=NO_ACTION)
+        out.attrs["causal"] = True
+        return out
+
+    def _level(self, state: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(state, pd.DataFrame):
+            raise ModelError(f"state must be a DataFrame; got {type(state).__name__}.")
+        total = None
+        for member in self.members_:
+            mu = member.predict(state)
+            total = mu if total is None else total + mu
+        return total / len(self.members_)
+
+    # -- results --------------------------------------------------------------------------
+
+    def table(self) -> pd.DataFrame:
+        """The candidates' cross-fitted doubly robust values (see ``selection_``)."""
+        check_is_fitted(self, "selection_")
+        return self.selection_.copy()
+
+    def summary(self) -> str:
+        """The weight chosen, the candidates' values, and the actions given no value."""
+        check_is_fitted(self, "selection_")
+        lines = [
+            f"ShrunkUplift: weight {self.shrinkage_:g} on the learned uplift, "
+            f"{len(self.members_)} bagged response models; doubly robust value per decision "
+            "on held-out folds:"
+        ]
+        for row in self.selection_.itertuples(index=False):
+            mark = " <- chosen" if row.chosen else ""
+            lines.append(f"  {row.candidate}: {row.dr:+.3f} ± {row.se:.3f}{mark}")
+        gated = [a for j, a in enumerate(self.actions_) if j and not self.gate_[0, j]]
+        if gated:
+            lines.append(
+                f"  Average uplift not distinguishable from 0 (the rule gives no value): {gated}."
+            )
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Each candidate's value with a 95% interval; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        check_is_fitted(self, "selection_")
+        if ax is None:
+            _, ax = plt.subplots()
+        t = self.selection_
+        y = np.arange(len(t))
+        ax.errorbar(t["dr"], y, xerr=1.96 * t["se"], fmt="o")
+        ax.set_yticks(y, t["candidate"])
+        ax.set_xlabel("doubly robust value per decision (held-out folds)")
+        return ax
+
+
+def _groups(decisions: pd.DataFrame) -> np.ndarray:
+    """One integer per row: its loan when the index or columns have ``loan_id``, else the row."""
+    if "loan_id" in (decisions.index.names or []):
+        labels = decisions.index.get_level_values("loan_id")
+    elif "loan_id" in decisions.columns:
+        labels = decisions["loan_id"]
+    else:
+        return np.arange(len(decisions))
+    codes, _ = pd.factorize(pd.Series(labels), sort=True, use_na_sentinel=False)
+    return codes.astype(np.int64)
+
+
+def _amount(frame: pd.DataFrame) -> np.ndarray:
+    if _AMOUNT not in frame.columns:
+        raise ModelError(f"ShrunkUplift reads the column {_AMOUNT!r}; it is missing.")
+    return np.maximum(frame[_AMOUNT].to_numpy(dtype=np.float64, na_value=0.0), 0.0)
