@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/closed_loop.py [--loans 20000] [--seeds 202,303] [--days 60]
         [--paths 2] [--oracle-paths 8] [--oracle-horizon 30] [--strategy default] [--markdown]
-        [--value-seeds 0,1,2]
+        [--value-seeds 0,1,2] [--scenario default|cause_driven|FILE]
 
 For each seed: simulate a lender from 2023-01-01 to the evening before --start, learn
 the prioritiser's value model (a ShrunkUplift, as learn_value_model fits it, once per
@@ -105,6 +105,11 @@ def main() -> None:
     ap.add_argument("--oracle-horizon", type=int, default=HORIZON)
     ap.add_argument("--strategy", default="default", help="a profile name or a TOML file")
     ap.add_argument(
+        "--scenario",
+        default="default",
+        help="the simulator's world: 'default', a preset ('cause_driven') or a scenario TOML",
+    )
+    ap.add_argument(
         "--value-seeds",
         default="0,1,2",
         help="random seeds of the prioritiser's value model: one row each, the first the default",
@@ -112,13 +117,23 @@ def main() -> None:
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     start = pd.Timestamp(args.start)
+    if args.scenario == "default":
+        scenario = odr.Scenario()
+    elif args.scenario in odr.Scenario.presets():
+        scenario = odr.Scenario.preset(args.scenario)
+    else:
+        scenario = odr.Scenario.from_toml(args.scenario)
     strategy = odr.Strategy.load(args.strategy).replace(actions={"restructure": {"cost": 15.0}})
     for seed in (int(s) for s in args.seeds.split(",")):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", odr.DataQualityWarning)  # loans not yet due
             portfolio, truth = odr.simulate_portfolio(
-                args.loans, "2023-01-01", start - pd.Timedelta(days=1), seed=seed
+                args.loans,
+                "2023-01-01",
+                start - pd.Timedelta(days=1),
+                seed=seed,
+                scenario=scenario,
             )
             portfolio = odr.validate(portfolio)
         models = learn(portfolio, start, [int(k) for k in args.value_seeds.split(",")])
@@ -136,7 +151,8 @@ def main() -> None:
         )
         seconds = time.perf_counter() - t0
         print(
-            f"\n### seed {seed}: {args.loans:,} loans (book {result.book:,} open at the start), "
+            f"\n### {args.scenario} world, seed {seed}: {args.loans:,} loans "
+            f"(book {result.book:,} open at the start), "
             f"{args.days} days from {start.date()}, {args.paths} paths; "
             f"{seconds:.0f} s ({learned:.0f} s to simulate and learn)\n"
         )
