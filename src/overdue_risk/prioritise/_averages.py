@@ -150,7 +150,8 @@ def centers(
     with np.errstate(divide="ignore", invalid="ignore"):
         posterior = (s / s**2 + e / se**2) / (1 / s**2 + 1 / se**2)
     p = pd.Series(np.where(stated, posterior.fillna(s), e), index=acts)
-    gate = (stated | pooled["distinct"].fillna(False).astype(bool)).to_numpy(dtype=np.float64)
+    distinct = pooled["distinct"].eq(True).to_numpy()  # False where never estimated
+    gate = (stated.to_numpy() | distinct).astype(np.float64)
     gate[acts.index(NO_ACTION)] = 0.0
     seg = lifts[lifts["segment"] != "all"]
     if len(seg):
