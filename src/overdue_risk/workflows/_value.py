@@ -45,12 +45,14 @@ def learn_value_model(
 
     With a randomised cell (collection rows with ``holdout`` and propensities)
     whose decisions' horizon ended before ``as_of``: a :class:`ShrunkUplift`
-    fitted on them. The candidates (the stated arrears rule, the arrears rule
-    with lifts estimated per DPD bucket, the learned uplift, and blends of the
-    two) are scored by cross-fitted doubly robust value on the cell's
-    decisions, and the least learned candidate within one standard error of
-    the best is kept; its ``table()`` lists them, and the worklist's
-    ``value_source`` names the choice and its value against the stated rule.
+    fitted on them. Its candidates, the weight of the learned uplift against
+    each action's average uplift per DPD bucket (the stated arrears-rule lifts
+    updated by the cell's estimates), from 0 (the average alone) to 1 (the
+    learned uplift alone), are scored by cross-fitted doubly robust value on
+    the cell's decisions, and the least learned within one standard error of
+    the best is kept. Its ``table()`` lists them with the stated arrears rule
+    for reference (scored, never chosen), and the worklist's ``value_source``
+    names the choice and its value against the stated rule.
     Actions with fewer than ``min_rows`` decisions in a fold are left out, and
     an action whose average uplift cannot be told from zero gets no value.
 
