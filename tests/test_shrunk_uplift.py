@@ -157,6 +157,23 @@ def test_stated_lifts_are_a_prior_the_cell_updates(flat):
     assert (fitted.uplift(d.head(5))["sms"] > 0).all()
 
 
+def test_a_stated_action_too_rare_to_learn_keeps_its_updated_average():
+    d = cell(1, targeted=False)
+    rare = d.index[::150]  # 60 visits: too few for the response model (67 in each fold)
+    d = d.assign(action=d["action"].astype(object))
+    d.loc[rare, "action"] = "visit"
+    d.loc[rare, "cost"] = 20.0
+    fitted = model(prior_lifts={"visit": 0.15}, shrinkage=1.0).fit(d)
+    assert fitted.extra_ == ("visit",) and "visit" not in fitted.members_[0].actions_
+    plain = ArrearsRule(min_rows=1).fit(d).pooled_lifts_.set_index("action").loc["visit"]
+    e, se, s = plain["estimate"], plain["se"], 0.15
+    want = (s / s**2 + e / se**2) / (1 / s**2 + 1 / se**2)
+    up = fitted.uplift(d.head(20))
+    # With all the weight on the learned part, the rare action keeps its average.
+    np.testing.assert_allclose(up["visit"], want * d["overdue_amount"].head(20), rtol=1e-12)
+    assert "Too few decisions to learn" in fitted.summary()
+
+
 def test_an_action_is_compared_with_no_action_where_it_was_drawn():
     # Visits are drawn from 30 DPD only and change nothing; accounts below 30 DPD pay
     # far more. Against every "none" row a visit would look harmful.

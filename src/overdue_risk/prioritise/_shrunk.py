@@ -137,7 +137,12 @@ class ShrunkUplift(BaseEstimator):
         The average uplift applied per segment (rows) and action (columns),
         each segment's estimate shrunk toward the pooled one.
     gate_ : ndarray of shape (1, actions)
-        1 for the actions whose pooled average is distinguishable from 0.
+        1 for the actions whose pooled average is distinguishable from 0 or
+        that have a stated lift.
+    extra_ : tuple of str
+        Actions with a stated lift that the log holds too few decisions of
+        for the response model: valued by the stated lift updated by the
+        cell's plain estimate (:class:`ArrearsRule`'s), with no learned part.
     shrinkage_ : float
         The weight used.
     selection_ : DataFrame
@@ -294,12 +299,14 @@ class ShrunkUplift(BaseEstimator):
                 levels = np.full((len(decisions), len(acts)), np.nan)
             levels[test] = level.to_numpy()
         data = Cell(action, gross, propensity, amount, segment, dpd, groups, ok, acts, levels)
-        cost = np.array([costs.get(a, 0.0) if a != NO_ACTION else 0.0 for a in acts])
-        q = levels - cost  # the outcome model, net of cost
-        pos = pd.Index(acts).get_indexer(action)
-        q_a = np.where(pos >= 0, q[np.arange(len(q)), np.maximum(pos, 0)], np.nan)
+        # Actions with a stated lift that the log holds too few of to learn: the stated
+        # lift updated by the cell's plain estimate, with no learned part.
+        extra = [a for a in costs if prior.get(a, 0.0) > 0 and a not in acts]
+        every = [*acts, *extra]
+        cost = np.array([costs.get(a, 0.0) if a != NO_ACTION else 0.0 for a in every])
+        pos = pd.Index(every).get_indexer(action)
         learned = levels - levels[:, [0]]
-        stated = np.array([ARREARS_LIFTS.get(a, 0.0) for a in acts])[None, :] * amount[:, None]
+        stated = np.array([ARREARS_LIFTS.get(a, 0.0) for a in every])[None, :] * amount[:, None]
 
         names = ["arrears rule (stated)", *(f"w={w:g}" for w in self.grid)]
         terms = np.full((len(names), len(decisions)), np.nan)
@@ -307,12 +314,22 @@ class ShrunkUplift(BaseEstimator):
             test = np.flatnonzero(fold == k)
             fold_centers, gate = centers(aipw_lifts(data.rows(fold != k), self.z), acts, prior)
             rule = gate * shares(fold_centers, segment, test) * amount[test, None]
+            more = self._extra(decisions.iloc[np.flatnonzero(fold != k)], extra, prior)
+            more = more[None, :] * amount[test, None]
+            rule = np.hstack([rule, more])
+            mine = np.hstack([learned[test], more])  # no learned part for the extra actions
+            # The outcome model, net of cost; for the extra actions, no action plus the average.
+            q = np.hstack([levels[test], levels[test, :1] + more]) - cost
+            q_a = np.where(
+                pos[test] >= 0, q[np.arange(len(test)), np.maximum(pos[test], 0)], np.nan
+            )
             for c in range(len(names)):
                 w = 1.0 if c == 0 else self.grid[c - 1]
-                up = stated[test] if c == 0 else (1 - w) * rule + w * learned[test]
+                up = stated[test] if c == 0 else (1 - w) * rule + w * mine
                 pick = np.argmax(up - cost, axis=1)  # ties: "none" first
                 weight = np.where(pos[test] == pick, 1.0 / propensity[test], 0.0)
-                terms[c, test] = dr_terms(q[test, pick], q_a[test], weight, reward[test])
+                chosen = q[np.arange(len(test)), pick]
+                terms[c, test] = dr_terms(chosen, q_a, weight, reward[test])
         bad = ~np.isfinite(terms)
         if bad.any():
             raise ModelError(
@@ -321,13 +338,36 @@ class ShrunkUplift(BaseEstimator):
             )
         self.selection_ = self._select(names, terms, groups)
         self.lifts_ = aipw_lifts(data, self.z)
-        self.centers_, self.gate_ = centers(self.lifts_, acts, prior)
+        self.centers_, gate = centers(self.lifts_, acts, prior)
+        for a, v in zip(extra, self._extra(decisions, extra, prior), strict=True):
+            self.centers_[a] = v
+        self.gate_ = np.hstack([gate, np.ones((1, len(extra)))])
         self.members_ = members
-        self.actions_ = tuple(acts)
+        self.extra_ = tuple(extra)
+        self.actions_ = tuple(every)
         self.costs_ = costs
         self.n_features_in_ = members[0].n_features_in_
         self.feature_names_in_ = members[0].feature_names_in_
         return self
+
+    def _extra(self, decisions: pd.DataFrame, extra: list, prior) -> np.ndarray:
+        """The stated lift of each action of ``extra``, updated by the cell's plain
+        estimate (a ratio of IPW-weighted sums on the action's DPD range) by precision."""
+        out = np.array([float(prior[a]) for a in extra])
+        if not extra:
+            return out
+        try:
+            table = ArrearsRule(z=self.z, min_rows=1).fit(decisions).pooled_lifts_
+        except ModelError:
+            return out
+        table = table.set_index("action")
+        for i, a in enumerate(extra):
+            if a in table.index:
+                e, se = table.loc[a, ["estimate", "se"]].to_numpy(dtype=np.float64)
+                if np.isfinite(e) and np.isfinite(se) and se > 0:
+                    s = out[i]
+                    out[i] = (s / s**2 + e / se**2) / (1 / s**2 + 1 / se**2)
+        return out
 
     def _select(self, names, terms: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
         value = terms.mean(axis=1)
@@ -416,11 +456,14 @@ class ShrunkUplift(BaseEstimator):
         acts = list(level.columns)
         segment = ArrearsRule(by=self.by)._segments(state) if self.by else None
         rows = np.arange(len(state))
-        rule = self.gate_ * shares(self.centers_, segment, rows) * _amount(state)[:, None]
+        every = list(self.actions_)
+        table = self.centers_.reindex(columns=every)
+        rule = self.gate_ * shares(table, segment, rows) * _amount(state)[:, None]
         learned = level.to_numpy() - level[[NO_ACTION]].to_numpy()
+        learned = np.hstack([learned, rule[:, len(acts) :]])  # extra actions: no learned part
         w = self.shrinkage_
         up = (1 - w) * rule + w * learned
-        out = pd.DataFrame(up, index=state.index, columns=acts).drop(columns=NO_ACTION)
+        out = pd.DataFrame(up, index=state.index, columns=every).drop(columns=NO_ACTION)
         out.attrs["causal"] = True
         return out
 
@@ -452,6 +495,11 @@ class ShrunkUplift(BaseEstimator):
             mark = " <- chosen" if row.chosen else ""
             lines.append(f"  {row.candidate}: {row.dr:+.3f} ± {row.se:.3f}{mark}")
         gated = [a for j, a in enumerate(self.actions_) if j and not self.gate_[0, j]]
+        if self.extra_:
+            lines.append(
+                f"  Too few decisions to learn, valued by the stated lift and the cell's plain "
+                f"estimate: {list(self.extra_)}."
+            )
         if gated:
             lines.append(
                 f"  Average uplift not distinguishable from 0 (the rule gives no value): {gated}."
