@@ -89,6 +89,28 @@ def test_the_preset_round_trips_through_toml(tmp_path):
     assert Scenario.from_toml(path) == PRESET
 
 
+def test_a_preset_is_named_wherever_a_scenario_is_taken(tmp_path, capsys):
+    assert Scenario.load("cause_driven") == PRESET
+    assert Scenario.load(None) == Scenario() and Scenario.load(PRESET) is PRESET
+    path = tmp_path / "cause_driven"  # a file, not the preset: a path is always a file
+    path.write_text(Scenario().to_toml())
+    assert Scenario.load(path) == Scenario()
+    with pytest.raises(ScenarioError, match="a preset's name or a TOML file; got int"):
+        Scenario.load(3)
+    # The simulator and the command line take the name.
+    _, truth = odr.simulate_portfolio(
+        300, "2023-01-01", "2023-06-30", seed=3, scenario="cause_driven"
+    )
+    assert truth.scenario == PRESET and "cause" in truth.customers().columns
+    from overdue_risk.cli import main
+
+    out = tmp_path / "book"
+    argv = ["simulate", "--loans", "200", "--seed", "3", "--start", "2023-01-01"]
+    argv += ["--end", "2023-06-30", "--out", str(out), "--scenario", "cause_driven"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (out / "truth").is_dir()
+
+
 def test_an_unknown_preset_names_the_nearest():
     with pytest.raises(ScenarioError, match=r"preset 'cause_drivn'; did you mean cause_driven\?"):
         Scenario.preset("cause_drivn")

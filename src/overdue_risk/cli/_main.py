@@ -309,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=100,
         help=f"Monte Carlo paths of the truth, at most {MAX_PATHS:,} (100)",
     )
-    p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default scenario)")
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="scenario TOML file, or a preset: cause_driven (default scenario)",
+    )
     p.add_argument(
         "--ceiling-dates",
         metavar="DATE[,DATE...]",
@@ -349,7 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", required=True, metavar="DATE", help="first simulated day")
     p.add_argument("--end", required=True, metavar="DATE", help="last simulated day")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder, written as a whole")
-    p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default scenario)")
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="scenario TOML file, or a preset: cause_driven (default scenario)",
+    )
     p.add_argument(
         "--format",
         choices=("parquet", "csv"),

@@ -81,7 +81,7 @@ def simulated_comparison(
     n_paths, horizon_days : int, default=100, 30
         Monte Carlo paths (1 to :data:`MAX_PATHS`, 2,000) and days (1 to 365)
         of the truth (and of the response model's reward).
-    scenario : Scenario or TOML path, optional
+    scenario : Scenario, preset name (``"cause_driven"``) or TOML path, optional
         The simulator's scenario; its default when not given.
     ceiling_dates, ope_dates : date-likes, optional
         See :func:`compare_policies`.
@@ -127,7 +127,7 @@ def simulated_comparison(
     strategy = Strategy.load(strategy)
     check_actions(strategy)  # before the simulation
     if scenario is not None and not isinstance(scenario, Scenario):
-        scenario = Scenario.from_toml(scenario)
+        scenario = Scenario.load(scenario)  # a preset's name or a TOML file
     ope_days = (
         days
         if ope_dates is None

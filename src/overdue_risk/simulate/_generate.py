@@ -131,7 +131,7 @@ def simulate_portfolio(
         The simulated window; loans start up to a month before ``end``.
     seed : int, default 0
         The same seed (and arguments) gives identical tables, byte for byte.
-    scenario : Scenario or TOML path, optional
+    scenario : Scenario, preset name or TOML path, optional
         Behaviour drivers; :class:`Scenario` defaults when omitted.
     snapshots : list of date-likes, optional
         Keep the exact state at the end of these days, so the truth object
@@ -171,10 +171,8 @@ def simulate_portfolio(
         raise OverdueRiskError(
             f"end must be more than a month after start; got {start!r} .. {end!r}."
         )
-    if scenario is None:
-        scenario = Scenario()
-    elif isinstance(scenario, str | os.PathLike):
-        scenario = Scenario.from_toml(scenario)
+    if scenario is None or isinstance(scenario, str | os.PathLike):
+        scenario = Scenario.load(scenario)  # a preset's name or a TOML file
     if not isinstance(scenario, Scenario):
         raise OverdueRiskError(
             f"scenario must be a Scenario (see Scenario.from_toml); got {type(scenario).__name__}."

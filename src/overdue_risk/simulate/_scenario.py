@@ -12,6 +12,7 @@ every one is a :class:`~overdue_risk.ScenarioError`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -139,6 +140,34 @@ did you mean cause_driven? Available presets: cause_driven.
             )
         text = _preset_dir().joinpath(f"{name}.toml").read_text(encoding="utf-8")
         return cls.from_dict(_ROOT.parse_toml(text, f"Scenario preset {name!r}"))
+
+    @classmethod
+    def load(cls, scenario: Scenario | str | os.PathLike | None) -> Scenario:
+        """A scenario from itself, None (the default), a preset's name or a TOML file.
+
+        A name in :meth:`presets` is a preset; any other text or path is a TOML
+        file read by :meth:`from_toml`.
+
+        Examples
+        --------
+        >>> from overdue_risk.simulate import Scenario
+        >>> Scenario.load("cause_driven").causes.enabled
+        True
+        >>> Scenario.load(None) == Scenario()
+        True
+        """
+        if scenario is None:
+            return cls()
+        if isinstance(scenario, Scenario):
+            return scenario
+        if isinstance(scenario, str) and scenario in cls.presets():
+            return cls.preset(scenario)
+        if isinstance(scenario, str | os.PathLike):
+            return cls.from_toml(scenario)
+        raise ScenarioError(
+            "scenario must be a Scenario, a preset's name or a TOML file; "
+            f"got {type(scenario).__name__}."
+        )
 
     @staticmethod
     def presets() -> tuple[str, ...]:
