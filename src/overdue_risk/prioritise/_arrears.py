@@ -22,6 +22,7 @@ from .._params import Interval, Options, Satisfies, check, check_params
 from ..contract import AS_LOGGED, NO_ACTION
 from ..exceptions import ModelError
 from ..ledger import LedgerConfig
+from ._averages import drawn_range
 
 __all__ = ["ARREARS_LIFTS", "ArrearsRule"]
 
@@ -256,11 +257,7 @@ class ArrearsRule:
             if dpd is not None:
                 # The action's DPD range in each segment: no action outside it, where the
                 # action was never drawn, would compare other accounts.
-                lo = np.full(g, np.inf)
-                hi = np.full(g, -np.inf)
-                np.minimum.at(lo, codes[mine], dpd[mine])
-                np.maximum.at(hi, codes[mine], dpd[mine])
-                control = none & (dpd >= lo[codes]) & (dpd <= hi[codes])
+                control = none & drawn_range(codes, mine, dpd, g)
             r_a, v_a, n_a = ratio(mine)
             r_0, v_0, n_0 = ratio(control)
             seen = n_a > 0

@@ -17,9 +17,18 @@ import pandas as pd
 
 from ..contract import NO_ACTION
 
-__all__ = ["OVERALL", "Cell", "aipw_lifts", "centers", "shares"]
+__all__ = ["OVERALL", "Cell", "aipw_lifts", "centers", "drawn_range", "shares"]
 
 OVERALL = "(overall)"  # the row of the pooled average, for segments the log never showed
+
+
+def drawn_range(codes: np.ndarray, mine: np.ndarray, dpd: np.ndarray, groups: int) -> np.ndarray:
+    """The rows within the DPD range an action was drawn on in their segment (``codes``):
+    outside it the action was never possible, and no action there is another population."""
+    lo, hi = np.full(groups, np.inf), np.full(groups, -np.inf)
+    np.minimum.at(lo, codes[mine], dpd[mine])
+    np.maximum.at(hi, codes[mine], dpd[mine])
+    return (dpd >= lo[codes]) & (dpd <= hi[codes])
 
 
 @dataclass(frozen=True)
@@ -84,10 +93,7 @@ def aipw_lifts(cell: Cell, z: float) -> pd.DataFrame:
             mine = (cell.action == a) & cell.ok
             rows = cell.ok.copy()
             if cell.dpd is not None:
-                lo, hi = np.full(g, np.inf), np.full(g, -np.inf)
-                np.minimum.at(lo, codes[mine], cell.dpd[mine])
-                np.maximum.at(hi, codes[mine], cell.dpd[mine])
-                rows &= (cell.dpd >= lo[codes]) & (cell.dpd <= hi[codes])
+                rows &= drawn_range(codes, mine, cell.dpd, g)
             ma = cell.levels[:, j]
             with np.errstate(divide="ignore", invalid="ignore"):
                 psi = (

@@ -305,6 +305,11 @@ def _policy_value(target, q: pd.DataFrame, logged: np.ndarray, n: int) -> np.nda
     return _lookup(q, names, np.ones(n, bool))
 
 
+def loan_groups(decisions: pd.DataFrame) -> np.ndarray:
+    """One integer per row: its loan (``loan_id`` index level or column), else the row."""
+    return _clusters("loan_id", decisions, len(decisions))
+
+
 def _clusters(clusters, decisions: pd.DataFrame, n: int) -> np.ndarray:
     """One integer group per row."""
     if clusters is None:
@@ -323,7 +328,8 @@ def _clusters(clusters, decisions: pd.DataFrame, n: int) -> np.ndarray:
                 f"clusters must be 'loan_id', None or one label per row ({n}); "
                 f"got shape {labels.shape}."
             )
-    codes, _ = pd.factorize(pd.Series(labels), use_na_sentinel=False)
+    # Sorted: the same groups get the same codes whatever the row order.
+    codes, _ = pd.factorize(pd.Series(labels), sort=True, use_na_sentinel=False)
     return codes.astype(np.int64)
 
 

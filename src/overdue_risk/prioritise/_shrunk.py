@@ -36,7 +36,7 @@ from ..contract import AS_LOGGED, NO_ACTION
 from ..exceptions import ModelError
 from ._arrears import ARREARS_LIFTS, ArrearsRule
 from ._averages import Cell, aipw_lifts, centers, shares
-from ._ope import cluster_se, dr_terms
+from ._ope import cluster_se, dr_terms, loan_groups
 from ._response import ResponseModel
 
 __all__ = ["ShrunkUplift"]
@@ -244,7 +244,7 @@ class ShrunkUplift(BaseEstimator):
         if action.isna().any():
             raise ModelError(f"decisions.action has missing values; no action is {NO_ACTION!r}.")
         action = action.to_numpy(dtype=object).astype(str)
-        groups = _groups(decisions)
+        groups = loan_groups(decisions)
         rng = np.random.default_rng(self.random_state)
         fold = rng.permutation(int(groups.max()) + 1)[groups] % self.n_folds
         costs = self._costs(decisions, action)
@@ -442,8 +442,8 @@ class ShrunkUplift(BaseEstimator):
 
     def predict(self, state: pd.DataFrame) -> pd.DataFrame:
         """Expected recovery per action: the bagged level of no action plus each uplift."""
-        up = self.uplift(state)
-        base = self._level(state)[NO_ACTION]
+        up, level = self._uplift(state)
+        base = level[NO_ACTION]
         out = up.add(base, axis=0)
         out.insert(0, NO_ACTION, base)
         out.attrs["causal"] = True
@@ -451,6 +451,10 @@ class ShrunkUplift(BaseEstimator):
 
     def uplift(self, state: pd.DataFrame) -> pd.DataFrame:
         """Expected recovery of each action over no action (``"none"`` left out)."""
+        return self._uplift(state)[0]
+
+    def _uplift(self, state: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The uplift and the bagged levels it was built from (the members predict once)."""
         check_is_fitted(self, "members_")
         level = self._level(state)
         acts = list(level.columns)
@@ -465,7 +469,7 @@ class ShrunkUplift(BaseEstimator):
         up = (1 - w) * rule + w * learned
         out = pd.DataFrame(up, index=state.index, columns=every).drop(columns=NO_ACTION)
         out.attrs["causal"] = True
-        return out
+        return out, level
 
     def _level(self, state: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(state, pd.DataFrame):
@@ -519,18 +523,6 @@ class ShrunkUplift(BaseEstimator):
         ax.set_yticks(y, t["candidate"])
         ax.set_xlabel("doubly robust value per decision (held-out folds)")
         return ax
-
-
-def _groups(decisions: pd.DataFrame) -> np.ndarray:
-    """One integer per row: its loan when the index or columns have ``loan_id``, else the row."""
-    if "loan_id" in (decisions.index.names or []):
-        labels = decisions.index.get_level_values("loan_id")
-    elif "loan_id" in decisions.columns:
-        labels = decisions["loan_id"]
-    else:
-        return np.arange(len(decisions))
-    codes, _ = pd.factorize(pd.Series(labels), sort=True, use_na_sentinel=False)
-    return codes.astype(np.int64)
 
 
 def _amount(frame: pd.DataFrame) -> np.ndarray:
