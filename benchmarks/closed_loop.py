@@ -32,7 +32,13 @@ import pandas as pd
 import overdue_risk as odr
 from overdue_risk.exceptions import ModelError
 from overdue_risk.policy_eval import closed_loop_comparison
-from overdue_risk.prioritise import ArrearsRule, ResponseModel, ShrunkUplift, logged_decisions
+from overdue_risk.prioritise import (
+    ArrearsRule,
+    ResponseModel,
+    ShrunkUplift,
+    capacity_shares,
+    logged_decisions,
+)
 
 HORIZON = 30  # days of the value model's reward
 SHOWN = [
@@ -66,7 +72,7 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def learn(portfolio: odr.Portfolio, start: pd.Timestamp, value_seeds: list[int]) -> dict:
+def learn(portfolio: odr.Portfolio, start: pd.Timestamp, value_seeds: list[int], strategy) -> dict:
     """The value models, from the randomised decisions whose horizon ended before ``start``:
     the prioritiser as ``learn_value_model`` fits it (a ShrunkUplift) once per seed, the
     response model alone, and the arrears rule with estimated lifts."""
@@ -80,10 +86,11 @@ def learn(portfolio: odr.Portfolio, start: pd.Timestamp, value_seeds: list[int])
     )
     counts = history["action"].astype(str).value_counts()
     known = [a for a in counts.index if counts[a] >= 200]
+    shares = capacity_shares(strategy, portfolio, start)  # as learn_value_model with a strategy
     models = {
-        "prioritiser" if i == 0 else f"prioritiser_seed{k}": ShrunkUplift(random_state=k).fit(
-            history
-        )
+        "prioritiser" if i == 0 else f"prioritiser_seed{k}": ShrunkUplift(
+            capacity=shares, random_state=k
+        ).fit(history)
         for i, k in enumerate(value_seeds)
     }
     models["response_model"] = ResponseModel(actions=known).fit(history)
@@ -136,7 +143,7 @@ def main() -> None:
                 scenario=scenario,
             )
             portfolio = odr.validate(portfolio)
-        models = learn(portfolio, start, [int(k) for k in args.value_seeds.split(",")])
+        models = learn(portfolio, start, [int(k) for k in args.value_seeds.split(",")], strategy)
         learned = time.perf_counter() - t0
         result = closed_loop_comparison(
             truth,

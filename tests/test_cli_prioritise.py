@@ -52,9 +52,11 @@ def test_prioritise_writes_a_worklist_within_capacity(scores_file, tmp_path, cap
     assert sorted(worklist["loan_id"]) == sorted(expected.index)
     assert (worklist["action"] == "call").sum() <= 25
     assert stdout.startswith(f"Wrote Worklist(2024-07-01, {len(expected):,} overdue accounts")
-    # The sample has a challenger cell: the value model is learned from it.
+    # The sample has a challenger cell: the value model's candidates are judged on it, under
+    # the strategy's 25 calls, and the one kept is named with its cross-fitted value.
     (source,) = set(worklist["value_source"])
-    assert source.startswith("uplift shrunk toward the arrears rule, weight ")
+    assert "cross-fitted DR" in source and "per decision" in source
+    assert source.startswith(("the stated arrears rule, kept", "uplift shrunk toward"))
 
 
 def test_prioritise_fallback_is_flagged(scores_file, tmp_path, capsys):

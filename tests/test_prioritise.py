@@ -266,6 +266,21 @@ def test_capacity_per_10k_rations_by_the_book(portfolio, scores, flags):
     assert s.attrs["book"] == book and work.allocation.capacity[1] == calls
 
 
+def test_capacity_shares_are_the_days_capacities_over_the_overdue_accounts(portfolio):
+    from overdue_risk.prioritise import capacity_shares
+
+    book = book_at(portfolio, AS_OF)
+    overdue = len(account_state(Strategy(), portfolio, AS_OF))
+    rated = Strategy().replace(
+        actions={"call": {"capacity_per_10k": 100}, "visit": {"capacity": 2}}
+    )
+    shares = capacity_shares(rated, portfolio, AS_OF)
+    # SMS, restructuring, legal and letters are unlimited: left out.
+    assert shares == pytest.approx({"call": (100 * book // 10_000) / overdue, "visit": 2 / overdue})
+    # A capacity beyond the overdue accounts is every one of them.
+    assert capacity_shares(limited(call=10**6), portfolio, AS_OF)["call"] == 1.0
+
+
 def test_profiles_ration_calls_visits_restructuring_and_legal(portfolio, scores, flags):
     book = book_at(portfolio, AS_OF)
     work = prioritise(scores, portfolio, AS_OF, "uk_eu", value_model=LinearValue(), flags=flags)

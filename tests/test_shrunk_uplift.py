@@ -209,8 +209,8 @@ def test_an_action_is_compared_with_no_action_where_it_was_drawn():
 def test_the_selection_table_reports_every_candidate(targeted):
     fitted, _ = targeted
     t = fitted.table()
+    # No lift is stated (prior_lifts={}): no stated rule to keep.
     assert list(t["candidate"]) == [
-        "arrears rule (stated)",
         "w=0",
         "w=0.25",
         "w=0.5",
@@ -223,6 +223,76 @@ def test_the_selection_table_reports_every_candidate(targeted):
     assert (t["se"] > 0).all() and np.isfinite(t["dr"]).all()
     assert f"weight {fitted.shrinkage_:g}" in fitted.value_source
     assert "<- chosen" in fitted.summary()
+
+
+def test_the_stated_rule_is_kept_when_nothing_estimated_beats_it():
+    # A flat call effect of 0.1 and a stated call lift of 0.1: the stated rule is the
+    # simplest candidate, and no estimate is better by a standard error.
+    d = cell(1, targeted=False)
+    fitted = model(prior_lifts={"call": 0.1}).fit(d)
+    t = fitted.table()
+    assert t["candidate"].iloc[0] == "arrears rule (stated)" and bool(t["chosen"].iloc[0])
+    assert np.isnan(fitted.shrinkage_) and fitted.candidate_ == "arrears rule (stated)"
+    up = fitted.uplift(d.head(400))
+    np.testing.assert_allclose(up["call"], 0.1 * d["overdue_amount"].head(400))
+    assert (up["sms"] == 0.0).all()  # no lift stated for SMS
+    assert fitted.value_source.startswith("the stated arrears rule, kept by the randomised cell")
+    assert "the stated arrears rule kept" in fitted.summary()
+
+
+def test_a_targeted_effect_beats_the_stated_rule(targeted):
+    # The call helps new loans and harms old ones: a flat stated lift calls everyone.
+    _, d = targeted
+    fitted = model(prior_lifts={"call": 0.05}).fit(d)
+    t = fitted.table().set_index("candidate")
+    assert fitted.shrinkage_ > 0
+    stated = t.loc["arrears rule (stated)"]
+    assert stated["vs_chosen"] < -stated["se_vs_chosen"]
+    assert "for the stated arrears rule" in fitted.value_source
+
+
+def test_capacity_judges_candidates_by_the_policy_a_worklist_would_run(targeted):
+    _, d = targeted
+    # With no room for any action every candidate is the same policy: all values are
+    # equal, and the simplest, the stated rule, is kept.
+    none = model(prior_lifts={"call": 0.05}, capacity={"call": 0.0, "sms": 0}).fit(d).table()
+    np.testing.assert_allclose(none["dr"], none["dr"].iloc[0])
+    assert bool(none["chosen"].iloc[0])
+    # With room for a fifth of the decisions, the learned part gives them to the new
+    # loans, which pay; the stated rule to the largest arrears, which do not.
+    some = model(prior_lifts={"call": 0.05}, capacity={"call": 0.2}).fit(d)
+    t = some.table().set_index("candidate")
+    assert some.shrinkage_ > 0 and t.loc["arrears rule (stated)", "vs_chosen"] < 0
+    assert "allocated under the capacity shares" in some.summary()
+
+
+def test_candidates_take_an_action_only_where_the_cell_drew_it():
+    from overdue_risk.prioritise._averages import supported
+
+    action = np.array(["none", "visit", "none", "visit", "none", "call", "none"])
+    dpd = np.array([5.0, 30, 80, 60, 200, 3, 45])
+    ok = np.array([True, True, True, True, False, True, True])  # row 4: none, propensity 1
+    s = supported(action, ["none", "call", "visit", "legal"], dpd, ok)
+    assert s[:, 0].all()  # no action, everywhere
+    assert s[:, 1].tolist() == [False, False, False, False, False, True, False]  # DPD 3 only
+    assert s[:, 2].tolist() == [False, True, False, True, False, False, True]  # DPD 30-60
+    assert not s[:, 3].any()  # never drawn
+
+
+def test_best_actions_fills_each_share_with_the_best_rows():
+    from overdue_risk.prioritise._greedy import best_actions
+
+    rng = np.random.default_rng(0)
+    net = np.column_stack([np.zeros(200), rng.normal(1, 1, 200), rng.normal(2, 1, 200)])
+    free = best_actions(net, None)
+    assert (free == net.argmax(axis=1)).all()
+    pick = best_actions(net, np.array([np.inf, 1.0, 0.05]))
+    assert (pick == 2).sum() == 10  # floor(0.05 x 200)
+    # The ten with the highest net value of action 2 among those preferring it.
+    prefer = np.flatnonzero(net[:, 2] > np.maximum(net[:, 1], 0))
+    top = prefer[np.argsort(-net[prefer, 2])[:10]]
+    assert set(np.flatnonzero(pick == 2)) == set(top)
+    assert ((pick == 0) == (net[:, 1] <= 0) & (pick != 2)).all()
 
 
 def test_plot_draws_one_point_per_candidate(targeted):
@@ -261,6 +331,7 @@ def test_row_order_and_refits_change_nothing():
         ({"by": 3}, "'by' parameter of ShrunkUplift"),
         ({"z": -1.0}, "'z' parameter"),
         ({"prior_lifts": {"call": -0.1}}, "'prior_lifts' parameter"),
+        ({"capacity": {"call": 1.5}}, "'capacity' parameter of ShrunkUplift must be None or"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(params, match):

@@ -217,6 +217,11 @@ def test_value_model_sources(portfolio, sample_dir):
     # The candidates were scored on the log: the stated rule, then each weight.
     assert learned.table()["candidate"].iloc[0] == "arrears rule (stated)"
     assert learned.table()["chosen"].sum() == 1
+    assert learned.capacity is None
+    # With the worklist's strategy, the candidates are judged under its capacities.
+    rationed = learn_value_model(portfolio, "2025-01-01", strategy="default")
+    assert set(rationed.capacity) == {"call", "visit", "restructure", "legal"}
+    assert all(0 < v <= 1 for v in rationed.capacity.values())
     handmade = load_portfolio(sample_dir)  # no randomised cell in its log
     fallback = choose_value_model(handmade, "2024-06-01", "auto")
     assert isinstance(fallback, ArrearsRule) and not fallback.causal

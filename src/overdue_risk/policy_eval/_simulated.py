@@ -16,7 +16,14 @@ from ..exceptions import ModelError, OverdueRiskError
 from ..features import build_features
 from ..labels import DpdTarget, build_training_set
 from ..model import RiskModel
-from ..prioritise import ArrearsRule, ResponseModel, ShrunkUplift, Strategy, logged_decisions
+from ..prioritise import (
+    ArrearsRule,
+    ResponseModel,
+    ShrunkUplift,
+    Strategy,
+    capacity_shares,
+    logged_decisions,
+)
 from ..simulate import Scenario, simulate_portfolio
 from ._compare import PolicyComparison, check_actions, compare_policies
 
@@ -166,8 +173,9 @@ def simulated_comparison(
     counts = history["action"].astype(str).value_counts()
     known = [a for a in counts.index if counts[a] >= 200]
     # As learn_value_model: too few randomised decisions leave the stated arrears rule.
+    shares = capacity_shares(strategy, portfolio, days[0])  # the first decision day's
     models = {
-        "prioritiser" if i == 0 else f"prioritiser_seed{k}": _value_model(history, k)
+        "prioritiser" if i == 0 else f"prioritiser_seed{k}": _value_model(history, k, shares)
         for i, k in enumerate(seeds)
     }
     # The learned response alone, as the prioritiser was before it was shrunk and bagged.
@@ -207,9 +215,9 @@ def simulated_comparison(
     return comparison, learned
 
 
-def _value_model(history: pd.DataFrame, seed: int) -> ShrunkUplift | ArrearsRule:
+def _value_model(history: pd.DataFrame, seed: int, shares) -> ShrunkUplift | ArrearsRule:
     try:
-        return ShrunkUplift(random_state=seed).fit(history)
+        return ShrunkUplift(capacity=shares, random_state=seed).fit(history)
     except ModelError as exc:
         logger.warning("The prioritiser takes the stated arrears rule: %s", exc)
         return ArrearsRule()

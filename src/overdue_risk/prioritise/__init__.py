@@ -30,7 +30,7 @@ from ._response import DEFAULT_FEATURES, ResponseModel
 from ._rules import Eligibility, account_state, eligibility
 from ._shrunk import ShrunkUplift
 from ._strategy import Strategy
-from ._worklist import Worklist, action_values, prioritise
+from ._worklist import Worklist, action_values, capacity_shares, prioritise
 
 __all__ = [
     "ARREARS_LIFTS",
@@ -54,6 +54,7 @@ __all__ = [
     "account_state",
     "action_values",
     "allocate",
+    "capacity_shares",
     "check_flags",
     "check_scores",
     "eligibility",

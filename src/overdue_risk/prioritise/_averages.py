@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..contract import NO_ACTION
 
-__all__ = ["OVERALL", "Cell", "aipw_lifts", "centers", "drawn_range", "shares"]
+__all__ = ["OVERALL", "Cell", "aipw_lifts", "centers", "drawn_range", "shares", "supported"]
 
 OVERALL = "(overall)"  # the row of the pooled average, for segments the log never showed
 
@@ -29,6 +29,23 @@ def drawn_range(codes: np.ndarray, mine: np.ndarray, dpd: np.ndarray, groups: in
     np.minimum.at(lo, codes[mine], dpd[mine])
     np.maximum.at(hi, codes[mine], dpd[mine])
     return (dpd >= lo[codes]) & (dpd <= hi[codes])
+
+
+def supported(
+    action: np.ndarray, every: list, dpd: np.ndarray | None, ok: np.ndarray
+) -> np.ndarray:
+    """Where a policy judged on the cell may take each action of ``every`` (no action
+    first): on the rows the cell randomised (``ok``), within the DPD range the action
+    was drawn on. Elsewhere the log says nothing of it, and a policy judged there would
+    be judged by an outcome model's extrapolation."""
+    support = np.ones((len(action), len(every)), dtype=bool)
+    one = np.zeros(len(action), dtype=np.int64)
+    for j, a in enumerate(every[1:], start=1):
+        mine = action == a
+        if dpd is not None:
+            support[:, j] = drawn_range(one, mine, dpd, 1) if mine.any() else False
+    support[~ok, 1:] = False
+    return support
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._problem import _Problem
 
-__all__: list[str] = []
+__all__ = ["best_actions"]
 
 
 def _top(ids: np.ndarray, score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,3 +101,15 @@ def _improve(p: _Problem, action: np.ndarray, val: np.ndarray) -> int:
         if not moved:
             break
     return moves
+
+
+def best_actions(net: np.ndarray, share: np.ndarray | None) -> np.ndarray:
+    """Each row's action under a candidate's net values: its best one, or, with
+    capacity shares, the greedy allocation of the rows with ``share x rows`` of
+    each action (column 0, no action, is unlimited)."""
+    if share is None:
+        return np.argmax(net, axis=1)  # ties: "none" first
+    n = net.shape[0]
+    cap = np.where(np.isfinite(share), np.floor(share * n), n).astype(np.int64)
+    pick, _ = _greedy(net, cap)
+    return np.maximum(pick, 0)

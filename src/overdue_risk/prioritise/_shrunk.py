@@ -16,9 +16,16 @@ capacity only where the learned part, having earned its weight on held-out
 decisions, finds it pays. The weight ``w`` is chosen on the log itself: every
 candidate weight is a policy (each account's best action by net value), and its
 value is estimated on the held-out folds by the doubly robust estimator, the
-fold's own response model as the outcome model. The least learned weight whose
-value is within one standard error of the best is kept, so the learned part
-must earn its place.
+fold's own response model as the outcome model. The stated arrears rule (the
+stated lifts times the arrears, nothing estimated) is a candidate too. The
+simplest candidate whose value is within one standard error of the best is
+kept, the stated rule first and then the weights from the least: an estimate,
+and then the learned part, must earn its place. With ``capacity`` each
+candidate policy is the one the worklist would run: the held-out decisions
+allocated greedily under the actions' shares of a day's decisions, so that a
+candidate is judged by whom it gives the scarce actions to. Candidates are
+compared where the log can judge them: an action is open to a candidate only on
+the rows the cell randomised and within the DPD range it was drawn on.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from .._params import Boolean, Interval, Options, Satisfies, check_params
 from ..contract import AS_LOGGED, NO_ACTION
 from ..exceptions import ModelError
 from ._arrears import ARREARS_LIFTS, ArrearsRule
-from ._averages import Cell, aipw_lifts, centers, shares
+from ._averages import Cell, aipw_lifts, centers, shares, supported
+from ._greedy import best_actions
 from ._ope import cluster_se, dr_terms, loan_groups
 from ._response import ResponseModel
 
@@ -44,6 +52,7 @@ __all__ = ["ShrunkUplift"]
 logger = logging.getLogger(__name__)
 
 _GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+STATED = "arrears rule (stated)"
 _AMOUNT = "overdue_amount"
 
 
@@ -55,31 +64,37 @@ def _grid_ok(v) -> bool:
     ) and len(set(v)) == len(v)
 
 
-def _costs_ok(v) -> bool:
-    if v is None:
-        return True
-    if not isinstance(v, Mapping):
-        return False
-    return all(
-        isinstance(k, str)
-        and isinstance(c, int | float)
-        and not isinstance(c, bool)
-        and np.isfinite(c)
-        and c >= 0
-        for k, c in v.items()
-    )
+def _mapping(high: float):
+    """A check of None or a dict of str to a finite number in [0, ``high``]."""
+
+    def ok(v) -> bool:
+        if v is None:
+            return True
+        if not isinstance(v, Mapping):
+            return False
+        return all(
+            isinstance(k, str)
+            and isinstance(c, int | float)
+            and not isinstance(c, bool)
+            and np.isfinite(c)
+            and 0 <= c <= high
+            for k, c in v.items()
+        )
+
+    return ok
 
 
 _PARAMS = {
     "response": [None, Satisfies(lambda v: isinstance(v, ResponseModel), "a ResponseModel")],
-    "prior_lifts": Satisfies(_costs_ok, "None or a dict of action to a lift >= 0"),
+    "prior_lifts": Satisfies(_mapping(np.inf), "None or a dict of action to a lift >= 0"),
     "by": [None, Satisfies(lambda v: isinstance(v, str), "a column name or 'dpd_bucket'")],
     "z": Interval(float, 0),
     "shrinkage": [Options(("auto",)), Interval(float, 0, 1)],
     "grid": Satisfies(_grid_ok, "a list of distinct numbers in [0, 1]"),
     "n_folds": Interval(int, 2, 20),
     "one_se": Boolean(),
-    "costs": Satisfies(_costs_ok, "None or a dict of action to a cost >= 0"),
+    "costs": Satisfies(_mapping(np.inf), "None or a dict of action to a cost >= 0"),
+    "capacity": Satisfies(_mapping(1.0), "None or a dict of action to a share in [0, 1]"),
     "random_state": Interval(int, 0),
 }
 
@@ -121,6 +136,13 @@ class ShrunkUplift(BaseEstimator):
     costs : dict of str to float, optional
         Each action's cost, for the candidate policies' net values and the
         rewards; by default the median logged cost of each action.
+    capacity : dict of str to float, optional
+        Each action's capacity as a share of a day's decisions (the accounts
+        overdue that morning), e.g. ``{"call": 0.18, "visit": 0.024}``: the
+        candidate policies are then allocated greedily under these shares on
+        each held-out fold, as a worklist would be; an action left out is
+        unlimited. By default (None) each decision gets its best action by net
+        value.
     random_state : int, default=0
 
     Attributes
@@ -144,12 +166,16 @@ class ShrunkUplift(BaseEstimator):
         for the response model: valued by the stated lift updated by the
         cell's plain estimate (:class:`ArrearsRule`'s), with no learned part.
     shrinkage_ : float
-        The weight used.
+        The weight used; NaN when the stated rule was kept.
+    candidate_ : str
+        The candidate kept: ``"arrears rule (stated)"`` or ``"w=<weight>"``.
+    stated_lifts_ : dict of str to float
+        The stated lifts (``prior_lifts``) of the stated rule candidate.
     selection_ : DataFrame
-        Per candidate (the stated arrears rule, then each weight): the doubly
-        robust value per decision on the held-out folds, its standard error,
-        the difference from the chosen weight with its standard error, and
-        ``chosen``.
+        Per candidate (the stated arrears rule when some lift is stated, then
+        each weight): the doubly robust value per decision on the held-out
+        folds, its standard error, the difference from the chosen candidate
+        with its standard error, and ``chosen``.
     costs_ : dict of str to float
 
     Examples
@@ -186,6 +212,7 @@ class ShrunkUplift(BaseEstimator):
         n_folds: int = 5,
         one_se: bool = True,
         costs: Mapping[str, float] | None = None,
+        capacity: Mapping[str, float] | None = None,
         random_state: int = 0,
     ):
         self.response = response
@@ -197,21 +224,30 @@ class ShrunkUplift(BaseEstimator):
         self.n_folds = n_folds
         self.one_se = one_se
         self.costs = costs
+        self.capacity = capacity
         self.random_state = random_state
 
     @property
     def value_source(self) -> str:
-        """How a worklist names these values: the weight chosen and its evidence."""
+        """How a worklist names these values: the candidate kept and its evidence."""
         if not hasattr(self, "shrinkage_"):
             return "shrunk uplift model (not fitted)"
         sel = self.selection_
-        chosen = sel[sel["chosen"]].iloc[0]
-        stated = sel.iloc[0]
-        return (
-            f"uplift shrunk toward the arrears rule, weight {self.shrinkage_:g} on the learned "
-            f"part: cross-fitted DR {chosen['dr']:+.2f} per decision vs {stated['dr']:+.2f} "
-            "for the stated arrears rule"
+        chosen = sel[sel["chosen"]]
+        dr = f"cross-fitted DR {chosen['dr'].iloc[0]:+.2f} per decision" if len(chosen) else ""
+        if np.isnan(self.shrinkage_):
+            others = sel.loc[~sel["chosen"], "dr"]
+            return (
+                f"the stated arrears rule, kept by the randomised cell: {dr}, no other "
+                f"candidate better by a standard error (best other {others.max():+.2f})"
+            )
+        head = (
+            f"uplift shrunk toward the arrears rule, weight {self.shrinkage_:g} on the learned part"
         )
+        stated = sel[sel["candidate"] == STATED]
+        if not len(chosen) or not len(stated):
+            return head + (f": {dr}" if dr else "")
+        return f"{head}: {dr} vs {stated['dr'].iloc[0]:+.2f} for the stated arrears rule"
 
     # -- fit ------------------------------------------------------------------------------
 
@@ -306,9 +342,13 @@ class ShrunkUplift(BaseEstimator):
         cost = np.array([costs.get(a, 0.0) if a != NO_ACTION else 0.0 for a in every])
         pos = pd.Index(every).get_indexer(action)
         learned = levels - levels[:, [0]]
-        stated = np.array([ARREARS_LIFTS.get(a, 0.0) for a in every])[None, :] * amount[:, None]
-
-        names = ["arrears rule (stated)", *(f"w={w:g}" for w in self.grid)]
+        lifts = np.array([float(prior.get(a, 0.0)) if a != NO_ACTION else 0.0 for a in every])
+        stated = lifts[None, :] * amount[:, None]
+        has_rule = bool((lifts > 0).any())
+        names = [STATED] * has_rule + [f"w={w:g}" for w in self.grid]
+        weights = np.array([np.nan] * has_rule + list(self.grid), dtype=np.float64)
+        share = self._shares(every)
+        support = supported(action, every, dpd, ok)
         terms = np.full((len(names), len(decisions)), np.nan)
         for k in range(self.n_folds):
             test = np.flatnonzero(fold == k)
@@ -323,10 +363,9 @@ class ShrunkUplift(BaseEstimator):
             q_a = np.where(
                 pos[test] >= 0, q[np.arange(len(test)), np.maximum(pos[test], 0)], np.nan
             )
-            for c in range(len(names)):
-                w = 1.0 if c == 0 else self.grid[c - 1]
-                up = stated[test] if c == 0 else (1 - w) * rule + w * mine
-                pick = np.argmax(up - cost, axis=1)  # ties: "none" first
+            for c, w in enumerate(weights):
+                up = stated[test] if np.isnan(w) else (1 - w) * rule + w * mine
+                pick = best_actions(np.where(support[test], up - cost, -np.inf), share)
                 weight = np.where(pos[test] == pick, 1.0 / propensity[test], 0.0)
                 chosen = q[np.arange(len(test)), pick]
                 terms[c, test] = dr_terms(chosen, q_a, weight, reward[test])
@@ -336,7 +375,8 @@ class ShrunkUplift(BaseEstimator):
                 f"{int(bad.any(axis=0).sum())} decision rows have no usable reward or "
                 "propensity where a candidate policy matches the logged action."
             )
-        self.selection_ = self._select(names, terms, groups)
+        self.selection_ = self._select(names, weights, terms, groups)
+        self.stated_lifts_ = {a: float(v) for a, v in zip(every, lifts, strict=True) if v > 0}
         self.lifts_ = aipw_lifts(data, self.z)
         self.centers_, gate = centers(self.lifts_, acts, prior)
         for a, v in zip(extra, self._extra(decisions, extra, prior), strict=True):
@@ -369,20 +409,26 @@ class ShrunkUplift(BaseEstimator):
                     out[i] = (s / s**2 + e / se**2) / (1 / s**2 + 1 / se**2)
         return out
 
-    def _select(self, names, terms: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+    def _select(self, names, weights, terms: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+        """The candidate kept: the simplest within one standard error of the best.
+
+        Simplest first: the stated rule (no estimate at all), then the weights of
+        the learned part from the least; the paired difference from the best
+        candidate carries the standard error.
+        """
         value = terms.mean(axis=1)
         se = np.array([cluster_se(t, groups) for t in terms])
-        weights = np.array([np.nan, *self.grid], dtype=np.float64)
-        learned = np.arange(1, len(names))
         if self.shrinkage != "auto":
-            chosen = int(learned[np.argmin(np.abs(weights[learned] - float(self.shrinkage)))])
+            grid = np.flatnonzero(~np.isnan(weights))
+            chosen = int(grid[np.argmin(np.abs(weights[grid] - float(self.shrinkage)))])
             if weights[chosen] != float(self.shrinkage):
                 chosen = -1  # a weight off the grid: reported, not evaluated
         else:
-            best = int(learned[np.argmax(value[learned])])
+            best = int(np.argmax(value))
             chosen = best
             if self.one_se:
-                for c in learned[np.argsort(weights[learned], kind="stable")]:
+                simplest = np.argsort(np.nan_to_num(weights, nan=-1.0), kind="stable")
+                for c in simplest:
                     diff = terms[c] - terms[best]
                     if diff.mean() >= -cluster_se(diff, groups) or c == best:
                         chosen = int(c)
@@ -394,12 +440,21 @@ class ShrunkUplift(BaseEstimator):
             table["se_vs_chosen"] = [cluster_se(d, groups) for d in diffs]
             table["chosen"] = np.arange(len(names)) == chosen
             self.shrinkage_ = float(weights[chosen])
+            self.candidate_ = str(names[chosen])
         else:
             table["vs_chosen"] = np.nan
             table["se_vs_chosen"] = np.nan
             table["chosen"] = False
             self.shrinkage_ = float(self.shrinkage)
+            self.candidate_ = f"w={float(self.shrinkage):g}"
         return table
+
+    def _shares(self, every: list[str]) -> np.ndarray | None:
+        """Each valued action's share of a day's decisions (``capacity``), or None."""
+        if self.capacity is None:
+            return None
+        given = {AS_LOGGED.get(a, a): float(c) for a, c in self.capacity.items()}
+        return np.array([np.inf if a == NO_ACTION else given.get(a, np.inf) for a in every])
 
     def _foldwise(self, action: np.ndarray, fold: np.ndarray, need: int) -> list[str]:
         """The actions with ``need`` rows in every fold's training part."""
@@ -466,7 +521,11 @@ class ShrunkUplift(BaseEstimator):
         learned = level.to_numpy() - level[[NO_ACTION]].to_numpy()
         learned = np.hstack([learned, rule[:, len(acts) :]])  # extra actions: no learned part
         w = self.shrinkage_
-        up = (1 - w) * rule + w * learned
+        if np.isnan(w):  # the stated rule was kept
+            lifts = np.array([self.stated_lifts_.get(a, 0.0) for a in every])
+            up = lifts[None, :] * _amount(state)[:, None]
+        else:
+            up = (1 - w) * rule + w * learned
         out = pd.DataFrame(up, index=state.index, columns=every).drop(columns=NO_ACTION)
         out.attrs["causal"] = True
         return out, level
@@ -490,10 +549,15 @@ class ShrunkUplift(BaseEstimator):
     def summary(self) -> str:
         """The weight chosen, the candidates' values, and the actions given no value."""
         check_is_fitted(self, "selection_")
+        kept = (
+            "the stated arrears rule kept"
+            if np.isnan(self.shrinkage_)
+            else f"weight {self.shrinkage_:g} on the learned uplift"
+        )
         lines = [
-            f"ShrunkUplift: weight {self.shrinkage_:g} on the learned uplift, "
-            f"{len(self.members_)} bagged response models; doubly robust value per decision "
-            "on held-out folds:"
+            f"ShrunkUplift: {kept}, {len(self.members_)} bagged response models; doubly "
+            "robust value per decision on held-out folds"
+            + (" (allocated under the capacity shares):" if self.capacity else ":")
         ]
         for row in self.selection_.itertuples(index=False):
             mark = " <- chosen" if row.chosen else ""

@@ -20,7 +20,7 @@ from ._inputs import check_score_age, check_scores, latest_scores, warn_unenforc
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy, _day_capacity
 
-__all__ = ["Worklist", "prioritise"]
+__all__ = ["Worklist", "capacity_shares", "prioritise"]
 
 # learn_value_model composes the log, the decisions and a value model: a workflow.
 __getattr__ = moved(__name__, {"learn_value_model": "overdue_risk.workflows"})
@@ -393,6 +393,38 @@ def prioritise(
         warnings=warned,
         _actions=_action_table(strategy, rules, usable & (net > 0), usable, chosen, book),
     )
+
+
+def capacity_shares(strategy, portfolio: Portfolio, as_of: AsOf) -> dict[str, float]:
+    """Each limited action's capacity on ``as_of`` as a share of the accounts overdue then.
+
+    The capacity is the worklist's (``strategy.capacities(book)``, the book
+    being the loans open that day); the accounts are those of
+    :func:`account_state`. A share above 1 is 1: the action can take every
+    overdue account. Unlimited actions are left out. This is the
+    ``capacity`` a :class:`ShrunkUplift` judges its candidate policies under.
+
+    Examples
+    --------
+    >>> import overdue_risk as odr
+    >>> p = odr.load_portfolio("data/sample")  # doctest: +SKIP
+    >>> capacity_shares("default", p, "2024-06-30")  # doctest: +SKIP
+    {'sms': 1.0, 'call': 0.08, ...}
+    """
+    strategy = Strategy.load(strategy)
+    days = parse_as_of(as_of)
+    if days.size != 1:
+        raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
+    valid = validate(portfolio)
+    ledger = Ledger(valid)
+    day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
+    overdue = len(account_state(strategy, valid, day, ledger=ledger))
+    caps = strategy.capacities(int(np.count_nonzero(_in_book(ledger, int(days[0])))))
+    return {
+        a: (1.0 if overdue == 0 else min(1.0, c / overdue))
+        for a, c in caps.items()
+        if a != WAIT and math.isfinite(c)
+    }
 
 
 def _in_book(ledger: Ledger, day: int) -> np.ndarray:

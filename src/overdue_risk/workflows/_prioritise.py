@@ -107,7 +107,9 @@ def prioritise_portfolio(
     if flags is not None:
         check_flags(flags, strategy, loan_ids=loan_ids, subject=subjects["flags"])
     if isinstance(value_model, str):
-        value_model = choose_value_model(portfolio, as_of, value_model, horizon_days=horizon_days)
+        value_model = choose_value_model(
+            portfolio, as_of, value_model, horizon_days=horizon_days, strategy=strategy
+        )
     worklist = prioritise(
         scores,
         portfolio,

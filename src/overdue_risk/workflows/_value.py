@@ -17,6 +17,8 @@ from ..prioritise import (
     ResponseModel,
     RiskBasedValue,
     ShrunkUplift,
+    Strategy,
+    capacity_shares,
     logged_decisions,
 )
 
@@ -40,6 +42,7 @@ def learn_value_model(
     horizon_days: int = 30,
     min_rows: int = 200,
     random_state: int = 0,
+    strategy: Strategy | str | None = None,
 ) -> ShrunkUplift | ArrearsRule:
     """The value model the lender's own log supports at ``as_of``.
 
@@ -50,9 +53,13 @@ def learn_value_model(
     updated by the cell's estimates), from 0 (the average alone) to 1 (the
     learned uplift alone), are scored by cross-fitted doubly robust value on
     the cell's decisions, and the least learned within one standard error of
-    the best is kept. Its ``table()`` lists them with the stated arrears rule
-    for reference (scored, never chosen), and the worklist's ``value_source``
-    names the choice and its value against the stated rule.
+    the best is kept; the stated arrears rule is a candidate too, and the
+    simplest of all, so an estimate must beat it by a standard error to
+    replace it. With ``strategy``, each candidate is judged as the worklist
+    would run it: allocated under the day's capacities as shares of the
+    accounts overdue at ``as_of`` (:func:`capacity_shares`). Its ``table()``
+    lists the candidates, and the worklist's ``value_source`` names the choice
+    and its value against the stated rule.
     Actions with fewer than ``min_rows`` decisions in a fold are left out, and
     an action whose average uplift cannot be told from zero gets no value.
 
@@ -73,7 +80,10 @@ def learn_value_model(
     counts = decisions["action"].astype(str).value_counts()
     if counts.get(NO_ACTION, 0) < min_rows or (counts[counts.index != NO_ACTION] < min_rows).all():
         return ArrearsRule()
-    model = ShrunkUplift(response=ResponseModel(min_rows=min_rows), random_state=random_state)
+    shares = None if strategy is None else capacity_shares(strategy, p, as_of)
+    model = ShrunkUplift(
+        response=ResponseModel(min_rows=min_rows), capacity=shares, random_state=random_state
+    )
     try:
         return model.fit(decisions)
     except ModelError as exc:
@@ -82,7 +92,12 @@ def learn_value_model(
 
 
 def choose_value_model(
-    portfolio: Portfolio, as_of: AsOf, value: str = "auto", *, horizon_days: int = 30
+    portfolio: Portfolio,
+    as_of: AsOf,
+    value: str = "auto",
+    *,
+    horizon_days: int = 30,
+    strategy: Strategy | str | None = None,
 ) -> ShrunkUplift | RiskBasedValue | ArrearsRule | LadderRule:
     """The value model of a worklist, by source.
 
@@ -102,6 +117,9 @@ def choose_value_model(
         learns the uplift model when the log allows and takes the arrears rule
         with stated lifts otherwise (see :func:`learn_value_model`).
     horizon_days : int, default 30
+    strategy : Strategy or profile name, optional
+        The worklist's strategy: the learned model's candidates are judged
+        under its capacities (see :func:`learn_value_model`).
 
     Returns
     -------
@@ -114,7 +132,7 @@ def choose_value_model(
         return ArrearsRule()
     if value == "ladder":
         return LadderRule()
-    model = learn_value_model(portfolio, as_of, horizon_days=horizon_days)
+    model = learn_value_model(portfolio, as_of, horizon_days=horizon_days, strategy=strategy)
     if value == "uplift" and not model.causal:
         raise OverdueRiskError(
             "The collections log has too few randomised decisions for an uplift model "
