@@ -18,11 +18,13 @@ Outputs are checked before any work and written atomically.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -172,12 +174,14 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return check_output_file(out)
 
 
-def check_output_folder(path: str | os.PathLike, overwrite: bool = False) -> Path:
+def check_output_folder(
+    path: str | os.PathLike, overwrite: bool = False, flag: str = "--overwrite"
+) -> Path:
     """Fail before any work when the output folder cannot be used.
 
     The folder may be missing (its parent must exist and take a new folder) or
-    empty; a non-empty one is replaced only with ``overwrite``, and only when
-    its files may be removed.
+    empty; a non-empty one is replaced only with ``overwrite`` (the option
+    ``flag`` of the command), and only when its files may be removed.
     """
     out = _output(path)
     target = _real(out)
@@ -197,7 +201,7 @@ def check_output_folder(path: str | os.PathLike, overwrite: bool = False) -> Pat
             ) from exc
         if full and not overwrite:
             raise OverdueRiskError(
-                f"Output folder {_shown(out)} is not empty; use --overwrite to replace it."
+                f"Output folder {_shown(out)} is not empty; use {flag} to replace it."
             )
         if full and not os.access(target, os.W_OK | os.X_OK):
             raise OverdueRiskError(
@@ -480,11 +484,36 @@ def write_files(files: Mapping[str, bytes], folder: str | os.PathLike) -> Path:
     return replace_folder(folder, fill)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
+
+    False where the system or the file system cannot: the caller then renames twice.
+    """
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # pragma: no cover - an old C library
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # pragma: no cover
+        return False
+    raise OSError(err, os.strerror(err), os.fspath(b))
+
+
 def replace_folder(folder: str | os.PathLike, fill: Callable[[Path], None]) -> Path:
     """Fill a temporary sibling folder, then put it in the place of ``folder``.
 
     A reader sees the old folder or the complete new one, never a mix; when
-    ``fill`` fails the old folder stays as it was.
+    ``fill`` fails the old folder stays as it was. On Linux the two folders
+    swap in one atomic step, so that a process killed at any moment leaves
+    one of them in place; elsewhere the old folder moves aside first.
     """
     out = Path(folder)
     target = _real(out)
@@ -497,12 +526,17 @@ def replace_folder(folder: str | os.PathLike, fill: Callable[[Path], None]) -> P
         _hold(fd)
         os.chmod(tmp, 0o777 & ~_umask())
         fill(tmp)
-        if target.exists():
-            # The old folder moves aside under a temporary's name: were the run killed
-            # now, the next one would remove it.
-            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=target.parent))
-            os.replace(target, old)
-        os.replace(tmp, target)
+        if target.exists() and _exchange(tmp, target):
+            # One atomic swap: the new folder in place, the old one under the temporary's
+            # name, removed below (or by the next run, were this one killed now).
+            old = tmp
+        else:
+            if target.exists():
+                # No atomic swap here: the old folder moves aside under a temporary's
+                # name first.
+                old = Path(tempfile.mkdtemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=target.parent))
+                os.replace(target, old)
+            os.replace(tmp, target)
     except BaseException:
         if old is not None and not target.exists():
             os.replace(old, target)  # put the previous folder back

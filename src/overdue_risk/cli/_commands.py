@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from ..contract import load_portfolio
 from ..exceptions import OverdueRiskError
 from ..model import RiskModel
@@ -22,6 +24,7 @@ from ..workflows import (
     export_labels,
     export_ledger,
     prioritise_portfolio,
+    run_nightly,
     score_portfolio,
     train_risk_model,
 )
@@ -195,6 +198,33 @@ def cmd_prioritise(args: argparse.Namespace) -> int:
             "actions: they are not causal.",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    as_of = dates(args.as_of)
+    if len(as_of) != 1:
+        raise OverdueRiskError("--as-of takes one date: tonight's.")
+    run = run_nightly(
+        names(args.models),
+        args.portfolio,
+        as_of[0],
+        args.strategy,
+        out=args.out,
+        force=args.force,
+        explain_all=args.explain_all,
+        value=args.value,
+        chunk_customers=args.chunk_customers,
+        jobs=args.jobs,
+        flags=args.flags,
+        allow_future=args.allow_future,
+    )
+    print(repr(run))
+    rows = run.summary()["worklist"]
+    keys = ("action", "capacity", "accounts", "expected_value", "shadow_price")
+    shown = pd.DataFrame([{k: r[k] for k in keys} for r in rows], columns=list(keys))
+    print_frame(shown.astype(object).where(shown.notna(), ""), sys.stdout)
+    print_frame(run.timings().reset_index(names="stage"), sys.stdout)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from ._commands import (
     cmd_features,
     cmd_labels,
     cmd_ledger,
+    cmd_nightly,
     cmd_policy_eval,
     cmd_prioritise,
     cmd_score,
@@ -276,6 +277,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _allow_future(p)
     p.set_defaults(func=cmd_prioritise)
+
+    p = sub.add_parser(
+        "nightly",
+        parents=[common],
+        help="score tonight's portfolio and write the day's worklist, in one run folder",
+        description="The nightly run: validate the portfolio, score every open loan with the "
+        "model of its population (early warning for accounts not in arrears, collection for "
+        "accounts in arrears), allocate the day's worklist, explain the worklist's accounts, "
+        "and publish scores, worklist, summary, manifest and report to RUN_DIR atomically.",
+    )
+    p.add_argument(
+        "--models",
+        required=True,
+        metavar="MODEL_DIR[,MODEL_DIR]",
+        help="an early-warning model (a DPD target) and/or a collection model (a cure target)",
+    )
+    p.add_argument("--portfolio", required=True, metavar="PORTFOLIO_DIR")
+    p.add_argument("--as-of", required=True, metavar="DATE", help="tonight's date")
+    p.add_argument(
+        "--strategy",
+        required=True,
+        metavar="FILE|PROFILE",
+        help="strategy TOML file, or a profile: default, us_reg_f, china, uk_eu",
+    )
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
+    p.add_argument("--force", action="store_true", help="replace an existing RUN_DIR")
+    p.add_argument(
+        "--explain-all",
+        action="store_true",
+        help="reason codes for every scored loan, not only the worklist's accounts",
+    )
+    p.add_argument("--flags", metavar="FILE", help="account flags by loan_id (.csv or .parquet)")
+    p.add_argument(
+        "--value",
+        choices=("auto", "uplift", "fallback", "arrears", "ladder"),
+        default="auto",
+        help="value source, as for `overdue-risk prioritise` (default auto)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="processes scoring chunks (1)")
+    p.add_argument(
+        "--chunk-customers",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="customers per scoring chunk, every loan of a customer in one (100000)",
+    )
+    _allow_future(p)
+    p.set_defaults(func=cmd_nightly)
 
     p = sub.add_parser(
         "policy-eval",

@@ -13,12 +13,15 @@ Each ``overdue-risk`` command parses its arguments and calls one of them.
   from the collections log, and today's worklist;
 - :func:`export_ledger`, :func:`export_features`, :func:`export_labels`: the
   tables at as-of dates, written to a file;
+- :func:`run_nightly`: tonight's portfolio in, scores (each account by the
+  model of its population) and the day's worklist out, published atomically;
 - :func:`load_strategy`: a strategy by profile name or TOML file.
 """
 
 from ._evaluate import evaluate_model
 from ._export import LabelTable, export_features, export_labels, export_ledger
 from ._inputs import load_strategy
+from ._nightly import NightlyRun, run_nightly
 from ._prioritise import prioritise_portfolio
 from ._score import score_portfolio
 from ._train import TrainingResult, train_risk_model
@@ -27,6 +30,7 @@ from ._value import VALUE_SOURCES, choose_value_model, learn_value_model
 __all__ = [
     "VALUE_SOURCES",
     "LabelTable",
+    "NightlyRun",
     "TrainingResult",
     "choose_value_model",
     "evaluate_model",
@@ -36,6 +40,7 @@ __all__ = [
     "learn_value_model",
     "load_strategy",
     "prioritise_portfolio",
+    "run_nightly",
     "score_portfolio",
     "train_risk_model",
 ]

@@ -1,0 +1,406 @@
+"""The nightly run: tonight's portfolio in, scores and a worklist out, in one call.
+
+:func:`run_nightly` validates the portfolio, builds each model's features in
+chunks of whole customers, scores every open loan with the model of its
+population (early warning for the accounts not in arrears, collection for the
+accounts in arrears), allocates the day's worklist, explains the accounts the
+worklist treats, and publishes the run folder atomically. ``overdue-risk
+nightly`` calls it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._dates import AsOf, parse_as_of
+from .._io import check_output_folder, check_outputs_apart, read_table
+from .._params import Interval, check
+from ..contract import Portfolio
+from ..exceptions import DataQualityWarning, ModelError, OverdueRiskError
+from ..ledger import Ledger, LedgerConfig
+from ..model import RiskModel
+from ..prioritise import Worklist, check_flags, prioritise
+from ._features import model_features, recorded_options
+from ._inputs import as_model, check_argument, dated_portfolio, load_strategy, portfolio_files
+from ._publish import Stages, publish_run
+from ._routing import Population, populations, route
+from ._value import check_value_source, choose_value_model
+
+__all__ = ["NightlyRun", "run_nightly"]
+
+logger = logging.getLogger(__name__)
+
+REASONS = 3  # reason codes per explained account
+
+
+@dataclass(frozen=True, eq=False)
+class NightlyRun:
+    """What a nightly run produced.
+
+    Attributes
+    ----------
+    as_of : Timestamp
+    scores : DataFrame
+        One row per open loan: ``loan_id``, ``as_of``, ``population``, ``model``,
+        ``score``, ``points``, ``dpd``; reason codes on the explained rows.
+    worklist : Worklist
+        The day's worklist, on the collection score.
+    manifest : dict
+        Inputs and their hashes, models, row counts, stage timings, versions.
+    out : Path or None
+        The run folder, when one was written.
+    """
+
+    as_of: pd.Timestamp
+    scores: pd.DataFrame = field(repr=False)
+    worklist: Worklist = field(repr=False)
+    manifest: dict = field(repr=False)
+    out: Path | None = None
+
+    def summary(self) -> dict:
+        """Row counts, scores by population and the worklist by action (``summary.json``)."""
+        return self.manifest["summary"]
+
+    def timings(self) -> pd.DataFrame:
+        """Wall and CPU seconds per stage."""
+        return pd.DataFrame(self.manifest["timings"]).T
+
+    def __repr__(self) -> str:
+        rows = self.manifest["rows"]
+        treated = int((self.worklist.table()["action"] != "wait").sum())
+        where = f", published to {str(self.out)!r}" if self.out is not None else ""
+        return (
+            f"NightlyRun({self.as_of.date()}, {rows['scored']:,} loans scored, "
+            f"{treated:,} accounts on the worklist{where})"
+        )
+
+
+def _chunks(portfolio: Portfolio, per_chunk: int) -> list[np.ndarray]:
+    """The loan ids in chunks of whole customers (sorted by customer, then loan)."""
+    loans = portfolio.loans
+    ids = loans["loan_id"].astype(str).to_numpy()
+    if "customer_id" in loans.columns:
+        cust = loans["customer_id"].astype(object)
+        key = np.where(cust.isna(), "\x00loan:" + pd.Series(ids), cust.astype(str)).astype(str)
+    else:
+        key = "\x00loan:" + ids.astype(object)
+        key = np.asarray(key, dtype=str)
+    order = np.lexsort((ids, key))
+    key, ids = key[order], ids[order]
+    codes = np.unique(key, return_inverse=True)[1]  # sorted customers: 0, 1, ...
+    bounds = np.searchsorted(codes, np.arange(0, int(codes.max(initial=-1)) + 1, per_chunk))
+    bounds = np.r_[bounds, len(ids)]
+    return [ids[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _subset(portfolio: Portfolio, loan_ids: np.ndarray) -> Portfolio:
+    """The portfolio's rows of these loans (and their customers), every table."""
+    keep = pd.Index(loan_ids)
+    tables = {}
+    for name, df in portfolio.tables().items():
+        if name == "customers":
+            continue
+        tables[name] = df[df["loan_id"].astype(str).isin(keep)].reset_index(drop=True)
+    if portfolio.customers is not None and "customer_id" in tables["loans"].columns:
+        ids = pd.Index(tables["loans"]["customer_id"].dropna().astype(str).unique())
+        customers = portfolio.customers
+        tables["customers"] = customers[customers["customer_id"].astype(str).isin(ids)]
+    return Portfolio(**tables)
+
+
+def _score_chunk(
+    portfolio: Portfolio, loan_ids: np.ndarray, as_of: pd.Timestamp, pops, dpd: pd.Series
+) -> pd.DataFrame:
+    """Score one chunk of whole customers: each open loan by its population's model.
+
+    The chunk's tables are validated again as features are built; the whole
+    portfolio's validation has reported its warnings once already.
+    """
+    part = _subset(portfolio, loan_ids)
+    frames = []
+    for i, pop in enumerate(pops):
+        mine = dpd.index[dpd["population"].to_numpy() == i]
+        wanted = pd.Index(loan_ids).intersection(mine)
+        if not len(wanted):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            X = model_features(pop.model, part, as_of)
+        X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
+        p = pop.model.predict_proba(X)[:, 1]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "loan_id": X.index.get_level_values("loan_id").astype(str),
+                    "as_of": X.index.get_level_values("as_of"),
+                    "population": pop.name,
+                    "model": pop.label,
+                    "score": p,
+                    "points": pop.model.points_from_proba(p),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _explain(
+    portfolio: Portfolio, scores: pd.DataFrame, who: pd.Index, as_of, pops
+) -> pd.DataFrame:
+    """Reason codes for the loans ``who``, each by the model that scored it."""
+    frames = []
+    for pop in pops:
+        mine = scores.loc[scores["population"] == pop.name, "loan_id"]
+        wanted = pd.Index(mine).intersection(who)
+        if not len(wanted):
+            continue
+        # Whole customers: customer-level features as the scoring pass saw them.
+        part = _subset(portfolio, _customers_of(portfolio, wanted))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            X = model_features(pop.model, part, as_of)
+        X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
+        top = min(REASONS, pop.model.n_features_in_)
+        reasons = pop.model.explain(X, top_k=top)
+        reasons.index = X.index.get_level_values("loan_id").astype(str)
+        frames.append(reasons)
+    if not frames:
+        return pd.DataFrame(index=pd.Index([], name="loan_id"))
+    return pd.concat(frames)
+
+
+def _customers_of(portfolio: Portfolio, loans: pd.Index) -> np.ndarray:
+    """Every loan of the customers of ``loans``."""
+    table = portfolio.loans
+    ids = table["loan_id"].astype(str)
+    if "customer_id" not in table.columns:
+        return ids[ids.isin(loans)].to_numpy()
+    cust = table.loc[ids.isin(loans), "customer_id"].dropna().astype(str)
+    same = table["customer_id"].astype(str).isin(pd.Index(cust)) & table["customer_id"].notna()
+    return ids[ids.isin(loans) | same].to_numpy()
+
+
+def _labels(given: Sequence) -> list[str]:
+    return [
+        f"model {i + 1}" if isinstance(m, RiskModel) else os.fspath(m) for i, m in enumerate(given)
+    ]
+
+
+def run_nightly(
+    models: Sequence[RiskModel | str | os.PathLike] | RiskModel | str | os.PathLike,
+    portfolio: Portfolio | str | os.PathLike,
+    as_of: AsOf,
+    strategy,
+    *,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    explain_all: bool = False,
+    value: str = "auto",
+    chunk_customers: int = 100_000,
+    jobs: int = 1,
+    flags: pd.DataFrame | str | os.PathLike | None = None,
+    allow_future: bool = False,
+) -> NightlyRun:
+    """Score tonight's portfolio and write the day's worklist: what ``overdue-risk nightly`` runs.
+
+    Stages (each timed in the manifest): ``check`` (models, populations,
+    output), ``validate`` (read and validate the portfolio), ``route`` (each
+    open loan's DPD and population), ``score`` (features and scores in chunks
+    of whole customers), ``explain`` (reason codes for the worklist's
+    accounts, those in arrears, or every scored loan with ``explain_all``),
+    ``prioritise`` (the value model and the allocation) and ``publish``.
+
+    Parameters
+    ----------
+    models : RiskModel, folder, or a sequence of one or two of them
+        One early-warning model (a DPD target) and/or one collection model (a
+        cure target): the early-warning model scores the accounts not in
+        arrears, the collection model every account in arrears (see
+        :func:`populations`). An account that no model's training covered
+        (in arrears beyond an early-warning model's threshold, with no
+        collection model) is an error, not a silent score.
+    portfolio : Portfolio or folder
+    as_of : date-like
+        Tonight's date: the worklist is for the morning after the data's last
+        records (``as_of`` at most that morning unless ``allow_future``).
+    strategy : Strategy, profile name or TOML path
+    out : path, optional
+        The run folder: ``scores.parquet``, ``worklist.parquet``,
+        ``worklist.csv``, ``summary.json``, ``manifest.json`` and
+        ``report.html``, written to a temporary folder beside it and moved
+        into place only when complete. An existing folder that is not empty
+        is replaced only with ``force``.
+    force : bool, default False
+    explain_all : bool, default False
+        Reason codes for every scored loan, not only the worklist's (the
+        accounts in arrears).
+    value : {"auto", "uplift", "fallback", "arrears", "ladder"}, default "auto"
+        The value model's source (:func:`choose_value_model`).
+    chunk_customers : int, default 100,000
+        Customers per scoring chunk: every loan of a customer in one chunk.
+    jobs : int, default 1
+        Processes scoring chunks in parallel (joblib), one thread each.
+    flags : DataFrame or path, optional
+        The accounts' flags for the contact rules, by ``loan_id`` (see
+        :func:`prioritise`); a ``.csv`` or ``.parquet`` file is read.
+    allow_future : bool, default False
+
+    Returns
+    -------
+    NightlyRun
+
+    Notes
+    -----
+    The worklist's ``risk_score`` is a chance of the bad outcome: for an account
+    the collection model scored, 1 minus its chance of curing.
+    """
+    owner = "run_nightly"
+    stages = Stages()
+    with stages("check"):
+        given = list(models) if isinstance(models, list | tuple) else [models]
+        for m in given:
+            check_argument(owner, "models", m, (RiskModel,), "a RiskModel or its folder")
+        check_argument(owner, "portfolio", portfolio, (Portfolio,), "a Portfolio or its folder")
+        check_argument(owner, "out", out, (), "the path of the run folder", optional=True)
+        check_value_source(value, "value", owner)
+        check(Interval(int, 1, 10**9), chunk_customers, key="chunk_customers", error=ModelError)
+        check(Interval(int, 1, 256), jobs, key="jobs", error=ModelError)
+        days = parse_as_of(as_of)
+        if days.size != 1:
+            raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
+        day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
+        if out is not None:
+            check_output_folder(out, overwrite=force, flag="--force (force=True)")
+        files = [] if flags is None or isinstance(flags, pd.DataFrame) else [flags]
+        check_outputs_apart([out], [*given, *portfolio_files(portfolio), *files])
+        strategy_ = load_strategy(strategy)
+        subject = "the flags table"
+        if flags is not None and not isinstance(flags, pd.DataFrame):
+            subject = f"the flags file {os.fspath(flags)!r}"
+            flags = read_table(flags, "Flags file")
+        if flags is not None:
+            flags = check_flags(flags, strategy_, subject=subject)
+        loaded = [as_model(m) for m in given]
+        pops = populations(loaded, _labels(given))
+        tolerances = {recorded_options(p.model)["tolerance"] for p in pops}
+        if len(tolerances) > 1:
+            raise ModelError(
+                "The models were trained with different DPD tolerances "
+                f"({sorted(tolerances)}): their populations would not agree on who is overdue."
+            )
+    with stages("validate"):
+        source = portfolio
+        portfolio = dated_portfolio(portfolio, day, allow_future=allow_future)
+        if flags is not None:
+            check_flags(flags, strategy_, loan_ids=portfolio.loans["loan_id"], subject=subject)
+    with stages("route"):
+        config = LedgerConfig(tolerance=tolerances.pop())
+        state = Ledger(portfolio, config).at(day).table()
+        state = state[~state["is_closed"].to_numpy(bool)]
+        loan_ids = state.index.get_level_values("loan_id").astype(str)
+        dpd = state["dpd"].to_numpy(np.int64)
+        which = route(dpd, pops)
+        _check_covered(which, dpd, loan_ids, pops)
+        routed = pd.DataFrame({"dpd": dpd, "population": which}, index=loan_ids)
+    with stages("score"):
+        scores = _score_all(portfolio, day, pops, routed, chunk_customers, jobs)
+    with stages("explain"):
+        # The worklist's accounts are those in arrears: their reasons go on the worklist.
+        who = scores["loan_id"] if explain_all else scores.loc[scores["dpd"] >= 1, "loan_id"]
+        reasons = _explain(portfolio, scores, pd.Index(who), day, pops)
+        scores = scores.join(reasons, on="loan_id")
+    with stages("prioritise"):
+        value_model = choose_value_model(portfolio, day, value, strategy=strategy_)
+        worklist = prioritise(
+            _risk(scores, pops), portfolio, day, strategy_, value_model=value_model, flags=flags
+        )
+        table = worklist.table()
+        treated = table.index[table["action"] != "wait"]
+    manifest = {
+        "as_of": str(day.date()),
+        "models": [
+            {
+                "population": p.name,
+                "model": p.label,
+                "target": p.target,
+                "dpd_scored": [p.dpd_min, _num(p.dpd_max)],
+                "dpd_trained": [_num(x) for x in p.trained],
+            }
+            for p in pops
+        ],
+        "rows": {
+            "loans_in": len(portfolio.loans),
+            "open": len(loan_ids),
+            "scored": len(scores),
+            "rejected": 0,
+            "rejected_by_reason": {},
+            "explained": int(reasons.shape[0]),
+            "worklist_accounts": len(table),
+            "treated": len(treated),
+        },
+    }
+    run = publish_run(out, source, given, pops, strategy_, scores, worklist, manifest, stages, day)
+    return NightlyRun(day, scores, worklist, run, None if out is None else Path(out))
+
+
+def _risk(scores: pd.DataFrame, pops) -> pd.DataFrame:
+    """The scores as the worklist reads them: a chance of the bad outcome. A collection
+    model scores the chance of curing; the worklist's risk is that of not curing."""
+    cure = {p.name for p in pops if p.target.startswith("cure")}
+    risk = scores.drop(columns=["population", "model", "points", "dpd"])
+    flip = scores["population"].isin(cure).to_numpy()
+    risk["score"] = np.where(flip, 1.0 - scores["score"].to_numpy(), scores["score"].to_numpy())
+    return risk
+
+
+def _num(x: float):
+    return None if not np.isfinite(x) else int(x)
+
+
+def _check_covered(which: np.ndarray, dpd: np.ndarray, loan_ids: pd.Index, pops) -> None:
+    """An open loan no model's population covers is an error naming who and why."""
+    lost = which < 0
+    if not lost.any():
+        return
+    first = ", ".join(loan_ids[lost][:5])
+    have = "; ".join(
+        f"{p.label} ({p.target}) covers DPD {p.dpd_min} to {_num(p.dpd_max) or 'any'}" for p in pops
+    )
+    need = (
+        "a collection model (overdue-risk train --target cure_30d)"
+        if all(p.name != "in_arrears" for p in pops)
+        else "an early-warning model (overdue-risk train --target dpd30_90d)"
+    )
+    raise ModelError(
+        f"{int(lost.sum()):,} open loans are outside every model's training population "
+        f"(DPD {int(dpd[lost].min())} to {int(dpd[lost].max())}; first: {first}): {have}. "
+        f"Add {need}."
+    )
+
+
+def _score_all(portfolio, day, pops: list[Population], routed, per_chunk: int, jobs: int):
+    chunks = _chunks(portfolio, per_chunk)
+    if jobs == 1 or len(chunks) == 1:
+        parts = [_score_chunk(portfolio, c, day, pops, routed) for c in chunks]
+    else:
+        from joblib import Parallel, delayed, parallel_config
+
+        # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            parts = Parallel(n_jobs=jobs)(
+                delayed(_score_chunk)(_subset(portfolio, c), c, day, pops, routed) for c in chunks
+            )
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        raise OverdueRiskError(f"No open loan to score on {day.date()}.")
+    scores = pd.concat(parts, ignore_index=True)
+    scores["dpd"] = routed["dpd"].reindex(scores["loan_id"]).to_numpy()
+    return scores.sort_values("loan_id", kind="stable").reset_index(drop=True)

@@ -1,0 +1,252 @@
+"""The nightly run: populations, chunks, the run folder, repeatability, and safe kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import SAMPLE, flags_table, listing, run_cli
+from overdue_risk import ModelError, OverdueRiskError, RiskModel, load_portfolio
+from overdue_risk.workflows import run_nightly, score_portfolio, train_risk_model
+
+AS_OF = "2024-12-31"
+MONTHS = pd.date_range("2023-06-30", "2024-09-30", freq="ME")
+FILES = {
+    "scores.parquet",
+    "worklist.parquet",
+    "worklist.csv",
+    "summary.json",
+    "manifest.json",
+    "report.html",
+}
+
+
+@pytest.fixture(scope="module")
+def flags() -> pd.DataFrame:
+    """Nobody flagged: every contact rule enforced, none blocking."""
+    return flags_table(load_portfolio(SAMPLE).loans["loan_id"])
+
+
+def nightly(models, flags, **kw):
+    """A run; with the stated arrears rule's values unless ``value`` says otherwise (learning
+    the value model is the slowest stage, and only the published run needs it)."""
+    kw.setdefault("value", "arrears")
+    return run_nightly(list(models), SAMPLE, AS_OF, "default", flags=flags, **kw)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> tuple[Path, Path]:
+    """An early-warning model (DPD 30 in 90 days) and a collection model (cure in 30 days)."""
+    root = tmp_path_factory.mktemp("nightly")
+    small = RiskModel(n_estimators=30, random_state=0, n_jobs=1)
+    kw = {"model": small, "families": ["ledger", "recency", "static"]}
+    train_risk_model(SAMPLE, MONTHS, "dpd30_90d", out=root / "ew", **kw)
+    train_risk_model(SAMPLE, MONTHS, "cure_30d", out=root / "cure", **kw)
+    return root / "ew", root / "cure"
+
+
+@pytest.fixture(scope="module")
+def published(models, flags, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    return nightly(models, flags, out=out, value="auto"), out
+
+
+def test_the_run_folder_holds_every_file_and_the_counts_reconcile(published):
+    run, out = published
+    assert {p.name for p in out.iterdir()} == FILES
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = manifest["rows"]
+    assert rows["open"] == rows["scored"] + rows["rejected"] == len(run.scores)
+    assert run.scores["loan_id"].is_unique
+    # Each file is the one the manifest hashed.
+    import hashlib
+
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    assert set(manifest["timings"]) == {
+        "check", "validate", "route", "score", "explain", "prioritise", "render"
+    }  # fmt: skip
+    assert "publish" in run.manifest["timings"]
+    assert manifest["versions"]["lightgbm"] and manifest["inputs"]["portfolio"]["files"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == run.summary() | {"rows": rows}
+
+
+def test_each_account_is_scored_by_the_model_of_its_population(published, models, flags):
+    run, _ = published
+    s = run.scores.set_index("loan_id")
+    arrears = s["dpd"] >= 1
+    assert (s.loc[arrears, "population"] == "in_arrears").all()
+    assert (s.loc[~arrears, "population"] == "not_in_arrears").all()
+    assert set(s.loc[arrears, "model"]) == {os.fspath(models[1])}
+    # The same scores as each model applied alone to the whole portfolio (one shot).
+    for model, rows in ((models[0], ~arrears), (models[1], arrears)):
+        alone = score_portfolio(model, SAMPLE, AS_OF).reset_index(level="as_of")
+        np.testing.assert_allclose(
+            s.loc[rows, "score"], alone["score"].reindex(s.index[rows]), rtol=0, atol=0
+        )
+    # The worklist's accounts are those in arrears; its risk is the chance of not curing.
+    work = run.worklist.table()
+    assert set(work.index) <= set(s.index[arrears])
+    np.testing.assert_allclose(work["risk_score"], 1 - s.loc[work.index, "score"])
+
+
+@pytest.mark.parametrize("per_chunk", [300, 1000])
+def test_chunks_of_whole_customers_give_the_one_shot_scores(published, models, flags, per_chunk):
+    run, _ = published
+    chunked = nightly(models, flags, chunk_customers=per_chunk)
+    pd.testing.assert_frame_equal(chunked.scores, run.scores)
+
+
+def test_two_processes_give_the_same_scores(published, models, flags):
+    run, _ = published
+    parallel = nightly(models, flags, chunk_customers=400, jobs=2)
+    pd.testing.assert_frame_equal(parallel.scores, run.scores)
+
+
+def test_reasons_only_where_someone_reads_them(published, models, flags):
+    run, _ = published
+    s = run.scores
+    explained = s["reason_1"].notna()
+    assert not explained[s["dpd"] == 0].any()  # no one reads an early-warning reason tonight
+    treated = run.worklist.table().query("action != 'wait'")
+    assert explained[s["loan_id"].isin(treated.index)].all()
+    assert treated["reasons"].str.len().gt(0).all()
+    every = nightly(models, flags, explain_all=True).scores
+    assert every["reason_1"].notna().sum() > explained.sum()
+
+
+def test_the_same_inputs_give_the_same_bytes(published, models, flags, tmp_path):
+    _, first = published
+    again = tmp_path / "again"
+    nightly(models, flags, out=again, value="auto")
+    for name in FILES - {"manifest.json"}:
+        assert (again / name).read_bytes() == (first / name).read_bytes(), name
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (first, again))
+    a.pop("timings"), b.pop("timings")
+    assert a == b  # run times are the only difference, and only in the manifest
+
+
+def test_the_worklist_csv_has_money_to_the_cent(published):
+    _, out = published
+    csv = pd.read_csv(out / "worklist.csv")
+    for column in ("expected_value", "expected_recovery", "cost", "overdue_amount"):
+        cents = csv[column].dropna() * 100
+        np.testing.assert_allclose(cents, cents.round(), atol=1e-6)
+
+
+def test_an_existing_run_is_replaced_only_with_force(models, flags, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(OverdueRiskError, match="is not empty"):
+        nightly(models, flags, out=out)
+    assert listing(out) == {str(out / "mine.txt"): b"keep"}
+    nightly(models, flags, out=out, force=True)
+    assert {p.name for p in out.iterdir()} == FILES
+
+
+def test_two_models_for_one_population_fail_before_any_work(models, flags, monkeypatch, tmp_path):
+    import overdue_risk.workflows._nightly as nightly
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the portfolio was read")
+
+    monkeypatch.setattr(nightly, "dated_portfolio", unread)
+    with pytest.raises(ModelError, match="both have a DPD target"):
+        run_nightly([models[0], models[0]], SAMPLE, AS_OF, "default", out=tmp_path / "r")
+    with pytest.raises(ModelError, match="both have a cure target"):
+        run_nightly([models[1], models[1]], SAMPLE, AS_OF, "default")
+    with pytest.raises(ModelError, match="one or two models"):
+        run_nightly([models[0], models[1], models[0]], SAMPLE, AS_OF, "default")
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_account_no_model_was_trained_on_is_an_error(models, flags, tmp_path):
+    with pytest.raises(ModelError, match=r"outside every model's training population \(DPD 30 to"):
+        run_nightly([models[0]], SAMPLE, AS_OF, "default", out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    # A collection model alone leaves the accounts not in arrears without a score.
+    with pytest.raises(ModelError, match="Add an early-warning model"):
+        run_nightly([models[1]], SAMPLE, AS_OF, "default")
+
+
+def test_the_command_line_runs_and_refuses_with_exit_2(models, flags, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["nightly", "--models", f"{models[0]},{models[1]}", "--portfolio", SAMPLE]
+    flags.to_csv(tmp_path / "flags.csv")
+    argv += ["--as-of", AS_OF, "--strategy", "default", "--out", str(out)]
+    argv += ["--flags", str(tmp_path / "flags.csv")]
+    code, stdout, _ = run_cli(argv, capsys)
+    assert code == 0 and stdout.startswith("NightlyRun(2024-12-31, ")
+    assert "prioritise" in stdout and {p.name for p in out.iterdir()} == FILES
+    code, _, err = run_cli(argv, capsys)  # exists, no --force
+    assert code == 2 and "is not empty; use --force" in err
+
+
+KILL = """
+import os, signal, sys
+import overdue_risk._io as io
+import overdue_risk.workflows._nightly as nightly
+from overdue_risk.workflows import run_nightly
+
+where = sys.argv[1]
+
+def die(*a, **k):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if where == "score":
+    nightly._score_chunk = die
+elif where == "fill":  # half the files written
+    real = io.Path.write_bytes
+    def half(self, data):
+        if self.name == "worklist.csv":
+            die()
+        return real(self, data)
+    io.Path.write_bytes = half
+elif where in ("swap", "after-swap"):
+    exchange = io._exchange
+    def swap(a, b):
+        if where == "swap":
+            die()
+        done = exchange(a, b)
+        die()
+    io._exchange = swap
+run_nightly(sys.argv[2].split(","), sys.argv[3], sys.argv[4], "default", out=sys.argv[5],
+            force=True, flags=sys.argv[6], value="arrears")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["score", "fill", "swap", "after-swap"])
+def test_a_killed_run_leaves_the_last_one_whole(models, flags, tmp_path, where):
+    out = tmp_path / "run"
+    nightly(models, flags, out=out)
+    before = listing(out)
+    script = tmp_path / "kill.py"
+    script.write_text(KILL)
+    argv = [sys.executable, str(script), where, f"{models[0]},{models[1]}", SAMPLE, AS_OF]
+    flags.to_csv(tmp_path / "flags.csv")
+    argv += [str(out), str(tmp_path / "flags.csv")]
+    done = subprocess.run(argv, capture_output=True, env=os.environ | {"CI": "1"})
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+    if where == "after-swap":  # killed once the new run was in place: it is whole
+        assert {p.name for p in out.iterdir()} == FILES
+    else:
+        assert listing(out) == before  # the previous run, untouched
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+    # The next run cleans its stale temporaries and publishes the same bytes.
+    nightly(models, flags, out=out, force=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+    after = listing(out)
+    for name in FILES - {"manifest.json"}:
+        assert after[str(out / name)] == before[str(out / name)], name
+    assert where == "score" or leftovers  # a kill after the fill began left one behind
