@@ -356,6 +356,22 @@ def test_reason_codes_rank_the_features_that_raise_risk(model, slices):
     assert len(east) and (east["reason_1_value"] == "east").all()
 
 
+def test_reasons_against_the_target_rank_the_features_that_lower_it(model, slices):
+    # For a model of a good outcome (curing), the reasons are what lowers its chance.
+    Xt = slices[2][0].head(200)
+    reasons = model.explain(Xt, top_k=2, against=True)
+    contrib = model.contributions(Xt).drop(columns="expected")
+    for i in range(len(Xt)):
+        row = contrib.iloc[i].sort_values(ascending=True, kind="stable")
+        negative = row[row < 0]
+        expected = [*negative.index[:2], "", ""][:2]
+        assert [reasons["reason_1"].iloc[i], reasons["reason_2"].iloc[i]] == expected
+        if len(negative):
+            assert reasons["reason_1_logodds"].iloc[i] == negative.iloc[0] < 0
+    with pytest.raises(ModelError, match="against must be true or false"):
+        model.explain(Xt, against="yes")
+
+
 def test_reason_texts_come_from_the_feature_catalogue(slices):
     (X, y), _, _ = slices
     model = RiskModel(**FAST).fit(X, y)

@@ -250,3 +250,28 @@ def test_a_killed_run_leaves_the_last_one_whole(models, flags, tmp_path, where):
     for name in FILES - {"manifest.json"}:
         assert after[str(out / name)] == before[str(out / name)], name
     assert where == "score" or leftovers  # a kill after the fill began left one behind
+
+
+@pytest.mark.slow
+def test_the_demo_trains_both_models_and_publishes_a_run(tmp_path, capsys):
+    out = tmp_path / "runs" / "demo"
+    code, stdout, _ = run_cli(["demo", "--portfolio", SAMPLE, "--out", str(out)], capsys)
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == FILES
+    models = tmp_path / "runs" / "demo-models"
+    targets = {
+        name: json.loads((models / name / "manifest.json").read_text())["target"]
+        for name in ("early_warning", "collection")
+    }
+    assert targets["early_warning"]["kind"] == "dpd" and targets["collection"]["kind"] == "cure"
+    for text in ("Top of the worklist:", "report.html", "Seconds:", "nightly run: "):
+        assert text in stdout
+    # The last date the sample records: the morning after is 2025-01-01.
+    assert json.loads((out / "manifest.json").read_text())["as_of"] == "2024-12-31"
+
+
+def test_the_demo_needs_a_portfolio(tmp_path, capsys):
+    code, _, err = run_cli(
+        ["demo", "--portfolio", str(tmp_path), "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 2 and "run the demo from the repository's root" in err

@@ -24,6 +24,7 @@ from ..workflows import (
     export_labels,
     export_ledger,
     prioritise_portfolio,
+    run_demo,
     run_nightly,
     score_portfolio,
     train_risk_model,
@@ -198,6 +199,33 @@ def cmd_prioritise(args: argparse.Namespace) -> int:
             "actions: they are not causal.",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    demo = run_demo(args.portfolio, args.out)
+    run = demo.run
+    print(repr(run))
+    print("\nTop of the worklist:")
+    top = demo.top(10)
+    top = top.assign(reasons=top["reasons"].astype(str).str.slice(0, 60))
+    print_frame(top.reset_index(), sys.stdout)
+    out = Path(args.out)
+    print("\nWhere to look:")
+    for name, what in (
+        ("report.html", "score distributions, drift, the worklist by action"),
+        ("worklist.csv", "the day's actions, for the dialler and the field teams"),
+        ("scores.parquet", "every open loan's score, reasons for the worklist's accounts"),
+        ("manifest.json", "inputs, models, row counts, timings, versions"),
+    ):
+        print(f"  {out / name}: {what}")
+    for name, path in demo.models.items():
+        print(f"  {path}: the {name.replace('_', '-')} model")
+    print("\nSeconds:")
+    for step, s in demo.seconds.items():
+        print(f"  {step}: {s:.1f}")
+    stages = run.timings()["wall_s"]
+    print("  nightly stages: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     return EXIT_OK
 
 

@@ -28,9 +28,12 @@ def _value_text(frame: pd.DataFrame, names: list[str], rows: np.ndarray, cols: n
     return out
 
 
-def reason_codes(model: RiskModel, frame: pd.DataFrame, contrib: pd.DataFrame, top_k: int):
+def reason_codes(
+    model: RiskModel, frame: pd.DataFrame, contrib: pd.DataFrame, top_k: int, against: bool = False
+):
     names = list(model.schema_.names)
-    phi = contrib[names].to_numpy()
+    # ``against``: the contributions that lower the target's probability, ranked alike.
+    phi = -contrib[names].to_numpy() if against else contrib[names].to_numpy()
     n, p = phi.shape
     k = min(top_k, p)
     # Largest positive contributions first; ties by feature order, so output is stable.
@@ -48,6 +51,7 @@ def reason_codes(model: RiskModel, frame: pd.DataFrame, contrib: pd.DataFrame, t
         out[f"reason_{r + 1}_text"] = texts[col]
         out[f"reason_{r + 1}_value"] = _value_text(frame, names, rows, col)
         logodds = np.where(got, top[:, r] if r < k else 0.0, np.nan)
+        logodds = -logodds if against else logodds
         out[f"reason_{r + 1}_logodds"] = logodds
         out[f"reason_{r + 1}_points"] = -model._factor * logodds
     return pd.DataFrame(out, index=frame.index)

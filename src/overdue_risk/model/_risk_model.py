@@ -16,7 +16,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from .._params import Interval, check
+from .._params import Boolean, Interval, check
 from ..exceptions import DataQualityWarning, ModelError
 from ._calibration import fit_calibrator
 from ._params import check_params, monotone_vector
@@ -481,7 +481,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         contrib = self.booster_.predict(matrix, pred_contrib=True)
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.schema_.names, "expected"])
 
-    def explain(self, X, top_k: int = 3) -> pd.DataFrame:
+    def explain(self, X, top_k: int = 3, *, against: bool = False) -> pd.DataFrame:
         """Reason codes: the ``top_k`` features that raise each row's risk the most.
 
         Returns, per row and rank k: ``reason_k`` (feature), ``reason_k_text``
@@ -490,13 +490,19 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         ``reason_k_points`` (the scorecard points it costs). A rank is empty
         when fewer features raise the risk. ``top_k`` is at most the number
         of features (checked before any work).
+
+        With ``against=True`` the features that *lower* the probability of the
+        target the most (negative log-odds): for a model of a good outcome,
+        such as curing (:class:`~overdue_risk.labels.CureTarget`), the reasons
+        an account is unlikely to cure.
         """
         from ._reasons import reason_codes
 
         check_is_fitted(self, "booster_")
         check(Interval(int, 1, self.n_features_in_), top_k, key="top_k", error=ModelError)
+        check(Boolean(), against, key="against", error=ModelError)
         frame = self._scoring_frame(X)
-        return reason_codes(self, frame, self.contributions(frame), top_k)
+        return reason_codes(self, frame, self.contributions(frame), top_k, against)
 
     # -- artifact ---------------------------------------------------------------------------
 

@@ -15,9 +15,12 @@ Each ``overdue-risk`` command parses its arguments and calls one of them.
   tables at as-of dates, written to a file;
 - :func:`run_nightly`: tonight's portfolio in, scores (each account by the
   model of its population) and the day's worklist out, published atomically;
+- :func:`run_demo`: both models trained on a portfolio folder and the nightly
+  run for its last date (``overdue-risk demo``);
 - :func:`load_strategy`: a strategy by profile name or TOML file.
 """
 
+from ._demo import DemoResult, run_demo
 from ._evaluate import evaluate_model
 from ._export import LabelTable, export_features, export_labels, export_ledger
 from ._inputs import load_strategy
@@ -29,6 +32,7 @@ from ._value import VALUE_SOURCES, choose_value_model, learn_value_model
 
 __all__ = [
     "VALUE_SOURCES",
+    "DemoResult",
     "LabelTable",
     "NightlyRun",
     "TrainingResult",
@@ -40,6 +44,7 @@ __all__ = [
     "learn_value_model",
     "load_strategy",
     "prioritise_portfolio",
+    "run_demo",
     "run_nightly",
     "score_portfolio",
     "train_risk_model",

@@ -169,7 +169,8 @@ def _explain(
             X = model_features(pop.model, part, as_of)
         X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
         top = min(REASONS, pop.model.n_features_in_)
-        reasons = pop.model.explain(X, top_k=top)
+        # A collection model scores the chance of curing: its reasons are what lowers it.
+        reasons = pop.model.explain(X, top_k=top, against=pop.target.startswith("cure"))
         reasons.index = X.index.get_level_values("loan_id").astype(str)
         frames.append(reasons)
     if not frames:

@@ -36,7 +36,8 @@ _PACKAGES = ("overdue-risk", "numpy", "pandas", "scikit-learn", "lightgbm", "pya
 
 
 class Stages:
-    """Wall and CPU seconds per stage (this process and its finished workers)."""
+    """Wall and CPU seconds per stage (this process and its finished workers), and the
+    peak resident memory at the stage's end."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, dict[str, float]] = {}
@@ -50,7 +51,14 @@ class Stages:
             self.seconds[name] = {
                 "wall_s": round(time.perf_counter() - wall, 3),
                 "cpu_s": round(time.process_time() - cpu + _children() - kids, 3),
+                # The peak resident memory so far (this process; workers apart).
+                "peak_rss_mb": round(_peak_mb(resource.RUSAGE_SELF), 1),
+                "workers_peak_rss_mb": round(_peak_mb(resource.RUSAGE_CHILDREN), 1),
             }
+
+
+def _peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def _children() -> float:
