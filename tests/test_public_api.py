@@ -19,6 +19,8 @@ SIMULATOR_INTERNALS = (
     "SimulationState SimulationTruth WorklistPolicy simulate_policy"
 ).split()
 WHAT_USERS_CALL = [
+    "run_nightly",
+    "NightlyRun",
     "train_risk_model",
     "evaluate_model",
     "score_portfolio",

@@ -49,10 +49,12 @@ from .prioritise import (
 )
 from .simulate import Scenario, simulate_portfolio
 from .workflows import (
+    NightlyRun,
     TrainingResult,
     evaluate_model,
     learn_value_model,
     prioritise_portfolio,
+    run_nightly,
     score_portfolio,
     train_risk_model,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "LedgerConfig",
     "LedgerSnapshot",
     "ModelError",
+    "NightlyRun",
     "OverdueRiskError",
     "PolicyComparison",
     "Portfolio",
@@ -107,6 +110,7 @@ __all__ = [
     "off_policy_value",
     "prioritise",
     "prioritise_portfolio",
+    "run_nightly",
     "score_portfolio",
     "simulate_portfolio",
     "simulated_comparison",
