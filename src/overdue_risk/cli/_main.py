@@ -269,7 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
         "shrunk toward each action's average when the log allows, else the arrears rule; "
         "default)",
     )
-    p.add_argument("--horizon", type=int, default=30, help="value horizon in days (30)")
+    p.add_argument(
+        "--horizon",
+        type=int,
+        default=None,
+        help="value horizon in days (default: the strategy's value.horizon_days, 30)",
+    )
     p.add_argument(
         "--method",
         choices=("auto", "lp", "lagrangian", "greedy"),

@@ -5,12 +5,15 @@ set the value model learns from and the off-policy estimators read: one row
 per (loan, day) on which a loan of the randomised (challenger) cell was
 overdue, with the state known that morning, the action the log shows that day
 (or ``"none"``), the probability with which it was chosen, its cost, and the
-money paid over the following ``horizon_days``.
+money paid over the following ``horizon_days`` (or until the loan is resolved,
+:mod:`~overdue_risk.prioritise._resolution`), discounted on request, with the
+loss of a write-off inside the window.
 
 Time. A decision on day ``d`` is made on the morning of ``d``: its state uses
 only records dated before ``d`` (the ledger as at the end of ``d - 1``, and the
 collection rows dated up to ``d - 1``); its action is the one logged on ``d``;
-its reward is the money paid in ``[d, d + horizon_days)``. The state is what
+its reward is the money paid in ``[d, d + horizon_days)``, or from ``d`` to
+the day the loan is resolved. The state is what
 :func:`~overdue_risk.prioritise._rules.account_state` gives for a morning run
 on ``d``, when no record of ``d`` exists yet, so a model fitted on these rows
 scores that state.
@@ -26,17 +29,21 @@ days or log rows.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from .._dates import NAT, AsOf, day_text, parse_as_of, since, to_datetime, to_days
+from .._params import check
 from ..contract import DECISION_ACTIONS, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, ranges
 from ._loan_days import Events, Keys, Rows, keys_for
 from ._log import actions_in, latest_offer, log_columns, outcomes_in
+from ._objective import DISCOUNT, HORIZON, MAX_HORIZON, RESOLUTION, WRITE_OFF
+from ._resolution import window_ends
 from ._rewards import broken_promises, payments, reward
 from ._rules import _LEGAL, _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, STATE_COLUMNS
 from ._strategy import Strategy
@@ -78,7 +85,10 @@ def logged_decisions(
     start: AsOf,
     end: AsOf,
     *,
-    horizon_days: int = 30,
+    horizon_days: int | str = 30,
+    max_horizon_days: int = 365,
+    discount_rate: float = 0.0,
+    write_off_dpd: float = math.inf,
     scores: pd.DataFrame | pd.Series | None = None,
     cell: str | Iterable = "randomised",
     strategy: Strategy | None = None,
@@ -93,9 +103,22 @@ def logged_decisions(
         With a ``collections`` table; validated on entry if it is not yet.
     start, end : date-like
         The first and last decision day (inclusive).
-    horizon_days : int, default=30
-        The reward is the money paid in ``[day, day + horizon_days)``. Rows
-        whose horizon ends after ``data_end`` are dropped, never labelled 0.
+    horizon_days : int or "resolution", default=30
+        The reward is the money paid in ``[day, day + horizon_days)`` (1 to
+        730 days). ``"resolution"``: from the day to the first of the loan
+        family's cure (back to current), closure, write-off (at
+        ``write_off_dpd``), and ``max_horizon_days`` days. Rows whose longest
+        possible window ends after ``data_end`` are dropped, never labelled 0
+        (see Notes).
+    max_horizon_days : int, default=365
+        The cap of a ``"resolution"`` window (1 to 730 days).
+    discount_rate : float, default=0.0
+        Annual rate in [0, 1]: a payment ``t`` days after the decision counts
+        ``amount / (1 + discount_rate) ** (t / 365)``. At 0 the sums are exact.
+    write_off_dpd : int or inf, default=inf
+        The DPD at which a loan is written off; ``inf``: never. When the loan
+        family reaches it inside the window, the balance outstanding at the
+        end of that day (discounted likewise) is a loss (``write_off_amount``).
     scores : DataFrame or Series, optional
         Risk scores indexed by ``(loan_id, as_of)``: a Series, or a frame with
         one column or a ``risk_score`` column. Each row gets the latest score
@@ -138,11 +161,20 @@ def logged_decisions(
           ``"none"`` among the cell's decision rows of the window with the
           same ``product_type`` and ``legal_started`` (see Notes);
         * ``cost``: the logged cost (0 for ``"none"``; NaN when not logged);
-        * ``reward_amount``: money paid in ``[day, day + horizon_days)`` on
-          the loan and on the loans that replace it after a restructuring
-          (``restructured_from``), the transfer that closes a restructured
-          loan excluded; ``paid``: ``reward_amount > 0``;
-        * ``risk_score`` when ``scores`` is given (NaN when no earlier score).
+        * ``reward_amount``: money paid in the window (``[day, day +
+          horizon_days)``, or to resolution; discounted with
+          ``discount_rate``) on the loan and on the loans that replace it
+          after a restructuring (``restructured_from``), the transfer that
+          closes a restructured loan excluded; ``paid``: ``reward_amount > 0``;
+        * ``risk_score`` when ``scores`` is given (NaN when no earlier score);
+        * with ``horizon_days="resolution"``: ``horizon_end``, the window's
+          last day (inclusive), and ``resolved``, True when it ended at a cure,
+          a closure or a write-off rather than at the cap;
+        * with a finite ``write_off_dpd``: ``write_off_amount`` (0 when the
+          loan family is not written off inside the window; a write-off before
+          the day is sunk, not this decision's) and ``net_recovery =
+          reward_amount - write_off_amount``. Payments after a write-off in
+          the window still count in ``reward_amount``: recoveries.
 
     Notes
     -----
@@ -152,6 +184,13 @@ def logged_decisions(
     the ledger *at* the day instead would drop every day on which a payment
     arrived, including the payments the day's call brought on the spot, and
     select rows on their outcome.
+
+    Rows are kept by their decision day alone: those whose longest possible
+    window (``horizon_days``, or ``max_horizon_days`` to resolution) ends on or
+    before ``data_end``. A resolution window that ends early never keeps a
+    row the cap would drop, and one still open never drops a row: which rows
+    are kept does not depend on what happened after the day, so the rows are
+    not biased towards the loans that resolved quickly (survivors).
 
     In a randomised cell the chance of no action does not depend on how many
     actions were eligible, only on whether any was: it is ``1 - rate`` while
@@ -184,11 +223,10 @@ def logged_decisions(
     """
     if not isinstance(portfolio, Portfolio):
         raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer):
-        raise OverdueRiskError(f"horizon_days must be an int >= 1; got {horizon_days!r}.")
-    if horizon_days < 1:
-        raise OverdueRiskError(f"horizon_days must be an int >= 1; got {horizon_days!r}.")
-    h = int(horizon_days)
+    h, cap, rate, write_off = _check_window(
+        horizon_days, max_horizon_days, discount_rate, write_off_dpd
+    )
+    longest = cap if h is None else h
     d0, d1 = _one_day(start, "start"), _one_day(end, "end")
     if d1 < d0:
         raise OverdueRiskError(f"end must be on or after start; got {end!r} < {start!r}.")
@@ -217,7 +255,7 @@ def logged_decisions(
     grid = grid.take(np.flatnonzero(overdue))
     state = {k: v[overdue] for k, v in state.items()}
     pays = payments(p, ledger)
-    keys = keys_for(log, grid, pays[1], last + h, _WINDOW)
+    keys = keys_for(log, grid, pays[1], last + longest, _WINDOW)
     q = keys.of(grid.code, grid.day)
     n_cols: dict[str, np.ndarray] = {}
 
@@ -290,9 +328,16 @@ def logged_decisions(
             {(_label(kinds, k // 2 - 1), bool(k % 2)): round(float(share[k]), 4) for k in used},
         )
 
-    # -- reward: only rows whose horizon the data covers -----------------------------------
-    seen = grid.day + h - 1 <= last
-    paid = reward(p, pays, ledger, keys, grid.code[seen], grid.day[seen], h)
+    # -- reward: only rows whose longest window the data covers ---------------------------
+    seen = grid.day + longest - 1 <= last
+    code, day = grid.code[seen], grid.day[seen]
+    if h is None or math.isfinite(write_off):
+        ends = window_ends(
+            p, ledger, code, day, horizon=h, cap=cap, write_off_dpd=write_off, rate=rate, last=last
+        )
+    else:
+        ends = {"end": day + (h - 1)}
+    paid = reward(p, pays, ledger, keys, code, day, ends["end"], rate)
 
     keep = np.flatnonzero(seen)
     g = grid.take(keep)
@@ -316,6 +361,12 @@ def logged_decisions(
     out["reward_amount"] = paid
     out["paid"] = paid > 0
     frame = pd.DataFrame({name: out[name] for name in DECISION_COLUMNS})
+    if h is None:
+        frame["horizon_end"] = to_datetime(ends["end"])
+        frame["resolved"] = ends["resolved"]
+    if "write_off_amount" in ends:
+        frame["write_off_amount"] = ends["write_off_amount"]
+        frame["net_recovery"] = paid - ends["write_off_amount"]
     if scores is not None:
         frame["risk_score"] = _join_scores(scores, ledger, g)
     ids = loans["loan_id"].to_numpy()[g.code]
@@ -326,6 +377,15 @@ def logged_decisions(
 
 
 # -- inputs ------------------------------------------------------------------------------
+
+
+def _check_window(horizon, cap, rate, write_off) -> tuple[int | None, int, float, float]:
+    """The horizon (None: to resolution), its cap, the discount rate and the write-off DPD."""
+    h = check(HORIZON, horizon, key="horizon_days", error=OverdueRiskError)
+    cap = check(MAX_HORIZON, cap, key="max_horizon_days", error=OverdueRiskError)
+    rate = check(DISCOUNT, rate, key="discount_rate", error=OverdueRiskError)
+    write_off = check(WRITE_OFF, write_off, key="write_off_dpd", error=OverdueRiskError)
+    return (None if h == RESOLUTION else h), cap, rate, write_off
 
 
 def _one_day(value, what: str) -> int:

@@ -3,7 +3,11 @@
 Payments are summed in minor units over sorted (loan, day) keys (see
 :mod:`~overdue_risk.prioritise._loan_days`): a cumulative sum and two
 ``np.searchsorted`` calls give the money paid between any two days of every
-decision row at once.
+decision row at once. Discounted, each payment is weighted by ``v ** (day -
+ref)`` with ``v = (1 + rate) ** (-1 / 365)`` and ``ref`` its loan family's
+first payment day, so that every weight is at most 1, and each row's sum is
+rescaled by ``v ** (ref - decision day)``: one float cumulative sum serves
+every row.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, cum0
 from ._loan_days import Events, Keys, Rows
 
-__all__ = ["broken_promises", "payments", "reward"]
+__all__ = ["broken_promises", "families", "payments", "reward"]
 
 # Payments as (loan code, day, amount in minor units), one entry per table row.
 Payments = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -44,7 +48,7 @@ def _paid_between(keys: np.ndarray, cum: np.ndarray, lo: np.ndarray, hi: np.ndar
     return cum[np.searchsorted(keys, hi, side="right")] - cum[np.searchsorted(keys, lo, "right")]
 
 
-def _families(p: Portfolio, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
+def families(p: Portfolio, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
     """Each loan's root (the first loan of its restructuring chain) and its successor flag."""
     n = ledger.n_loans
     root = np.arange(n)
@@ -72,19 +76,39 @@ def reward(
     keys: Keys,
     code: np.ndarray,
     day: np.ndarray,
-    h: int,
+    end: np.ndarray,
+    rate: float = 0.0,
 ) -> np.ndarray:
-    """Money paid on each row's loan family in ``[day, day + h)``: from the day of the action,
-    so a payment the action brings on the spot counts."""
+    """Money paid on each row's loan family in ``[day, end]``: from the day of the action,
+    so a payment the action brings on the spot counts.
+
+    With ``rate`` (annual) above 0 each payment counts ``amount / (1 + rate) **
+    ((pay day - day) / 365)``; at 0 the sums are exact, in minor units.
+    """
     pc, pd_, cents = pays
-    root, has_successor = _families(p, ledger)
+    root, has_successor = families(p, ledger)
     # The payment that closes a restructured loan moves its arrears to the new loan:
     # no money is received.
-    transfer = has_successor[pc] & (pd_ == ledger.closed_days[pc])
-    k, cum = _cumulative(keys.of(root[pc[~transfer]], pd_[~transfer]), cents[~transfer])
+    received = ~(has_successor[pc] & (pd_ == ledger.closed_days[pc]))
+    fam_pay, day_pay = root[pc[received]], pd_[received]
     fam = root[code]
-    cents_paid = _paid_between(k, cum, keys.of(fam, day - 1), keys.of(fam, day + h - 1))
-    return cents_paid / 10**ledger.config.decimals
+    lo, hi = keys.of(fam, day - 1), keys.of(fam, end)
+    scale = 10**ledger.config.decimals
+    if rate == 0:
+        k, cum = _cumulative(keys.of(fam_pay, day_pay), cents[received])
+        return _paid_between(k, cum, lo, hi) / scale
+    # Days from each family's first payment: weights v ** days are in (0, 1].
+    never = np.iinfo(np.int64).max
+    ref = np.full(ledger.n_loans, never)
+    np.minimum.at(ref, fam_pay, day_pay)
+    log_v = -np.log1p(rate) / 365.0
+    weighted = cents[received] / scale * np.exp(log_v * (day_pay - ref[fam_pay]))
+    order = np.argsort(keys.of(fam_pay, day_pay), kind="stable")
+    k, cum = keys.of(fam_pay, day_pay)[order], cum0(weighted[order])
+    total = _paid_between(k, cum, lo, hi)
+    # A family without payments sums to 0: its reference day is never used.
+    shift = np.where(ref[fam] == never, 0, ref[fam] - day)
+    return np.where(total != 0, total * np.exp(log_v * shift), 0.0)
 
 
 def broken_promises(

@@ -50,6 +50,7 @@ from ..contract import (
     WAIT,
 )
 from ..exceptions import StrategyError
+from ._objective import Value
 
 __all__ = [
     "ACTIONS",
@@ -65,6 +66,7 @@ __all__ = [
     "Rules",
     "Strategy",
     "StrategyError",
+    "Value",
     "WaitSpec",
 ]
 
@@ -157,7 +159,8 @@ class ActionSpec:
     accounts of the book (loans open at the as-of date, overdue or not); the
     day's capacity is the smaller of ``capacity`` and ``capacity_per_10k x
     book / 10,000`` rounded down (:meth:`Strategy.capacities`). A disabled
-    action is left out of the strategy.
+    action is left out of the strategy. ``complaint_probability`` is the chance
+    that one attempt brings a complaint, charged at ``value.complaint_cost``.
     """
 
     cost: float = setting(0.0, _AMOUNT)
@@ -172,6 +175,7 @@ class ActionSpec:
     min_failed_contacts: int = setting(0, _DAYS)
     requires_restructure_considered: bool = setting(False, Boolean())
     products: tuple[str, ...] | None = setting(None, [None, Names()])
+    complaint_probability: float = setting(0.0, Interval(float, 0, 1))
 
 
 @dataclass(frozen=True)
@@ -305,9 +309,12 @@ class Strategy:
     is unlimited by default, and :meth:`capacities` gives a day's), ``rules`` (contact caps,
     cool-down, promise pause, hardship and vulnerability routing, what counts
     as a failed contact and as restructuring considered), ``flags`` (the
-    columns the account flags are read from) and ``hours`` (the contact
-    window, carried for the dialler). Values are validated on construction;
-    an invalid one raises :class:`StrategyError` naming its full key.
+    columns the account flags are read from), ``hours`` (the contact
+    window, carried for the dialler) and ``value`` (the window a decision is
+    judged over, discounting, write-off, and the complaint, over-contact and
+    court-record costs the objective charges: :class:`Value`). Values are
+    validated on construction; an invalid one raises :class:`StrategyError`
+    naming its full key.
     ``extends`` names the shipped profile a strategy starts from.
 
     Examples
@@ -330,6 +337,7 @@ class Strategy:
     rules: Rules = field(default_factory=Rules, metadata=SECTION)
     flags: Flags = field(default_factory=Flags, metadata=SECTION)
     hours: Hours = field(default_factory=Hours, metadata=SECTION)
+    value: Value = field(default_factory=Value, metadata=SECTION)
 
     def __post_init__(self) -> None:
         _ROOT.validate(self)  # checks and normalises every value

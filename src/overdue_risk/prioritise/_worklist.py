@@ -17,6 +17,7 @@ from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
 from ._allocate import Allocation, allocate
 from ._inputs import check_score_age, check_scores, latest_scores, warn_unenforced_flags
+from ._objective import action_costs
 from ._rules import Eligibility, account_state, eligibility
 from ._strategy import Strategy, _day_capacity
 
@@ -93,7 +94,10 @@ class Worklist:
         ``HH:MM`` in the customer's local time, on the rows whose action
         reaches the customer through a channel; empty elsewhere),
         ``expected_value`` (expected extra recovery within the horizon minus
-        the action's cost, against waiting), ``expected_recovery``, ``cost``,
+        the action's expected cost, against waiting: ``expected_recovery -
+        cost``), ``expected_recovery``, ``cost`` (the action's cost plus,
+        from the strategy's ``value`` section, its expected complaint cost,
+        the over-contact harm and legal action's court-record cost),
         ``risk_score``, ``dpd``, ``overdue_amount``, ``reasons`` (the risk
         model's top reasons, when the scores carry them), ``untreated_because``
         and ``blocked`` (the contact or eligibility rule that blocked each
@@ -120,6 +124,11 @@ class Worklist:
     def summary(self) -> pd.DataFrame:
         """Per action: capacity, accounts given it, capacity used, expected recovery,
         cost and net value; then one row per reason accounts were left untreated.
+
+        ``cost`` is the expected cost the objective charged (:meth:`table`'s
+        ``cost``: the actions' costs plus the complaint, over-contact and
+        court-record costs of the strategy's ``value`` section), and
+        ``expected_value`` is ``expected_recovery - cost``.
 
         ``attrs`` hold the method, objective, upper bound, gap, whether the
         values are causal, the ``book`` and the run's ``warnings``.
@@ -198,12 +207,15 @@ def action_values(
         The actions to value, in the order of the returned columns; ``"wait"``
         is worth 0.
     strategy : Strategy
-        Gives each action's cost.
+        Gives each action's expected cost (:func:`action_costs`): its
+        ``cost``, plus the expected complaint cost, the over-contact harm and,
+        for legal action, the court record's cost of the ``value`` section
+        (all 0 by default).
 
     Returns
     -------
     uplift, net : ndarray of shape (accounts, actions)
-        Expected recovery over waiting, and that less the action's cost.
+        Expected recovery over waiting, and that less the action's expected cost.
     """
     recovery = value_model.predict(state)
     if WAIT in recovery.columns and NO_ACTION not in recovery.columns:
@@ -214,13 +226,14 @@ def action_values(
     n, m = len(state), len(actions)
     uplift = np.full((n, m), np.nan)
     net = np.full((n, m), np.nan)
+    cost = action_costs(strategy, state, actions)
     for j, a in enumerate(actions):
         if a == WAIT:
             uplift[:, j] = 0.0
             net[:, j] = 0.0
         elif a in recovery.columns:
             uplift[:, j] = recovery[a].to_numpy(dtype=np.float64) - base
-            net[:, j] = uplift[:, j] - getattr(strategy.actions, a).cost
+            net[:, j] = uplift[:, j] - cost[:, j]
     return uplift, net
 
 
@@ -238,8 +251,9 @@ def prioritise(
     """Decide which overdue account gets which action on ``as_of``.
 
     Maximises the total expected net value (extra recovery within the value
-    model's horizon, minus cost) subject to every action's daily capacity, one
-    action per account, and every eligibility and contact rule of the strategy.
+    model's horizon, minus the expected cost of :func:`action_values`) subject
+    to every action's daily capacity, one action per account, and every
+    eligibility and contact rule of the strategy.
     The capacities are the day's for the book, the loans open at ``as_of``
     (:meth:`Strategy.capacities`); with none limited, a warning is logged and
     recorded in :attr:`Worklist.warnings`.
@@ -340,7 +354,7 @@ def prioritise(
     names = np.asarray(actions, dtype=object)
     rows = np.arange(len(state))
     action = np.where(took, names[np.maximum(chosen, 0)], WAIT)
-    cost = np.array([getattr(strategy.actions, a).cost for a in actions])
+    cost = action_costs(strategy, state, actions)  # what expected_value was charged
     # The contact window travels with the rows whose action reaches the customer.
     channel = np.array([getattr(strategy.actions, a).channel for a in actions], dtype=object)
     contact = took & (channel[np.maximum(chosen, 0)] != "none")
@@ -367,7 +381,7 @@ def prioritise(
             "contact_end": np.where(contact, strategy.hours.end, "").astype(object),
             "expected_value": value,
             "expected_recovery": np.where(took, uplift[rows, np.maximum(chosen, 0)], 0.0),
-            "cost": np.where(took, cost[np.maximum(chosen, 0)], 0.0),
+            "cost": np.where(took, cost[rows, np.maximum(chosen, 0)], 0.0),
             "risk_score": risk,
             "dpd": state["dpd"].to_numpy(),
             "overdue_amount": state["overdue_amount"].to_numpy(),

@@ -25,7 +25,7 @@ def prioritise_portfolio(
     strategy: Strategy | str | os.PathLike,
     *,
     value_model="auto",
-    horizon_days: int = 30,
+    horizon_days: int | str | None = None,
     flags: pd.DataFrame | str | os.PathLike | None = None,
     method: str = "auto",
     max_score_age_days: float = 7,
@@ -54,8 +54,9 @@ def prioritise_portfolio(
         See :func:`load_strategy`.
     value_model : {"auto", "uplift", "fallback", "arrears"} or value model, default "auto"
         A source for :func:`choose_value_model`, or a fitted value model to use as it is.
-    horizon_days : int, default 30
-        The value horizon of a learned value model.
+    horizon_days : int, "resolution" or None, default None
+        The value model's window (:func:`learn_value_model`); by default the
+        strategy's ``value.horizon_days`` (30 unless the strategy says).
     flags : DataFrame or path, optional
         Opt-out, cease-contact, hardship and vulnerability flags: a frame
         indexed by ``loan_id``, or a file with a ``loan_id`` column (see

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._dates import AsOf, parse_as_of
-from .._params import Options, check_params
+from .._params import Interval, Options, check_params
 from ..contract import NO_ACTION, Portfolio, validate
 from ..exceptions import ModelError, OverdueRiskError
 from ..prioritise import (
@@ -39,7 +39,7 @@ def learn_value_model(
     portfolio: Portfolio,
     as_of: AsOf,
     *,
-    horizon_days: int = 30,
+    horizon_days: int | str | None = None,
     min_rows: int = 200,
     random_state: int = 0,
     strategy: Strategy | str | None = None,
@@ -66,17 +66,28 @@ def learn_value_model(
     Without a usable randomised cell, or with too few decisions: the
     :class:`ArrearsRule` with its stated lifts (SMS 1%, call 5%, visit 15% of
     the arrears), which the worklist flags as not causal.
+
+    The decisions' window is ``horizon_days`` when given; otherwise the
+    strategy's ``value.horizon_days`` (30 without a strategy). With a strategy,
+    its ``value.max_horizon_days``, ``value.discount_rate`` and
+    ``value.write_off_dpd`` are passed to :func:`logged_decisions` too; the
+    last decision day is the last whose longest window the data before
+    ``as_of`` cover.
     """
     p = validate(portfolio)
     days = parse_as_of(as_of)
     evening = pd.Timestamp(np.datetime64(int(days[0]) - 1, "D"))
     if p.collections is None or "holdout" not in p.collections.columns:
         return ArrearsRule()
+    strategy = None if strategy is None else Strategy.load(strategy)
+    window = _window(horizon_days, strategy)
+    resolution = window["horizon_days"] == "resolution"
+    longest = window["max_horizon_days"] if resolution else window["horizon_days"]
     first = p.collections["action_date"].min()
-    last = evening - pd.Timedelta(days=horizon_days - 1)
+    last = evening - pd.Timedelta(days=longest - 1)
     if pd.isna(first) or first > last:
         return ArrearsRule()
-    decisions = logged_decisions(p, first, last, horizon_days=horizon_days, data_end=evening)
+    decisions = logged_decisions(p, first, last, data_end=evening, **window)
     counts = decisions["action"].astype(str).value_counts()
     if counts.get(NO_ACTION, 0) < min_rows or (counts[counts.index != NO_ACTION] < min_rows).all():
         return ArrearsRule()
@@ -91,12 +102,30 @@ def learn_value_model(
         return ArrearsRule()
 
 
+def _window(horizon_days, strategy: Strategy | None) -> dict:
+    """The window keywords of ``logged_decisions``: the strategy's ``value`` section, the
+    explicit ``horizon_days`` winning."""
+    v = (strategy or Strategy()).value  # without a strategy, logged_decisions' defaults
+    window = {
+        "horizon_days": v.horizon_days,
+        "max_horizon_days": v.max_horizon_days,
+        "discount_rate": v.discount_rate,
+        "write_off_dpd": v.write_off_dpd,
+    }
+    if horizon_days is not None:
+        window["horizon_days"] = horizon_days
+    # Checked before its length sets the last decision day; logged_decisions checks the rest.
+    rule = {"horizon_days": [Interval(int, 1), Options(("resolution",))]}
+    check_params("learn_value_model", window, rule, OverdueRiskError)
+    return window
+
+
 def choose_value_model(
     portfolio: Portfolio,
     as_of: AsOf,
     value: str = "auto",
     *,
-    horizon_days: int = 30,
+    horizon_days: int | str | None = None,
     strategy: Strategy | str | None = None,
 ) -> ShrunkUplift | RiskBasedValue | ArrearsRule | LadderRule:
     """The value model of a worklist, by source.
@@ -116,10 +145,13 @@ def choose_value_model(
         default thresholds, allocated greedily: the ladder's fill); ``"auto"``
         learns the uplift model when the log allows and takes the arrears rule
         with stated lifts otherwise (see :func:`learn_value_model`).
-    horizon_days : int, default 30
+    horizon_days : int or "resolution", optional
+        The window of the learned model's decisions; by default the
+        strategy's ``value.horizon_days`` (30 without a strategy).
     strategy : Strategy or profile name, optional
         The worklist's strategy: the learned model's candidates are judged
-        under its capacities (see :func:`learn_value_model`).
+        under its capacities, and its ``value`` section sets the decisions'
+        window (see :func:`learn_value_model`).
 
     Returns
     -------
