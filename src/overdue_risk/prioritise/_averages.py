@@ -124,7 +124,9 @@ def aipw_lifts(cell: Cell, z: float) -> pd.DataFrame:
             est = np.bincount(c, psi[rows], minlength=g) / np.where(x > 0, x, np.nan)
             resid = psi[rows] - np.nan_to_num(est)[c] * cell.amount[rows]
             # Clustered by loan within the segment: one loan's days are not independent.
-            key = pd.factorize(pd.MultiIndex.from_arrays([c, cell.groups[rows]]))[0]
+            # (segment, loan) pairs as one integer each: a MultiIndex would build tuples.
+            pair = c.astype(np.int64) * (int(cell.groups.max()) + 1) + cell.groups[rows]
+            key = np.unique(pair, return_inverse=True)[1].ravel()
             sums = np.bincount(key, resid)
             seg_of = np.zeros(sums.size, np.int64)
             seg_of[key] = c
