@@ -1,0 +1,35 @@
+"""Portfolio sources beyond a folder of files, and publication to a database.
+
+* :func:`open_source` names where a portfolio lives: a folder of
+  ``<table>.csv`` / ``<table>.parquet`` files or of Parquet datasets
+  (``<table>/``, hive partitions included), or a database (``duckdb:///...``,
+  ``postgresql://...``) with a :class:`TableMapping` of its tables.
+* A :class:`Source` reads the portfolio whole (:meth:`Source.read`) or in chunks
+  of whole customers (:meth:`Source.chunks`), raw: the caller validates. It
+  fingerprints its inputs for a run's manifest (:meth:`Source.fingerprint`).
+* :func:`publish` writes output tables to a database in one transaction.
+
+The database drivers (``duckdb``; ``adbc-driver-postgresql`` with
+``adbc-driver-manager``) are optional: ``pip install overdue-risk[sql]``.
+See ``docs/sources.md``.
+"""
+
+from ._drivers import INSTALL_HINT, DatabaseURL, SourceError, is_url, parse_url
+from ._mapping import TableMapping
+from ._publish import publish
+from ._source import FolderSource, Source, open_source
+from ._sql import SqlSource
+
+__all__ = [
+    "INSTALL_HINT",
+    "DatabaseURL",
+    "FolderSource",
+    "Source",
+    "SourceError",
+    "SqlSource",
+    "TableMapping",
+    "is_url",
+    "open_source",
+    "parse_url",
+    "publish",
+]
