@@ -75,7 +75,11 @@ def test_the_run_folder_holds_every_file_and_the_counts_reconcile(published):
         "check", "validate", "route", "score", "explain", "prioritise", "render"
     }  # fmt: skip
     assert "publish" in run.manifest["timings"]
-    assert manifest["versions"]["lightgbm"] and manifest["inputs"]["portfolio"]["files"]
+    assert manifest["versions"]["lightgbm"]
+    files = {i["path"]: i["sha256"] for i in manifest["inputs"]["portfolio"]["inputs"]}
+    assert (
+        files["loans.csv"] == hashlib.sha256((Path(SAMPLE) / "loans.csv").read_bytes()).hexdigest()
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary == run.summary() | {"rows": rows}
 
@@ -275,3 +279,82 @@ def test_the_demo_needs_a_portfolio(tmp_path, capsys):
         ["demo", "--portfolio", str(tmp_path), "--out", str(tmp_path / "r")], capsys
     )
     assert code == 2 and "run the demo from the repository's root" in err
+
+
+# -- sources beyond folders, and publication to a database ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def lender_db(tmp_path_factory):
+    """The sample in a PostgreSQL server of the test's own, where a lender's schema keeps
+    it (tables mapped by a TOML file), and the same tables as a Parquet folder."""
+    dbapi = pytest.importorskip("adbc_driver_postgresql.dbapi", reason="no sql extra")
+    from _pg import LAYOUT, MAPPING_TOML, database_tables, postgres_server, server_binaries
+
+    if server_binaries() is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    tables = database_tables(load_portfolio(SAMPLE))
+    folder = tmp_path_factory.mktemp("parquet_route")
+    import pyarrow.parquet as pq
+
+    for name, table in tables.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    mapping = tmp_path_factory.mktemp("pg") / "tables.toml"
+    mapping.write_text(MAPPING_TOML)
+    with postgres_server("nightly") as url:
+        with dbapi.connect(url) as con, con.cursor() as cur:
+            for name, table in tables.items():
+                schema, relation = LAYOUT[name]
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                cur.adbc_ingest(relation, table, mode="replace", db_schema_name=schema)
+            con.commit()
+        yield url, mapping, folder
+
+
+@pytest.mark.slow
+def test_a_postgresql_portfolio_gives_the_runs_of_its_files(models, flags, lender_db, tmp_path):
+    url, mapping, folder = lender_db
+    kw = {"flags": flags, "value": "arrears"}
+    from_db = run_nightly(list(models), url, AS_OF, "default", tables=mapping, **kw)
+    from_files = run_nightly(list(models), folder, AS_OF, "default", **kw)
+    pd.testing.assert_frame_equal(from_db.scores, from_files.scores)
+    pd.testing.assert_frame_equal(from_db.worklist.table(), from_files.worklist.table())
+    inputs = from_db.manifest["inputs"]["portfolio"]
+    assert inputs["kind"] == "database" or inputs["kind"].startswith("postgres")
+    assert {i["table"] for i in inputs["inputs"]} >= {"loans", "payments"}
+    # And the outputs into the same database, in one transaction.
+    published = run_nightly(
+        list(models), url, AS_OF, "default", tables=mapping, publish_to=url, **kw
+    )
+    import adbc_driver_postgresql.dbapi as dbapi
+
+    with dbapi.connect(url) as con, con.cursor() as cur:
+        cur.execute("SELECT loan_id, score FROM scores ORDER BY loan_id")
+        back = cur.fetch_arrow_table().to_pandas()
+        cur.execute("SELECT count(*) FROM worklist")
+        (n,) = cur.fetchone()
+    np.testing.assert_array_equal(back["loan_id"].astype(str), published.scores["loan_id"])
+    np.testing.assert_allclose(back["score"], published.scores["score"], rtol=0, atol=0)
+    assert n == len(published.worklist.table())
+
+
+def test_publish_to_duckdb_with_the_run_folder(published, models, flags, tmp_path):
+    duckdb = pytest.importorskip("duckdb", reason="no sql extra")
+    db = tmp_path / "out.db"
+    out = tmp_path / "run"
+    run = nightly(models, flags, out=out, publish_to=f"duckdb://{db}")  # duckdb:///tmp/...
+    with duckdb.connect(str(db), read_only=True) as con:
+        scores = con.execute("SELECT loan_id, score FROM scores ORDER BY loan_id").df()
+        summary = con.execute("SELECT * FROM run_summary").df()
+    np.testing.assert_allclose(scores["score"], run.scores["score"], rtol=0, atol=0)
+    assert summary["as_of"].item() == AS_OF and {p.name for p in out.iterdir()} == FILES
+
+
+def test_a_bad_publication_url_or_mapping_fails_before_any_work(models, flags, tmp_path):
+    with pytest.raises(OverdueRiskError, match="publish_to must be a database URL"):
+        nightly(models, flags, publish_to=str(tmp_path / "x.db"))
+    with pytest.raises(OverdueRiskError, match="tables maps a database's tables"):
+        nightly(models, flags, tables={"loans": "x"})
+    with pytest.raises(OverdueRiskError, match="names engine 'mysql'"):
+        nightly(models, flags, out=tmp_path / "r", publish_to="mysql://h/db")
+    assert not (tmp_path / "r").exists()

@@ -245,6 +245,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         chunk_customers=args.chunk_customers,
         jobs=args.jobs,
         flags=args.flags,
+        tables=args.tables,
+        publish_to=args.publish_to,
         allow_future=args.allow_future,
     )
     print(repr(run))

@@ -312,7 +312,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL_DIR[,MODEL_DIR]",
         help="an early-warning model (a DPD target) and/or a collection model (a cure target)",
     )
-    p.add_argument("--portfolio", required=True, metavar="PORTFOLIO_DIR")
+    p.add_argument(
+        "--portfolio",
+        required=True,
+        metavar="SOURCE",
+        help="a folder (CSV or Parquet files, or Parquet datasets), or a database URL "
+        "(duckdb:///path.db, postgresql://user@host/db) with --tables",
+    )
+    p.add_argument(
+        "--tables", metavar="TOML", help="for a database: which table holds each contract table"
+    )
+    p.add_argument(
+        "--publish-to",
+        metavar="URL",
+        help="also write scores, worklist and run_summary to this database, in one transaction",
+    )
     p.add_argument("--as-of", required=True, metavar="DATE", help="tonight's date")
     p.add_argument(
         "--strategy",

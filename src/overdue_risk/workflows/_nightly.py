@@ -24,6 +24,7 @@ import pandas as pd
 from .._dates import AsOf, parse_as_of
 from .._io import check_output_folder, check_outputs_apart, read_table
 from .._params import Interval, check
+from ..adapters import is_url, open_source, parse_url
 from ..contract import Portfolio
 from ..exceptions import DataQualityWarning, ModelError, OverdueRiskError
 from ..ledger import Ledger, LedgerConfig
@@ -208,6 +209,8 @@ def run_nightly(
     chunk_customers: int = 100_000,
     jobs: int = 1,
     flags: pd.DataFrame | str | os.PathLike | None = None,
+    tables=None,
+    publish_to: str | None = None,
     allow_future: bool = False,
 ) -> NightlyRun:
     """Score tonight's portfolio and write the day's worklist: what ``overdue-risk nightly`` runs.
@@ -228,7 +231,11 @@ def run_nightly(
         :func:`populations`). An account that no model's training covered
         (in arrears beyond an early-warning model's threshold, with no
         collection model) is an error, not a silent score.
-    portfolio : Portfolio or folder
+    portfolio : Portfolio, folder or database URL
+        A folder of ``<table>.csv`` / ``.parquet`` files or of Parquet
+        datasets (``<table>/``), or ``duckdb:///path.db`` /
+        ``postgresql://user@host/db`` with ``tables`` (see
+        :func:`overdue_risk.adapters.open_source`).
     as_of : date-like
         Tonight's date: the worklist is for the morning after the data's last
         records (``as_of`` at most that morning unless ``allow_future``).
@@ -252,6 +259,12 @@ def run_nightly(
     flags : DataFrame or path, optional
         The accounts' flags for the contact rules, by ``loan_id`` (see
         :func:`prioritise`); a ``.csv`` or ``.parquet`` file is read.
+    tables : TableMapping, dict or TOML path, optional
+        For a database portfolio: which table holds each contract table.
+    publish_to : str, optional
+        A database URL: ``scores``, ``worklist`` and ``run_summary`` are also
+        written there, in one transaction, before the run folder is moved
+        into place (a failure publishes neither).
     allow_future : bool, default False
 
     Returns
@@ -269,7 +282,22 @@ def run_nightly(
         given = list(models) if isinstance(models, list | tuple) else [models]
         for m in given:
             check_argument(owner, "models", m, (RiskModel,), "a RiskModel or its folder")
-        check_argument(owner, "portfolio", portfolio, (Portfolio,), "a Portfolio or its folder")
+        remote = isinstance(portfolio, str) and is_url(portfolio)
+        if not remote:
+            check_argument(
+                owner, "portfolio", portfolio, (Portfolio,), "a Portfolio, a folder or a URL"
+            )
+        if tables is not None and not remote:
+            raise OverdueRiskError(
+                "tables maps a database's tables; the portfolio is not a database URL."
+            )
+        if publish_to is not None:
+            if not (isinstance(publish_to, str) and is_url(publish_to)):
+                raise OverdueRiskError(
+                    f"publish_to must be a database URL (duckdb:///path.db, postgresql://...); "
+                    f"got {publish_to!r}."
+                )
+            parse_url(publish_to)  # its engine and form, before any work
         check_argument(owner, "out", out, (), "the path of the run folder", optional=True)
         check_value_source(value, "value", owner)
         check(Interval(int, 1, 10**9), chunk_customers, key="chunk_customers", error=ModelError)
@@ -281,7 +309,8 @@ def run_nightly(
         if out is not None:
             check_output_folder(out, overwrite=force, flag="--force (force=True)")
         files = [] if flags is None or isinstance(flags, pd.DataFrame) else [flags]
-        check_outputs_apart([out], [*given, *portfolio_files(portfolio), *files])
+        inputs = [] if remote else portfolio_files(portfolio)
+        check_outputs_apart([out], [*given, *inputs, *files])
         strategy_ = load_strategy(strategy)
         subject = "the flags table"
         if flags is not None and not isinstance(flags, pd.DataFrame):
@@ -299,6 +328,9 @@ def run_nightly(
             )
     with stages("validate"):
         source = portfolio
+        if not isinstance(portfolio, Portfolio):  # a folder, a dataset folder or a database
+            source = open_source(portfolio, tables=tables)
+            portfolio = source.read()
         portfolio = dated_portfolio(portfolio, day, allow_future=allow_future)
         if flags is not None:
             check_flags(flags, strategy_, loan_ids=portfolio.loans["loan_id"], subject=subject)
@@ -348,7 +380,9 @@ def run_nightly(
             "treated": len(treated),
         },
     }
-    run = publish_run(out, source, given, pops, strategy_, scores, worklist, manifest, stages, day)
+    run = publish_run(
+        out, source, given, pops, strategy_, scores, worklist, manifest, stages, publish_to
+    )
     return NightlyRun(day, scores, worklist, run, None if out is None else Path(out))
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import replace_folder
-from ..contract import TABLES, Portfolio
+from ..adapters import Source, publish
 from ..evaluation import psi
 
 __all__ = ["MONEY", "Stages", "publish_run", "worklist_csv"]
@@ -66,31 +66,22 @@ def _children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _inputs(source, given, strategy) -> dict:
-    """What the run read, with hashes: the portfolio's files, the models' manifests."""
-    if isinstance(source, Portfolio):
+    """What the run read, with hashes: the portfolio's files or tables, the models'
+    manifests, the strategy."""
+    if isinstance(source, Source):
+        portfolio = {
+            "kind": source.kind,
+            "inputs": source.inputs(),
+            "fingerprint": source.fingerprint(),
+        }
+    else:  # a Portfolio given in memory
         portfolio = {
             "kind": "in-memory Portfolio",
             "tables": {
                 name: str(pd.util.hash_pandas_object(df, index=False).sum() % 2**63)
                 for name, df in source.tables().items()
             },
-        }
-    else:
-        folder = Path(source)
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.stem in TABLES and p.suffix)
-        portfolio = {
-            "kind": "folder",
-            "path": os.fspath(folder),
-            "files": {p.name: _sha256(p) for p in files},
         }
     models = []
     for m in given:
@@ -206,7 +197,16 @@ def _plain(value):
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def publish_run(out, source, given, pops, strategy, scores, worklist, manifest, stages, day):
+def _to_database(url: str, scores: pd.DataFrame, table: pd.DataFrame, summary: dict) -> None:
+    """The run's tables in a database, in one transaction."""
+    flat = {
+        k: json.dumps(v, default=_plain) if isinstance(v, dict | list) else v
+        for k, v in summary.items()
+    }
+    publish(url, {"scores": scores, "worklist": table, "run_summary": pd.DataFrame([flat])})
+
+
+def publish_run(out, source, given, pops, strategy, scores, worklist, manifest, stages, url):
     """Write the run folder (when ``out``), and return the manifest with its summary."""
     table = worklist.table()
     summary = {
@@ -231,6 +231,9 @@ def publish_run(out, source, given, pops, strategy, scores, worklist, manifest, 
         "summary": summary,
     }
     if out is None:
+        if url is not None:
+            with stages("publish"):
+                _to_database(url, scores, table, summary)
         manifest["timings"] = stages.seconds
         return manifest
     with stages("render"):
@@ -245,6 +248,8 @@ def publish_run(out, source, given, pops, strategy, scores, worklist, manifest, 
         def fill(tmp: Path) -> None:
             for name, data in files.items():
                 (tmp / name).write_bytes(data)
+            if url is not None:  # committed before the folder moves into place
+                _to_database(url, scores, table, summary)
             # Last, with the hashes of the files beside it: a manifest means a whole run.
             manifest["files"] = {name: hashlib.sha256(d).hexdigest() for name, d in files.items()}
             manifest["timings"] = stages.seconds
