@@ -35,7 +35,7 @@ class DemoResult:
         t = self.run.worklist.table()
         t = t[t["rank"].notna()].sort_values("rank").head(n)
         cols = ["rank", "action", "expected_value", "dpd", "overdue_amount", "reasons"]
-        return t[cols]
+        return t[cols].round({"expected_value": 2, "overdue_amount": 2})
 
 
 def _training_dates(first: int, last: int, horizon: int) -> pd.DatetimeIndex:
