@@ -358,3 +358,19 @@ def test_a_bad_publication_url_or_mapping_fails_before_any_work(models, flags, t
     with pytest.raises(OverdueRiskError, match="names engine 'mysql'"):
         nightly(models, flags, out=tmp_path / "r", publish_to="mysql://h/db")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_progress_bar_on_a_terminal_and_stage_lines_in_the_log(models, flags, capsys, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="overdue_risk.workflows.nightly"):
+        nightly(models, flags, chunk_customers=1000, progress=True)
+    err = capsys.readouterr().err
+    customers = load_portfolio(SAMPLE).loans["customer_id"].nunique()
+    chunks = -(-customers // 1000)
+    assert "scoring [" in err and f"{chunks}/{chunks} chunks" in err
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(":")[0] for line in lines] == [
+        "check", "validate", "route", "score", "explain", "prioritise"
+    ]  # fmt: skip
+    assert all("s wall" in line and "peak RSS" in line for line in lines)

@@ -8,6 +8,7 @@ checks of inputs and outputs before any work, the stages and the writing.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -230,6 +231,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
+    # A batch job's log gets one line per stage, with its timing, on standard error.
+    logging.getLogger("overdue_risk.workflows.nightly").setLevel(logging.INFO)
     as_of = dates(args.as_of)
     if len(as_of) != 1:
         raise OverdueRiskError("--as-of takes one date: tonight's.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from ..prioritise import Worklist, check_flags, prioritise
 from ._features import model_features, recorded_options
 from ._inputs import as_model, check_argument, dated_portfolio, load_strategy, portfolio_files
 from ._publish import Stages, publish_run
-from ._routing import Population, populations, route
+from ._routing import populations, route
 from ._value import check_value_source, choose_value_model
 
 __all__ = ["NightlyRun", "run_nightly"]
@@ -212,6 +213,7 @@ def run_nightly(
     tables=None,
     publish_to: str | None = None,
     allow_future: bool = False,
+    progress: bool | None = None,
 ) -> NightlyRun:
     """Score tonight's portfolio and write the day's worklist: what ``overdue-risk nightly`` runs.
 
@@ -266,6 +268,10 @@ def run_nightly(
         written there, in one transaction, before the run folder is moved
         into place (a failure publishes neither).
     allow_future : bool, default False
+    progress : bool, optional
+        A progress bar of the chunks scored, on standard error; by default when
+        it is a terminal. Each stage's timing is also logged (INFO, logger
+        ``overdue_risk.workflows.nightly``): plain lines for a batch job's log.
 
     Returns
     -------
@@ -344,7 +350,9 @@ def run_nightly(
         _check_covered(which, dpd, loan_ids, pops)
         routed = pd.DataFrame({"dpd": dpd, "population": which}, index=loan_ids)
     with stages("score"):
-        scores = _score_all(portfolio, day, pops, routed, chunk_customers, jobs)
+        if progress is None:
+            progress = sys.stderr.isatty()
+        scores = _score_all(portfolio, day, pops, routed, chunk_customers, jobs, progress)
     with stages("explain"):
         # The worklist's accounts are those in arrears: their reasons go on the worklist.
         who = scores["loan_id"] if explain_all else scores.loc[scores["dpd"] >= 1, "loan_id"]
@@ -421,10 +429,23 @@ def _check_covered(which: np.ndarray, dpd: np.ndarray, loan_ids: pd.Index, pops)
     )
 
 
-def _score_all(portfolio, day, pops: list[Population], routed, per_chunk: int, jobs: int):
+def _bar(done: int, total: int) -> None:
+    """A progress bar on the terminal: chunks scored."""
+    width = 30
+    fill = width * done // max(total, 1)
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\rscoring [{'#' * fill}{'.' * (width - fill)}] {done}/{total} chunks{end}")
+    sys.stderr.flush()
+
+
+def _score_all(portfolio, day, pops, routed, per_chunk: int, jobs: int, progress: bool):
     chunks = _chunks(portfolio, per_chunk)
     if jobs == 1 or len(chunks) == 1:
-        parts = [_score_chunk(portfolio, c, day, pops, routed) for c in chunks]
+        parts = []
+        for i, c in enumerate(chunks):
+            parts.append(_score_chunk(portfolio, c, day, pops, routed))
+            if progress:
+                _bar(i + 1, len(chunks))
     else:
         from joblib import Parallel, delayed, parallel_config
 

@@ -11,6 +11,7 @@ import hashlib
 import html
 import io
 import json
+import logging
 import math
 import os
 import platform
@@ -28,6 +29,8 @@ from ..adapters import Source, publish
 from ..evaluation import psi
 
 __all__ = ["MONEY", "Stages", "publish_run", "worklist_csv"]
+
+logger = logging.getLogger("overdue_risk.workflows.nightly")
 
 # Worklist columns in money: two decimals in the CSV the dialler and field teams read.
 MONEY = ("expected_value", "expected_recovery", "cost", "overdue_amount")
@@ -48,6 +51,13 @@ class Stages:
         try:
             yield
         finally:
+            logger.info(
+                "%s: %.1f s wall, %.1f s CPU, peak RSS %.0f MB",
+                name,
+                time.perf_counter() - wall,
+                time.process_time() - cpu + _children() - kids,
+                _peak_mb(resource.RUSAGE_SELF),
+            )
             self.seconds[name] = {
                 "wall_s": round(time.perf_counter() - wall, 3),
                 "cpu_s": round(time.process_time() - cpu + _children() - kids, 3),
