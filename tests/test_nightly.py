@@ -374,3 +374,26 @@ def test_a_progress_bar_on_a_terminal_and_stage_lines_in_the_log(models, flags, 
         "check", "validate", "route", "score", "explain", "prioritise"
     ]  # fmt: skip
     assert all("s wall" in line and "peak RSS" in line for line in lines)
+
+
+def test_feature_drift_against_the_training_sample(published, models, flags):
+    run, out = published
+    drift = run.summary()["feature_drift"]
+    ew = RiskModel.load(models[0])
+    top = set(ew.feature_importance().nlargest(10).index)
+    assert {d["feature"] for d in drift if d["population"] == "not_in_arrears"} == top
+    assert [d["psi"] for d in drift] == sorted((d["psi"] for d in drift), reverse=True)
+    # A reference far from tonight's book: the drift is flagged, in the summary and the report.
+    refs = ew.reference_features_["not_in_arrears"]
+    name = next(n for n, r in refs.items() if "quantiles" in r and n != "dpd")
+    shifted_ref = {**refs[name], "quantiles": [v + 1e6 for v in refs[name]["quantiles"]]}
+    ew.reference_features_ = {
+        **ew.reference_features_,
+        "not_in_arrears": {**refs, name: shifted_ref},
+    }
+    shifted = run_nightly([ew, models[1]], SAMPLE, AS_OF, "default", flags=flags, value="arrears")
+    before = {(d["population"], d["feature"]) for d in drift if d["psi_warning"]}
+    flagged = {(d["population"], d["feature"]) for d in shifted.summary()["feature_drift"]
+               if d["psi_warning"]}  # fmt: skip
+    assert flagged - before == {("not_in_arrears", name)}
+    assert "Feature drift" in (out / "report.html").read_text()

@@ -138,6 +138,7 @@ def save(model: RiskModel, path, *, overwrite: bool) -> Path:
         "metrics": model.metrics_,
         "build_options": model.build_options_,
         "reference_scores": model.reference_scores_,
+        "reference_features": getattr(model, "reference_features_", None),
         "versions": _versions(),
         "files": {name: _sha256(content) for name, content in files.items()},
     }
@@ -319,6 +320,26 @@ def _entry(manifest: dict, key: str, kind: type, *, required: bool = False):
 _JSON_NAMES = {dict: "object", list: "array"}
 
 
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_reference_feature(name: str, ref) -> None:
+    """One feature's reference distribution: quantiles or shares, and a missing share."""
+    if not isinstance(ref, dict) or not _number(ref.get("missing")):
+        raise ValueError(f"reference_features[{name!r}] must hold a number 'missing'")
+    if "quantiles" in ref:
+        q = ref["quantiles"]
+        if not isinstance(q, list) or not q or not all(_number(v) for v in q):
+            raise ValueError(f"reference_features[{name!r}].quantiles must be numbers")
+    elif "shares" in ref:
+        shares = ref["shares"]
+        if not isinstance(shares, dict) or not all(_number(v) for v in shares.values()):
+            raise ValueError(f"reference_features[{name!r}].shares must map text to numbers")
+    else:
+        raise ValueError(f"reference_features[{name!r}] needs 'quantiles' or 'shares'")
+
+
 def _build_options(options: dict | None) -> dict | None:
     """How the features were built (see workflows): families, exclude and tolerance."""
     if options is None:
@@ -356,6 +377,12 @@ def _fields(manifest: dict) -> dict:
             isinstance(v, int | float) and not isinstance(v, bool) for v in reference
         ):
             raise ValueError("reference_scores must be numbers")
+        features_ref = _entry(manifest, "reference_features", dict)
+        for population, refs in (features_ref or {}).items():
+            if not isinstance(refs, dict):
+                raise ValueError(f"reference_features[{population!r}] must be a JSON object")
+            for name, ref in refs.items():
+                _check_reference_feature(name, ref)
         return {
             "schema": FeatureSchema.from_dict(features),
             "descriptions": {f["name"]: f.get("description") or "" for f in features},
@@ -364,6 +391,7 @@ def _fields(manifest: dict) -> dict:
             "metrics": _entry(manifest, "metrics", dict, required=True),
             "build_options": _build_options(_entry(manifest, "build_options", dict)),
             "reference": reference,
+            "reference_features": features_ref,
             "classes": classes,
         }
     except ArtifactError:  # already says what is wrong (build_options.families, say)
@@ -457,4 +485,5 @@ def load(cls, path) -> RiskModel:
     model.descriptions_ = {k: v for k, v in fields["descriptions"].items() if v}
     model.build_options_ = fields["build_options"]
     model.reference_scores_ = fields["reference"]
+    model.reference_features_ = fields["reference_features"]
     return model

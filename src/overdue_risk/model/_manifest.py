@@ -31,6 +31,7 @@ KEYS = {
     "metrics",
     "build_options",
     "reference_scores",
+    "reference_features",
     "versions",
     "files",
     "classes",

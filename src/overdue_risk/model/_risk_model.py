@@ -210,6 +210,11 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         trained by :func:`~overdue_risk.model.train_risk_model`.
     reference_scores_ : list of float or None
         Quantiles of the test-slice scores, the reference for score PSI.
+    reference_features_ : dict or None
+        The test-slice distribution of the most important features (numbers:
+        101 quantiles and the missing share; categories: their shares), per
+        population (``"not_in_arrears"``: DPD 0, ``"in_arrears"``: DPD >= 1),
+        the reference for feature PSI.
 
     Examples
     --------
@@ -380,6 +385,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         self.descriptions_ = _descriptions(schema.names)
         self.build_options_ = None  # set by train_risk_model: how to rebuild the features
         self.reference_scores_ = None  # set by train_risk_model: test-slice score quantiles
+        self.reference_features_ = None  # and the top features' distributions
         return self
 
     # -- scoring ----------------------------------------------------------------------------

@@ -42,6 +42,7 @@ __all__ = ["NightlyRun", "run_nightly"]
 logger = logging.getLogger(__name__)
 
 REASONS = 3  # reason codes per explained account
+DRIFT = "\x00drift:"  # the prefix of the watched features' columns while scoring
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,18 +140,22 @@ def _score_chunk(
             X = model_features(pop.model, part, as_of)
         X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
         p = pop.model.predict_proba(X)[:, 1]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "loan_id": X.index.get_level_values("loan_id").astype(str),
-                    "as_of": X.index.get_level_values("as_of"),
-                    "population": pop.name,
-                    "model": pop.label,
-                    "score": p,
-                    "points": pop.model.points_from_proba(p),
-                }
-            )
+        frame = pd.DataFrame(
+            {
+                "loan_id": X.index.get_level_values("loan_id").astype(str),
+                "as_of": X.index.get_level_values("as_of"),
+                "population": pop.name,
+                "model": pop.label,
+                "score": p,
+                "points": pop.model.points_from_proba(p),
+            }
         )
+        # The features whose drift the report shows, kept beside the scores.
+        refs = (pop.model.reference_features_ or {}).get(pop.name, {})
+        watched = [c for c in refs if c in X.columns]
+        for c in watched:
+            frame[f"{DRIFT}{c}"] = X[c].to_numpy()
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
@@ -353,6 +358,7 @@ def run_nightly(
         if progress is None:
             progress = sys.stderr.isatty()
         scores = _score_all(portfolio, day, pops, routed, chunk_customers, jobs, progress)
+        scores, watched = _split_drift(scores)
     with stages("explain"):
         # The worklist's accounts are those in arrears: their reasons go on the worklist.
         who = scores["loan_id"] if explain_all else scores.loc[scores["dpd"] >= 1, "loan_id"]
@@ -389,7 +395,7 @@ def run_nightly(
         },
     }
     run = publish_run(
-        out, source, given, pops, strategy_, scores, worklist, manifest, stages, publish_to
+        out, source, given, pops, strategy_, scores, worklist, manifest, stages, publish_to, watched
     )
     return NightlyRun(day, scores, worklist, run, None if out is None else Path(out))
 
@@ -460,3 +466,12 @@ def _score_all(portfolio, day, pops, routed, per_chunk: int, jobs: int, progress
     scores = pd.concat(parts, ignore_index=True)
     scores["dpd"] = routed["dpd"].reindex(scores["loan_id"]).to_numpy()
     return scores.sort_values("loan_id", kind="stable").reset_index(drop=True)
+
+
+def _split_drift(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The scores, and the watched features' values (by loan, with the population)."""
+    watched = [c for c in scores.columns if c.startswith(DRIFT)]
+    features = scores[["population", *watched]].rename(
+        columns=lambda c: c[len(DRIFT) :] if c.startswith(DRIFT) else c
+    )
+    return scores.drop(columns=watched), features

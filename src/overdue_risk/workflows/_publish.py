@@ -216,13 +216,62 @@ def _to_database(url: str, scores: pd.DataFrame, table: pd.DataFrame, summary: d
     publish(url, {"scores": scores, "worklist": table, "run_summary": pd.DataFrame([flat])})
 
 
-def publish_run(out, source, given, pops, strategy, scores, worklist, manifest, stages, url):
+def _pseudo_sample(ref: dict, n: int = 2000) -> pd.Series:
+    """A sample with a reference's distribution: its quantiles (or its categories'
+    shares), and its share of missing values."""
+    missing = round(n * float(ref["missing"]))
+    if "quantiles" in ref:
+        q = np.asarray(ref["quantiles"], dtype=np.float64)
+        values = np.interp(np.linspace(0, 1, n - missing), np.linspace(0, 1, q.size), q)
+        return pd.Series(np.r_[values, np.full(missing, np.nan)])
+    shares = ref["shares"]
+    counts = {k: round((n - missing) * float(v)) for k, v in shares.items()}
+    values = [k for k, c in counts.items() for _ in range(c)]
+    return pd.Series([*values, *([None] * missing)], dtype=object)
+
+
+def _feature_drift(watched: pd.DataFrame, pops) -> list[dict]:
+    """PSI of each watched feature against the model's test slice, largest first."""
+    rows = []
+    for p in pops:
+        refs = (getattr(p.model, "reference_features_", None) or {}).get(p.name, {})
+        mine = watched[watched["population"] == p.name]
+        if not len(mine):
+            continue
+        for name, ref in refs.items():
+            if name not in mine.columns:
+                continue
+            current = mine[name]
+            if "shares" in ref:
+                current = (
+                    current.astype(object)
+                    .where(current.notna(), None)
+                    .map(lambda v: v if v is None else str(v))
+                )
+            else:
+                current = pd.to_numeric(current, errors="coerce").astype(np.float64)
+            value = psi(_pseudo_sample(ref), current)
+            rows.append(
+                {
+                    "population": p.name,
+                    "feature": name,
+                    "psi": round(value, 4),
+                    "psi_warning": bool(value >= PSI_WARN),
+                }
+            )
+    return sorted(rows, key=lambda r: (-r["psi"], r["population"], r["feature"]))
+
+
+def publish_run(
+    out, source, given, pops, strategy, scores, worklist, manifest, stages, url, watched=None
+):
     """Write the run folder (when ``out``), and return the manifest with its summary."""
     table = worklist.table()
     summary = {
         "as_of": manifest["as_of"],
         "rows": manifest["rows"],
         "populations": _score_drift(scores, pops),
+        "feature_drift": [] if watched is None else _feature_drift(watched, pops),
         "worklist": _by_action(worklist),
         "value_source": str(table["value_source"].iloc[0]) if len(table) else None,
         "causal": bool(worklist.causal),
@@ -319,6 +368,12 @@ def _report(summary: dict, scores: pd.DataFrame, pops, worklist) -> str:
         f"above {PSI_WARN}: the book has moved away from the model's training sample.</p>"
         for p in warn
     )
+    alerts += "".join(
+        f'<p class="warn">Feature {html.escape(f["feature"])} ({html.escape(f["population"])})'
+        f" has PSI {f['psi']}, above {PSI_WARN}.</p>"
+        for f in summary["feature_drift"]
+        if f["psi_warning"]
+    )
     rows = summary["rows"]
     counts = [{"stage": k, "rows": v} for k, v in rows.items() if not isinstance(v, dict)]
     causal = "" if summary["causal"] else " (not causal)"
@@ -340,6 +395,10 @@ def _report(summary: dict, scores: pd.DataFrame, pops, worklist) -> str:
             _table(summary["populations"]),
             "<p>Score PSI: against the score quantiles of the model's held-out training "
             f"slice; above {PSI_WARN} is a major shift.</p>",
+            "<h2>Feature drift</h2>",
+            "<p>PSI of each model's ten most important features (by gain) against their "
+            "distribution on its test slice, largest first.</p>",
+            _table(summary["feature_drift"][:20]),
             "<h2>Worklist by action</h2>",
             f"<p>Values: {html.escape(str(summary['value_source']))}{causal}.</p>",
             _table(summary["worklist"]),

@@ -29,6 +29,31 @@ log = logging.getLogger(__name__)
 
 # Score quantiles kept in the manifest: the reference sample for score PSI later.
 _REFERENCE_QUANTILES = 200
+# The most important features whose test-slice distribution is kept, for feature PSI.
+_REFERENCE_FEATURES = 10
+_FEATURE_QUANTILES = 100
+
+
+def reference_features(X: pd.DataFrame, names) -> dict:
+    """Each feature's distribution on the test slice, small enough for the manifest:
+    numbers as 101 quantiles and the missing share; categories as shares."""
+    out = {}
+    for name in names:
+        col = X[name]
+        missing = float(col.isna().mean())
+        if isinstance(col.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(col):
+            shares = col.dropna().astype(str).value_counts(normalize=True).sort_index()
+            out[str(name)] = {
+                "shares": {k: float(v) for k, v in shares.items()},
+                "missing": missing,
+            }
+        else:
+            known = col.dropna().to_numpy(dtype=np.float64)
+            if not known.size:
+                continue
+            q = np.quantile(known, np.linspace(0, 1, _FEATURE_QUANTILES + 1))
+            out[str(name)] = {"quantiles": q.tolist(), "missing": missing}
+    return out
 
 
 @dataclass(frozen=True)
@@ -199,6 +224,15 @@ def train_risk_model(
     estimator.reference_scores_ = np.quantile(
         score, np.linspace(0, 1, _REFERENCE_QUANTILES + 1)
     ).tolist()
+    top = estimator.feature_importance().nlargest(_REFERENCE_FEATURES).index
+    # Per population the nightly run scores (not in arrears: DPD 0; in arrears: DPD >= 1),
+    # so that a model is compared with the part of its test slice it scores tonight.
+    arrears = X_test["dpd"].to_numpy() >= 1 if "dpd" in X_test else np.zeros(len(X_test), bool)
+    estimator.reference_features_ = {
+        name: reference_features(X_test[rows], top)
+        for name, rows in (("not_in_arrears", ~arrears), ("in_arrears", arrears))
+        if rows.any()
+    }
     estimator.build_options_ = build_options(families, exclude, tolerance)
     fmt = "%Y-%m-%d"
     split_dates = {
