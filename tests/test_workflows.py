@@ -394,3 +394,26 @@ def test_output_checks(tmp_path):
         read_table(tmp_path / "file", "Scores file")
     pd.DataFrame({"loan_id": ["007"], "score": [0.5]}).to_csv(tmp_path / "s.csv", index=False)
     assert read_table(tmp_path / "s.csv")["loan_id"].tolist() == ["007"]
+
+
+def test_a_large_cell_is_sampled_by_whole_loans():
+    from overdue_risk.workflows._value import _sample_loans
+
+    rng = np.random.default_rng(3)
+    loans = np.repeat([f"L{i:04d}" for i in range(500)], rng.integers(1, 40, 500))
+    days = pd.date_range("2024-01-01", periods=len(loans), freq="h")
+    d = pd.DataFrame(
+        {"x": np.arange(len(loans))},
+        index=pd.MultiIndex.from_arrays([loans, days], names=["loan_id", "as_of"]),
+    )
+    kept = _sample_loans(d, 3000, seed=0)
+    assert len(kept) <= 3000 < len(d)
+    ids = kept.index.get_level_values("loan_id")
+    per_loan = pd.Series(loans).value_counts()
+    # Every decision of each loan kept: the sample is itself a randomised cell.
+    got = ids.value_counts().sort_index()
+    assert got.to_dict() == per_loan[got.index].to_dict()
+    pd.testing.assert_frame_equal(kept, _sample_loans(d, 3000, seed=0))
+    assert not kept.index.equals(_sample_loans(d, 3000, seed=1).index)
+    with pytest.raises(OverdueRiskError, match="max_decisions"):
+        learn_value_model(SAMPLE, "2025-01-01", max_decisions=10)

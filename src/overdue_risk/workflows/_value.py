@@ -43,6 +43,7 @@ def learn_value_model(
     min_rows: int = 200,
     random_state: int = 0,
     strategy: Strategy | str | None = None,
+    max_decisions: int | None = 300_000,
 ) -> ShrunkUplift | ArrearsRule:
     """The value model the lender's own log supports at ``as_of``.
 
@@ -73,7 +74,20 @@ def learn_value_model(
     ``value.write_off_dpd`` are passed to :func:`logged_decisions` too; the
     last decision day is the last whose longest window the data before
     ``as_of`` cover.
+
+    A large book's cell holds millions of decisions; the model learns from at
+    most ``max_decisions`` of them (None: all): every decision of a random
+    sample of the cell's loans (seeded by ``random_state``), so that the
+    sample is itself a randomised cell and the propensities stay as logged.
+    The time to learn grows with the rows; the precision of the averages, as
+    their square root.
     """
+    check_params(
+        "learn_value_model",
+        {"max_decisions": max_decisions},
+        {"max_decisions": [None, Interval(int, 1000)]},
+        OverdueRiskError,
+    )
     p = validate(portfolio)
     days = parse_as_of(as_of)
     evening = pd.Timestamp(np.datetime64(int(days[0]) - 1, "D"))
@@ -88,6 +102,8 @@ def learn_value_model(
     if pd.isna(first) or first > last:
         return ArrearsRule()
     decisions = logged_decisions(p, first, last, data_end=evening, **window)
+    if max_decisions is not None and len(decisions) > max_decisions:
+        decisions = _sample_loans(decisions, max_decisions, random_state)
     counts = decisions["action"].astype(str).value_counts()
     if counts.get(NO_ACTION, 0) < min_rows or (counts[counts.index != NO_ACTION] < min_rows).all():
         return ArrearsRule()
@@ -100,6 +116,24 @@ def learn_value_model(
     except ModelError as exc:
         logger.warning("The randomised cell supports no learned value model: %s", exc)
         return ArrearsRule()
+
+
+def _sample_loans(decisions: pd.DataFrame, most: int, seed: int) -> pd.DataFrame:
+    """Every decision of a random sample of the loans, at most ``most`` rows in all."""
+    loans = decisions.index.get_level_values("loan_id")
+    codes, ids = pd.factorize(loans, sort=True)
+    counts = np.bincount(codes, minlength=len(ids))
+    order = np.random.default_rng(seed).permutation(len(ids))
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[order[np.cumsum(counts[order]) <= most]] = True
+    logger.info(
+        "The value model learns from %d of the cell's %d loans (%d of %d decisions).",
+        int(keep.sum()),
+        len(ids),
+        int(counts[keep].sum()),
+        len(decisions),
+    )
+    return decisions[keep[codes]]
 
 
 def _window(horizon_days, strategy: Strategy | None) -> dict:
