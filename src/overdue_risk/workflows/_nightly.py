@@ -107,37 +107,66 @@ def _chunks(portfolio: Portfolio, per_chunk: int) -> list[np.ndarray]:
 
 def _subset(portfolio: Portfolio, loan_ids: np.ndarray) -> Portfolio:
     """The portfolio's rows of these loans (and their customers), every table."""
-    keep = pd.Index(loan_ids)
-    tables = {}
-    for name, df in portfolio.tables().items():
-        if name == "customers":
-            continue
-        tables[name] = df[df["loan_id"].astype(str).isin(keep)].reset_index(drop=True)
-    if portfolio.customers is not None and "customer_id" in tables["loans"].columns:
-        ids = pd.Index(tables["loans"]["customer_id"].dropna().astype(str).unique())
-        customers = portfolio.customers
-        tables["customers"] = customers[customers["customer_id"].astype(str).isin(ids)]
-    return Portfolio(**tables)
+    return _Parts(portfolio, [np.asarray(loan_ids)]).part(0)
+
+
+class _Parts:
+    """The portfolio cut into chunks of loans: each table's rows coded by chunk once, so
+    that a chunk is a mask of integers, not a string lookup per table per chunk."""
+
+    def __init__(self, portfolio: Portfolio, chunks: list[np.ndarray]) -> None:
+        self.portfolio = portfolio
+        ids = pd.Index(portfolio.loans["loan_id"].astype(str))
+        of_loan = np.full(len(ids), -1, dtype=np.int64)
+        for k, c in enumerate(chunks):
+            of_loan[ids.get_indexer(pd.Index(c).astype(str))] = k
+        self.codes = {}
+        for name, df in portfolio.tables().items():
+            if name == "customers":
+                continue
+            pos = ids.get_indexer(df["loan_id"].astype(str))
+            self.codes[name] = np.where(pos >= 0, of_loan[pos], -1)
+        if portfolio.customers is not None and "customer_id" in portfolio.loans.columns:
+            cust = portfolio.loans["customer_id"]
+            known = cust.notna().to_numpy()
+            owner = pd.Series(of_loan[known], index=cust[known].astype(str).to_numpy())
+            owner = owner[~owner.index.duplicated()]  # a customer's loans share a chunk
+            self.codes["customers"] = (
+                owner.reindex(portfolio.customers["customer_id"].astype(str))
+                .fillna(-1)
+                .to_numpy(dtype=np.int64)
+            )
+
+    def part(self, k: int) -> Portfolio:
+        tables = {
+            name: self.portfolio.tables()[name][code == k].reset_index(drop=True)
+            for name, code in self.codes.items()
+        }
+        return Portfolio(**tables)
 
 
 def _score_chunk(
-    portfolio: Portfolio, loan_ids: np.ndarray, as_of: pd.Timestamp, pops, dpd: pd.Series
+    part: Portfolio, loan_ids: np.ndarray, as_of: pd.Timestamp, pops, dpd: pd.Series
 ) -> pd.DataFrame:
     """Score one chunk of whole customers: each open loan by its population's model.
 
-    The chunk's tables are validated again as features are built; the whole
-    portfolio's validation has reported its warnings once already.
+    The chunk's tables are validated again as features are built (the whole
+    portfolio's validation has reported its warnings once already); models
+    whose features were built alike share one build.
     """
-    part = _subset(portfolio, loan_ids)
     frames = []
+    built: dict[str, pd.DataFrame] = {}
     for i, pop in enumerate(pops):
         mine = dpd.index[dpd["population"].to_numpy() == i]
         wanted = pd.Index(loan_ids).intersection(mine)
         if not len(wanted):
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataQualityWarning)
-            X = model_features(pop.model, part, as_of)
+        key = repr(recorded_options(pop.model))
+        if key not in built:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataQualityWarning)
+                built[key] = model_features(pop.model, part, as_of)
+        X = built[key]
         X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
         p = pop.model.predict_proba(X)[:, 1]
         frame = pd.DataFrame(
@@ -446,10 +475,11 @@ def _bar(done: int, total: int) -> None:
 
 def _score_all(portfolio, day, pops, routed, per_chunk: int, jobs: int, progress: bool):
     chunks = _chunks(portfolio, per_chunk)
+    cut = _Parts(portfolio, chunks)
     if jobs == 1 or len(chunks) == 1:
         parts = []
         for i, c in enumerate(chunks):
-            parts.append(_score_chunk(portfolio, c, day, pops, routed))
+            parts.append(_score_chunk(cut.part(i), c, day, pops, routed))
             if progress:
                 _bar(i + 1, len(chunks))
     else:
@@ -458,7 +488,8 @@ def _score_all(portfolio, day, pops, routed, per_chunk: int, jobs: int, progress
         # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
         with parallel_config(backend="loky", inner_max_num_threads=1):
             parts = Parallel(n_jobs=jobs)(
-                delayed(_score_chunk)(_subset(portfolio, c), c, day, pops, routed) for c in chunks
+                delayed(_score_chunk)(cut.part(i), c, day, pops, routed)
+                for i, c in enumerate(chunks)
             )
     parts = [p for p in parts if p is not None]
     if not parts:
