@@ -397,3 +397,22 @@ def test_feature_drift_against_the_training_sample(published, models, flags):
                if d["psi_warning"]}  # fmt: skip
     assert flagged - before == {("not_in_arrears", name)}
     assert "Feature drift" in (out / "report.html").read_text()
+
+
+def test_chunks_keep_customers_whole_and_restructurings_together():
+    from overdue_risk.workflows._nightly import _chunks
+
+    p = load_portfolio(SAMPLE)
+    loans = p.loans.copy()
+    moved = loans.index[loans["restructured_from"].notna()][0]
+    original = loans.loc[moved, "restructured_from"]
+    loans.loc[moved, "customer_id"] = "C-elsewhere"  # the successor under another customer
+    p = type(p)(**{**p.tables(), "loans": loans})
+    chunks = _chunks(p, 1)
+    where = {loan: k for k, c in enumerate(chunks) for loan in c}
+    assert sorted(where) == sorted(loans["loan_id"].astype(str))  # every loan once
+    assert where[str(loans.loc[moved, "loan_id"])] == where[str(original)]
+    by_customer = loans.assign(chunk=loans["loan_id"].astype(str).map(where))
+    assert (by_customer.groupby("customer_id")["chunk"].nunique() == 1).all()
+    # One customer a chunk, but for the tied pair.
+    assert len(chunks) == loans["customer_id"].nunique() - 1

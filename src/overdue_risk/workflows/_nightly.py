@@ -88,20 +88,42 @@ class NightlyRun:
 
 
 def _chunks(portfolio: Portfolio, per_chunk: int) -> list[np.ndarray]:
-    """The loan ids in chunks of whole customers (sorted by customer, then loan)."""
+    """The loan ids in chunks of whole customers (sorted by customer, then loan).
+
+    A loan without a customer is a customer of its own. A loan restructured from
+    another customer's loan (``restructured_from``) ties the two customers into one
+    group, never cut (validation wants the original loan beside its successor), as
+    :meth:`overdue_risk.adapters.Source.chunks` does.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     loans = portfolio.loans
     ids = loans["loan_id"].astype(str).to_numpy()
     if "customer_id" in loans.columns:
         cust = loans["customer_id"].astype(object)
         key = np.where(cust.isna(), "\x00loan:" + pd.Series(ids), cust.astype(str)).astype(str)
     else:
-        key = "\x00loan:" + ids.astype(object)
-        key = np.asarray(key, dtype=str)
-    order = np.lexsort((ids, key))
-    key, ids = key[order], ids[order]
-    codes = np.unique(key, return_inverse=True)[1]  # sorted customers: 0, 1, ...
-    bounds = np.searchsorted(codes, np.arange(0, int(codes.max(initial=-1)) + 1, per_chunk))
-    bounds = np.r_[bounds, len(ids)]
+        key = np.asarray("\x00loan:" + pd.Series(ids), dtype=str)
+    customer, names = pd.factorize(key, sort=True)
+    n = len(names)
+    group = np.arange(n)
+    if "restructured_from" in loans.columns:
+        origin = pd.Index(ids).get_indexer(loans["restructured_from"].astype(object).astype(str))
+        tie = (origin >= 0) & loans["restructured_from"].notna().to_numpy()
+        if tie.any():
+            a, b = customer[tie], customer[origin[tie]]
+            graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
+            _, group = connected_components(graph, directed=False)
+            # Each group where its first customer sorts: groups stay in customer order.
+            first = np.full(group.max() + 1, n)
+            np.minimum.at(first, group, np.arange(n))
+            group = first[group]
+    rank = np.unique(group, return_inverse=True)[1].ravel()  # groups 0, 1, ... in order
+    chunk = rank[customer] // per_chunk
+    order = np.lexsort((ids, key, chunk))
+    chunk, ids = chunk[order], ids[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(chunk)) + 1, len(ids)]
     return [ids[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
