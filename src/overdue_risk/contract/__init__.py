@@ -19,6 +19,7 @@ from ._cut import cut_portfolio
 from ._observed import check_as_of, observation_window
 from ._portfolio import Portfolio, load_portfolio
 from ._problems import show_value
+from ._quarantine import quarantine
 from ._schema import MAX_AMOUNT, TABLES, ColumnSpec, TableSpec
 from ._validate import validate
 
@@ -45,6 +46,7 @@ __all__ = [
     "cut_portfolio",
     "load_portfolio",
     "observation_window",
+    "quarantine",
     "show_value",
     "validate",
 ]

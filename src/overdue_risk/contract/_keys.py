@@ -138,6 +138,7 @@ def check_keys(
             int(dup.sum()),
             examples_of(df, dup, spec.key),
             f"({', '.join(spec.key)}) must be unique.",
+            rows=dup,
         )
 
 
@@ -157,6 +158,7 @@ def check_links(
             (),
             f"loan_id is {id_kind(df['loan_id'])} here but "
             f"{id_kind(loans['loan_id'])} in loans; use one type for ids.",
+            rows=None,  # the whole column: no row alone is to blame
         )
         return False
     orphan = ~codes.in_loans(name) & df["loan_id"].notna().to_numpy()
@@ -168,6 +170,7 @@ def check_links(
             int(orphan.sum()),
             examples_of(df, orphan, spec.key),
             "loan_id not found in loans.",
+            rows=orphan,
         )
         return False
     return True

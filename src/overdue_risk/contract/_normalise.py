@@ -132,13 +132,21 @@ def _check_extra_numbers(
     if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
         return True
 
-    def add(rule: str, mask: np.ndarray, message: str) -> None:
+    def add(rule: str, mask: np.ndarray, message: str, *, whole: bool = False) -> None:
         c.add(
-            spec.name, str(name), rule, int(mask.sum()), examples_of(raw, mask, spec.key), message
+            spec.name,
+            str(name),
+            rule,
+            int(mask.sum()),
+            examples_of(raw, mask, spec.key),
+            message,
+            rows=None if whole else mask,
         )
 
     if pd.api.types.is_complex_dtype(dtype):
-        add("wrong_type", s.notna().to_numpy(), "Expected numbers, got complex numbers.")
+        add(
+            "wrong_type", s.notna().to_numpy(), "Expected numbers, got complex numbers.", whole=True
+        )
         return False
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     inf = np.isinf(values)
@@ -148,6 +156,23 @@ def _check_extra_numbers(
     if huge.any():
         add("maximum", huge, _FLOAT32_MESSAGE)
     return True
+
+
+def _holds_dates(dtype) -> bool:
+    """Whether a column of this dtype may hold dates value by value (text, objects,
+    datetimes); numbers, booleans and durations are no dates in any row."""
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_timestamp(arrow) or pa.types.is_date(arrow):
+            return True
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    )
 
 
 def _date_column(s: pd.Series, present: np.ndarray, fail) -> pd.Series:
@@ -168,6 +193,7 @@ def _date_column(s: pd.Series, present: np.ndarray, fail) -> pd.Series:
             bad,
             "Dates must be full ISO 8601 dates (YYYY-MM-DD; not a number, a year or a "
             "month) between 1900 and 2200; leave a date blank when it does not apply.",
+            whole=not _holds_dates(s.dtype),
         )
     return parsed
 
@@ -179,12 +205,26 @@ def _normalise_column(
     name = spec.name
     present = s.notna().to_numpy()
 
-    def fail(rule: str, mask: np.ndarray, message: str) -> None:
-        c.add(name, col.name, rule, int(mask.sum()), examples_of(raw, mask, spec.key), message)
+    def fail(rule: str, mask: np.ndarray, message: str, *, whole: bool = False) -> None:
+        # ``whole``: the column's type fails, not some rows: nothing to set aside.
+        c.add(
+            name,
+            col.name,
+            rule,
+            int(mask.sum()),
+            examples_of(raw, mask, spec.key),
+            message,
+            rows=None if whole else mask,
+        )
 
     nested = _nested(s)
     if nested is not None:
-        fail("wrong_type", nested, "Values must be single values, not lists or structs.")
+        fail(
+            "wrong_type",
+            nested,
+            "Values must be single values, not lists or structs.",
+            whole=isinstance(s.dtype, pd.ArrowDtype),
+        )
         return  # the column failed its type: no later rule reads it
     if col.kind == "id":
         out[col.name] = s
@@ -195,7 +235,7 @@ def _normalise_column(
         wrong = np.zeros(len(s), bool)
         if got is not None:
             whole, wrong, what = got
-            fail("wrong_type", wrong, f"Expected numbers, got {what}.")
+            fail("wrong_type", wrong, f"Expected numbers, got {what}.", whole=whole)
             if whole:
                 return  # the column failed its type: no later rule reads it
             s = s.astype(object).where(~wrong)
@@ -302,6 +342,7 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
             1,
             (type(raw).__name__,),
             "Each table must be a pandas DataFrame.",
+            rows=None,
         )
         return None
     if isinstance(raw.columns, pd.MultiIndex):
@@ -313,6 +354,7 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
             tuple(map(str, raw.columns[:N_EXAMPLES])),
             f"Column names must be one row of labels, not a MultiIndex of "
             f"{raw.columns.nlevels} levels; flatten them (e.g. df.columns = [...]).",
+            rows=None,
         )
         return None
     raw = raw.reset_index(drop=True)
@@ -325,11 +367,12 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
             len(dup_cols),
             tuple(map(str, dup_cols[:N_EXAMPLES])),
             "Column names must be unique.",
+            rows=None,
         )
         return None
     missing = [n for n in spec.required_columns if n not in raw.columns]
     for n in missing:
-        c.add(spec.name, n, "missing_column", 1, (), "Required column is missing.")
+        c.add(spec.name, n, "missing_column", 1, (), "Required column is missing.", rows=None)
     out: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name in raw.columns:
@@ -347,6 +390,7 @@ def normalise_table(spec: TableSpec, raw: object, c: Collector) -> pd.DataFrame 
                 int(nested.sum()),
                 examples_of(raw, nested, spec.key),
                 "Values must be single values, not lists or structs.",
+                rows=None if isinstance(s.dtype, pd.ArrowDtype) else nested,
             )
         elif spec.extra_columns and (_is_text(s) or isinstance(s.dtype, pd.CategoricalDtype)):
             out[name] = s.astype("category")

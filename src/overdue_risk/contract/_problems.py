@@ -19,10 +19,17 @@ N_EXAMPLES = 5
 
 
 class Collector:
-    """Accumulates problems and warnings, with examples named by key."""
+    """Accumulates problems and warnings, with examples named by key.
+
+    Each problem may come with the rows that break it (``rows``: a boolean
+    mask or the positions over the table as given), which
+    :func:`~overdue_risk.contract.quarantine` sets aside; a problem without rows
+    concerns the whole table (a missing column, a column of the wrong type).
+    """
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.rows: list[np.ndarray | None] = []
         self.warnings: list[str] = []
 
     def add(
@@ -33,8 +40,17 @@ class Collector:
         count: int,
         examples: tuple[str, ...],
         message: str,
+        rows: np.ndarray | None = None,
     ) -> None:
         self.problems.append(Problem(spec_name, column, rule, int(count), examples, message))
+        self.rows.append(None if rows is None else np.asarray(rows))
+
+    def positions(self, i: int) -> np.ndarray | None:
+        """The positions of the rows that break problem ``i``; None for a whole table."""
+        rows = self.rows[i]
+        if rows is None:
+            return None
+        return np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -33,7 +33,7 @@ from ._portfolio import Portfolio
 from ._problems import N_EXAMPLES, Collector, examples_of, show_value
 from ._schema import TABLES
 
-__all__ = ["validate"]
+__all__ = ["check_portfolio", "collect", "validate", "validated"]
 
 
 def _check_before_start(
@@ -57,6 +57,7 @@ def _check_before_start(
                 int(early.sum()),
                 examples_of(df, early, spec.key),
                 f"{col} is before the loan's start_date.",
+                rows=early,
             )
         else:
             c.warn(f"{name}: {int(early.sum())} rows have {col} before the loan's start_date.")
@@ -72,6 +73,8 @@ def _check_schedule(df: pd.DataFrame, codes: np.ndarray, c: Collector) -> None:
     due = df["due_date"].to_numpy()[order]
     back = (sorted_codes[1:] == sorted_codes[:-1]) & (due[1:] < due[:-1])
     if back.any():
+        # The offending rows: each instalment due before the one numbered just below it.
+        went_back = np.arange(codes.size)[order][1:][back]
         bad = np.zeros(int(codes.max()) + 1, bool)
         bad[sorted_codes[1:][back]] = True
         # Name the loans as before: a missing id first, then the others in the
@@ -88,6 +91,7 @@ def _check_schedule(df: pd.DataFrame, codes: np.ndarray, c: Collector) -> None:
             int(bad.sum()),
             tuple(f"loan_id={show_value(v)}" for v in examples),
             "Due dates must not decrease as installment_no increases.",
+            rows=went_back,
         )
     if (df["amount_due"].to_numpy() == 0).any():
         c.warn(f"installments: {int((df['amount_due'] == 0).sum())} instalments have amount_due 0.")
@@ -131,6 +135,7 @@ def _check_allocated(pay: pd.DataFrame, inst: pd.DataFrame, codes: LoanCodes, c:
             int(unknown.sum()),
             examples_of(pay, unknown, ("loan_id", "payment_date", "installment_no")),
             "Payment allocated to an instalment that is not in the schedule.",
+            rows=unknown,
         )
 
 
@@ -144,6 +149,7 @@ def _check_tables_present(tables: dict[str, pd.DataFrame], c: Collector) -> None
             1,
             (),
             "A schedule needs a payments table (it may be empty).",
+            rows=None,
         )
     if not has & {"installments", "statements"}:
         # One problem, not two: payments without a schedule is the same missing table.
@@ -156,6 +162,7 @@ def _check_tables_present(tables: dict[str, pd.DataFrame], c: Collector) -> None
             "Payments need a schedule (installments) to be allocated to."
             if "payments" in has
             else "A portfolio needs installments with payments, or statements.",
+            rows=None,
         )
 
 
@@ -174,6 +181,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], codes: LoanCodes, c: Collector) ->
             int(bad_close.sum()),
             examples_of(loans, bad_close, ("loan_id",)),
             "closed_date is before start_date.",
+            rows=bad_close,
         )
     if "restructured_from" in loans:
         source = loans["restructured_from"]
@@ -186,6 +194,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], codes: LoanCodes, c: Collector) ->
                 int(orphan.sum()),
                 examples_of(loans, orphan, ("loan_id", "restructured_from")),
                 "restructured_from names a loan that is not in loans.",
+                rows=orphan,
             )
     linked = {
         n: check_links(n, t[n], loans, codes, c)
@@ -202,6 +211,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], codes: LoanCodes, c: Collector) ->
                 len(loans),
                 (),
                 "customer_id has a different type in loans and customers.",
+                rows=None,  # the whole column: no row alone is to blame
             )
         else:
             orphan = ~isin(loans["customer_id"], cust["customer_id"])
@@ -213,6 +223,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], codes: LoanCodes, c: Collector) ->
                     int(orphan.sum()),
                     examples_of(loans, orphan, ("loan_id", "customer_id")),
                     "customer_id not found in customers.",
+                    rows=orphan,
                 )
     if linked.get("installments"):
         _check_schedule(t["installments"], codes.codes["installments"], c)
@@ -233,6 +244,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], codes: LoanCodes, c: Collector) ->
                 int(bad.sum()),
                 examples_of(col, bad, ("loan_id", "action_date")),
                 "promise_date is before action_date.",
+                rows=bad,
             )
     _suspicious(t, linked, codes, c)
 
@@ -306,14 +318,40 @@ def validate(portfolio: Portfolio) -> Portfolio:
     ...     print(sorted(err.table()["rule"]))
     ['allowed_values', 'positive', 'unique', 'unparseable_date']
     """
+    check_portfolio(portfolio)
+    if portfolio.validated:
+        return portfolio
+    c, tables = collect(portfolio)
+    if c.problems:
+        raise DataValidationError(c.problems)
+    for message in c.warnings:
+        warnings.warn(DataQualityWarning(message), stacklevel=2)
+    return validated(tables)
+
+
+def check_portfolio(portfolio: object) -> None:
+    """Refuse anything that is not a :class:`Portfolio` (a folder path names the loader)."""
     if not isinstance(portfolio, Portfolio):
         path = isinstance(portfolio, str | os.PathLike)
         hint = " (read a folder with load_portfolio)" if path else ""
         raise OverdueRiskError(
             f"portfolio must be a Portfolio{hint}; got {type(portfolio).__name__}."
         )
-    if portfolio.validated:
-        return portfolio
+
+
+def validated(tables: dict[str, pd.DataFrame]) -> Portfolio:
+    """The normalised tables of a portfolio that broke no rule, marked validated."""
+    checked = Portfolio(**tables)
+    object.__setattr__(checked, "validated", True)  # frozen: only validation marks it
+    return checked
+
+
+def collect(portfolio: Portfolio) -> tuple[Collector, dict[str, pd.DataFrame]]:
+    """Every problem and warning of a raw portfolio, and its normalised tables.
+
+    Nothing is raised or warned: :func:`validate` and
+    :func:`~overdue_risk.contract.quarantine` decide what to do with the problems.
+    """
     c = Collector()
     tables: dict[str, pd.DataFrame] = {}
     for name, raw in portfolio.tables().items():
@@ -322,7 +360,9 @@ def validate(portfolio: Portfolio) -> Portfolio:
             tables[name] = df
     raw_tables = portfolio.tables()
     if "loans" not in raw_tables:
-        c.add("loans", "", "missing_table", 1, (), "Every portfolio needs a loans table.")
+        c.add(
+            "loans", "", "missing_table", 1, (), "Every portfolio needs a loans table.", rows=None
+        )
     _check_tables_present(raw_tables, c)
     codes = None
     if "loans" in tables:
@@ -333,10 +373,4 @@ def validate(portfolio: Portfolio) -> Portfolio:
         check_keys(TABLES[name], df, c, None if codes is None else codes.codes.get(name))
     if codes is not None:
         _cross_checks(tables, codes, c)
-    if c.problems:
-        raise DataValidationError(c.problems)
-    for message in c.warnings:
-        warnings.warn(DataQualityWarning(message), stacklevel=2)
-    checked = Portfolio(**tables)
-    object.__setattr__(checked, "validated", True)  # frozen: only validation marks it
-    return checked
+    return c, tables
