@@ -416,3 +416,59 @@ def test_chunks_keep_customers_whole_and_restructurings_together():
     assert (by_customer.groupby("customer_id")["chunk"].nunique() == 1).all()
     # One customer a chunk, but for the tied pair.
     assert len(chunks) == loans["customer_id"].nunique() - 1
+
+
+# -- quarantine -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_sample(tmp_path_factory):
+    """The sample with two loans that break the contract and one payment of no loan;
+    and the same sample with those loans (and the stray payment) removed by hand."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("broken")
+    broken, cut = root / "broken", root / "cut"
+    shutil.copytree(SAMPLE, broken)
+    pay = pd.read_csv(broken / "payments.csv", dtype=str, keep_default_na=False)
+    inst = pd.read_csv(broken / "installments.csv", dtype=str, keep_default_na=False)
+    bad_pay, bad_inst = pay["loan_id"].iloc[10], inst["loan_id"].iloc[500]
+    assert bad_pay != bad_inst
+    pay.loc[10, "amount"] = "-25.00"  # a negative payment
+    inst = pd.concat([inst, inst.iloc[[500]]], ignore_index=True)  # a repeated instalment
+    stray = pay.iloc[[0]].assign(loan_id="L-unknown")
+    pay = pd.concat([pay, stray], ignore_index=True)
+    pay.to_csv(broken / "payments.csv", index=False)
+    inst.to_csv(broken / "installments.csv", index=False)
+    shutil.copytree(broken, cut)
+    for name in ("loans", "installments", "payments", "statements", "collections"):
+        t = pd.read_csv(cut / f"{name}.csv", dtype=str, keep_default_na=False)
+        t = t[~t["loan_id"].isin([bad_pay, bad_inst, "L-unknown"])]
+        t.to_csv(cut / f"{name}.csv", index=False)
+    return broken, cut, {bad_pay, bad_inst}
+
+
+@pytest.mark.slow
+def test_quarantine_sets_bad_loans_aside_and_scores_the_rest(
+    models, flags, broken_sample, tmp_path
+):
+    from overdue_risk import DataValidationError
+
+    broken, cut, bad = broken_sample
+    kw = {"flags": flags[~flags.index.isin(bad)], "value": "arrears"}
+    with pytest.raises(DataValidationError):
+        run_nightly(list(models), broken, AS_OF, "default", out=tmp_path / "no", **kw)
+    assert not (tmp_path / "no").exists()  # nothing published
+    out = tmp_path / "run"
+    run = run_nightly(list(models), broken, AS_OF, "default", out=out, quarantine=True, **kw)
+    assert {p.name for p in out.iterdir()} == FILES | {"rejected.parquet"}
+    rejected = pd.read_parquet(out / "rejected.parquet")
+    assert set(rejected["loan_id"].dropna()) >= bad
+    rows = run.manifest["rows"]
+    assert rows["rejected"] == 2 and rows["rows_dropped_alone"] == 1
+    assert rows["loans_in"] == rows["rejected"] + rows["not_open"] + rows["scored"]
+    assert rows["rejected_by_reason"] == {"positive": 1, "unique": 1}
+    # The rest is scored exactly as the portfolio without them.
+    alone = run_nightly(list(models), cut, AS_OF, "default", **kw)
+    pd.testing.assert_frame_equal(run.scores, alone.scores)
+    pd.testing.assert_frame_equal(run.worklist.table(), alone.worklist.table())

@@ -250,6 +250,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         flags=args.flags,
         tables=args.tables,
         publish_to=args.publish_to,
+        quarantine=args.quarantine,
         allow_future=args.allow_future,
     )
     print(repr(run))

@@ -337,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
     p.add_argument("--force", action="store_true", help="replace an existing RUN_DIR")
     p.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="set aside the loans that break the data contract (rejected.parquet) and score "
+        "the rest; by default a contract violation fails the run",
+    )
+    p.add_argument(
         "--explain-all",
         action="store_true",
         help="reason codes for every scored loan, not only the worklist's accounts",

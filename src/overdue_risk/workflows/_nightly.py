@@ -27,6 +27,7 @@ from .._io import check_output_folder, check_outputs_apart, read_table
 from .._params import Interval, check
 from ..adapters import is_url, open_source, parse_url
 from ..contract import Portfolio
+from ..contract import quarantine as contract_quarantine
 from ..exceptions import DataQualityWarning, ModelError, OverdueRiskError
 from ..ledger import Ledger, LedgerConfig
 from ..model import RiskModel
@@ -268,6 +269,7 @@ def run_nightly(
     flags: pd.DataFrame | str | os.PathLike | None = None,
     tables=None,
     publish_to: str | None = None,
+    quarantine: bool = False,
     allow_future: bool = False,
     progress: bool | None = None,
 ) -> NightlyRun:
@@ -323,6 +325,14 @@ def run_nightly(
         A database URL: ``scores``, ``worklist`` and ``run_summary`` are also
         written there, in one transaction, before the run folder is moved
         into place (a failure publishes neither).
+    quarantine : bool, default False
+        By default a contract violation fails the run before anything is
+        published. With True the loans that break the contract are set aside
+        (:func:`~overdue_risk.contract.quarantine`), written to
+        ``rejected.parquet`` with the rule and the message, and the rest is
+        scored; the manifest's counts reconcile: ``loans_in = rejected +
+        not_open + scored`` (rows naming no loan are counted apart, in
+        ``rows_dropped_alone``).
     allow_future : bool, default False
     progress : bool, optional
         A progress bar of the chunks scored, on standard error; by default when
@@ -393,6 +403,11 @@ def run_nightly(
         if not isinstance(portfolio, Portfolio):  # a folder, a dataset folder or a database
             source = open_source(portfolio, tables=tables)
             portfolio = source.read()
+        raw_ids = pd.Index(portfolio.loans["loan_id"].astype(object).dropna().astype(str))
+        loans_in = raw_ids.nunique()
+        rejected = None
+        if quarantine:
+            portfolio, rejected = contract_quarantine(portfolio)
         portfolio = dated_portfolio(portfolio, day, allow_future=allow_future)
         if flags is not None:
             check_flags(flags, strategy_, loan_ids=portfolio.loans["loan_id"], subject=subject)
@@ -422,6 +437,7 @@ def run_nightly(
         )
         table = worklist.table()
         treated = table.index[table["action"] != "wait"]
+    n_rejected, by_reason, dropped_alone = _rejected_counts(rejected, raw_ids)
     manifest = {
         "as_of": str(day.date()),
         "models": [
@@ -435,20 +451,46 @@ def run_nightly(
             for p in pops
         ],
         "rows": {
-            "loans_in": len(portfolio.loans),
+            "loans_in": loans_in,
+            "rejected": n_rejected,
+            "not_open": len(portfolio.loans) - len(loan_ids),
             "open": len(loan_ids),
             "scored": len(scores),
-            "rejected": 0,
-            "rejected_by_reason": {},
+            "rejected_by_reason": by_reason,
+            "rows_dropped_alone": dropped_alone,
             "explained": int(reasons.shape[0]),
             "worklist_accounts": len(table),
             "treated": len(treated),
         },
     }
     run = publish_run(
-        out, source, given, pops, strategy_, scores, worklist, manifest, stages, publish_to, watched
+        out,
+        source,
+        given,
+        pops,
+        strategy_,
+        scores,
+        worklist,
+        manifest,
+        stages,
+        publish_to,
+        watched,
+        rejected,
     )
     return NightlyRun(day, scores, worklist, run, None if out is None else Path(out))
+
+
+def _rejected_counts(rejected, raw_ids: pd.Index) -> tuple[int, dict, int]:
+    """Loans of the loans table set aside, their count per rule, and the rows dropped
+    alone (naming no loan of the table)."""
+    if rejected is None or not len(rejected):
+        return 0, {}, 0
+    ids = rejected["loan_id"].astype(object)
+    known = ids.notna() & ids.astype(str).isin(raw_ids)
+    loans = pd.DataFrame({"loan_id": ids[known].astype(str), "rule": rejected["rule"][known]})
+    by_rule = loans.drop_duplicates().groupby("rule")["loan_id"].nunique().sort_index()
+    alone = int(rejected.loc[~known, "rows"].sum())
+    return int(loans["loan_id"].nunique()), {k: int(v) for k, v in by_rule.items()}, alone
 
 
 def _risk(scores: pd.DataFrame, pops) -> pd.DataFrame:

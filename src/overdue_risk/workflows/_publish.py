@@ -263,7 +263,18 @@ def _feature_drift(watched: pd.DataFrame, pops) -> list[dict]:
 
 
 def publish_run(
-    out, source, given, pops, strategy, scores, worklist, manifest, stages, url, watched=None
+    out,
+    source,
+    given,
+    pops,
+    strategy,
+    scores,
+    worklist,
+    manifest,
+    stages,
+    url,
+    watched=None,
+    rejected=None,
 ):
     """Write the run folder (when ``out``), and return the manifest with its summary."""
     table = worklist.table()
@@ -285,6 +296,7 @@ def publish_run(
             "worklist.csv",
             "summary.json",
             "report.html",
+            *(["rejected.parquet"] if rejected is not None else []),
         ],
         "versions": _versions(),
         "summary": summary,
@@ -303,6 +315,8 @@ def publish_run(
             "summary.json": _json(summary),
             "report.html": _report(summary, scores, pops, worklist).encode("utf-8"),
         }
+        if rejected is not None:
+            files["rejected.parquet"] = _parquet(rejected)
 
         def fill(tmp: Path) -> None:
             for name, data in files.items():
