@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -128,11 +129,6 @@ def _chunks(portfolio: Portfolio, per_chunk: int) -> list[np.ndarray]:
     return [ids[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def _subset(portfolio: Portfolio, loan_ids: np.ndarray) -> Portfolio:
-    """The portfolio's rows of these loans (and their customers), every table."""
-    return _Parts(portfolio, [np.asarray(loan_ids)]).part(0)
-
-
 class _Parts:
     """The portfolio cut into chunks of loans: each table's rows coded by chunk once, so
     that a chunk is a mask of integers, not a string lookup per table per chunk."""
@@ -169,15 +165,23 @@ class _Parts:
 
 
 def _score_chunk(
-    part: Portfolio, loan_ids: np.ndarray, as_of: pd.Timestamp, pops, dpd: pd.Series
-) -> pd.DataFrame:
+    part: Portfolio,
+    loan_ids: np.ndarray,
+    as_of: pd.Timestamp,
+    pops,
+    dpd: pd.Series,
+    explain_all: bool = False,
+) -> tuple[pd.DataFrame | None, float]:
     """Score one chunk of whole customers: each open loan by its population's model.
 
     The chunk's tables are validated again as features are built (the whole
     portfolio's validation has reported its warnings once already); models
-    whose features were built alike share one build.
+    whose features were built alike share one build. The accounts in arrears
+    (the worklist's), or every loan with ``explain_all``, get their reason
+    codes here, from the features just built; the seconds that took are
+    returned beside the scores.
     """
-    frames = []
+    frames, explaining = [], 0.0
     built: dict[str, pd.DataFrame] = {}
     for i, pop in enumerate(pops):
         mine = dpd.index[dpd["population"].to_numpy() == i]
@@ -207,45 +211,20 @@ def _score_chunk(
         watched = [c for c in refs if c in X.columns]
         for c in watched:
             frame[f"{DRIFT}{c}"] = X[c].to_numpy()
+        rows = np.ones(len(X), bool) if explain_all else X["dpd"].to_numpy() >= 1
+        if "dpd" not in X and not explain_all:
+            rows = dpd["dpd"].reindex(frame["loan_id"]).to_numpy() >= 1
+        if rows.any():
+            t0 = time.perf_counter()
+            top = min(REASONS, pop.model.n_features_in_)
+            # A collection model scores the chance of curing: its reasons are what lowers it.
+            against = pop.target.startswith("cure")
+            reasons = pop.model.explain(X[rows], top_k=top, against=against)
+            reasons.index = np.flatnonzero(rows)
+            frame = frame.join(reasons)
+            explaining += time.perf_counter() - t0
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else None
-
-
-def _explain(
-    portfolio: Portfolio, scores: pd.DataFrame, who: pd.Index, as_of, pops
-) -> pd.DataFrame:
-    """Reason codes for the loans ``who``, each by the model that scored it."""
-    frames = []
-    for pop in pops:
-        mine = scores.loc[scores["population"] == pop.name, "loan_id"]
-        wanted = pd.Index(mine).intersection(who)
-        if not len(wanted):
-            continue
-        # Whole customers: customer-level features as the scoring pass saw them.
-        part = _subset(portfolio, _customers_of(portfolio, wanted))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataQualityWarning)
-            X = model_features(pop.model, part, as_of)
-        X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
-        top = min(REASONS, pop.model.n_features_in_)
-        # A collection model scores the chance of curing: its reasons are what lowers it.
-        reasons = pop.model.explain(X, top_k=top, against=pop.target.startswith("cure"))
-        reasons.index = X.index.get_level_values("loan_id").astype(str)
-        frames.append(reasons)
-    if not frames:
-        return pd.DataFrame(index=pd.Index([], name="loan_id"))
-    return pd.concat(frames)
-
-
-def _customers_of(portfolio: Portfolio, loans: pd.Index) -> np.ndarray:
-    """Every loan of the customers of ``loans``."""
-    table = portfolio.loans
-    ids = table["loan_id"].astype(str)
-    if "customer_id" not in table.columns:
-        return ids[ids.isin(loans)].to_numpy()
-    cust = table.loc[ids.isin(loans), "customer_id"].dropna().astype(str)
-    same = table["customer_id"].astype(str).isin(pd.Index(cust)) & table["customer_id"].notna()
-    return ids[ids.isin(loans) | same].to_numpy()
+    return (pd.concat(frames, ignore_index=True) if frames else None), explaining
 
 
 def _labels(given: Sequence) -> list[str]:
@@ -423,13 +402,11 @@ def run_nightly(
     with stages("score"):
         if progress is None:
             progress = sys.stderr.isatty()
-        scores = _score_all(portfolio, day, pops, routed, chunk_customers, jobs, progress)
+        scores, explaining = _score_all(
+            portfolio, day, pops, routed, chunk_customers, jobs, progress, explain_all
+        )
         scores, watched = _split_drift(scores)
-    with stages("explain"):
-        # The worklist's accounts are those in arrears: their reasons go on the worklist.
-        who = scores["loan_id"] if explain_all else scores.loc[scores["dpd"] >= 1, "loan_id"]
-        reasons = _explain(portfolio, scores, pd.Index(who), day, pops)
-        scores = scores.join(reasons, on="loan_id")
+    stages.record("explain (within score)", explaining)
     with stages("prioritise"):
         value_model = choose_value_model(portfolio, day, value, strategy=strategy_)
         worklist = prioritise(
@@ -458,7 +435,7 @@ def run_nightly(
             "scored": len(scores),
             "rejected_by_reason": by_reason,
             "rows_dropped_alone": dropped_alone,
-            "explained": int(reasons.shape[0]),
+            "explained": int(scores["reason_1"].notna().sum()) if "reason_1" in scores else 0,
             "worklist_accounts": len(table),
             "treated": len(treated),
         },
@@ -537,13 +514,14 @@ def _bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def _score_all(portfolio, day, pops, routed, per_chunk: int, jobs: int, progress: bool):
+def _score_all(portfolio, day, pops, routed, per_chunk, jobs, progress, explain_all):
+    """Scores (with reasons and the watched features), and the seconds spent explaining."""
     chunks = _chunks(portfolio, per_chunk)
     cut = _Parts(portfolio, chunks)
     if jobs == 1 or len(chunks) == 1:
         parts = []
         for i, c in enumerate(chunks):
-            parts.append(_score_chunk(cut.part(i), c, day, pops, routed))
+            parts.append(_score_chunk(cut.part(i), c, day, pops, routed, explain_all))
             if progress:
                 _bar(i + 1, len(chunks))
     else:
@@ -552,15 +530,19 @@ def _score_all(portfolio, day, pops, routed, per_chunk: int, jobs: int, progress
         # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
         with parallel_config(backend="loky", inner_max_num_threads=1):
             parts = Parallel(n_jobs=jobs)(
-                delayed(_score_chunk)(cut.part(i), c, day, pops, routed)
+                delayed(_score_chunk)(cut.part(i), c, day, pops, routed, explain_all)
                 for i, c in enumerate(chunks)
             )
-    parts = [p for p in parts if p is not None]
+    explaining = sum(seconds for _, seconds in parts)
+    parts = [p for p, _ in parts if p is not None]
     if not parts:
         raise OverdueRiskError(f"No open loan to score on {day.date()}.")
     scores = pd.concat(parts, ignore_index=True)
     scores["dpd"] = routed["dpd"].reindex(scores["loan_id"]).to_numpy()
-    return scores.sort_values("loan_id", kind="stable").reset_index(drop=True)
+    # Reasons last: loan, date, population, model, score, points, dpd, reasons.
+    reasons = [c for c in scores.columns if c.startswith("reason_")]
+    scores = scores[[c for c in scores.columns if c not in reasons] + reasons]
+    return scores.sort_values("loan_id", kind="stable").reset_index(drop=True), explaining
 
 
 def _split_drift(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

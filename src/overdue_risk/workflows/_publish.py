@@ -45,6 +45,11 @@ class Stages:
     def __init__(self) -> None:
         self.seconds: dict[str, dict[str, float]] = {}
 
+    def record(self, name: str, seconds: float) -> None:
+        """A part of a stage timed apart (wall seconds, summed over its chunks)."""
+        logger.info("%s: %.1f s", name, seconds)
+        self.seconds[name] = {"wall_s": round(seconds, 3)}
+
     @contextmanager
     def __call__(self, name: str):
         wall, cpu, kids = time.perf_counter(), time.process_time(), _children()
