@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/closed_loop.py [--loans 20000] [--seeds 202,303] [--days 60]
         [--paths 2] [--oracle-paths 8] [--oracle-horizon 30] [--strategy default] [--markdown]
+        [--value-horizon 30]
         [--value-seeds 0,1,2] [--scenario default|cause_driven|FILE]
 
 For each seed: simulate a lender from 2023-01-01 to the evening before --start, learn
@@ -72,7 +73,13 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def learn(portfolio: odr.Portfolio, start: pd.Timestamp, value_seeds: list[int], strategy) -> dict:
+def learn(
+    portfolio: odr.Portfolio,
+    start: pd.Timestamp,
+    value_seeds: list[int],
+    strategy,
+    horizon: int = HORIZON,
+) -> dict:
     """The value models, from the randomised decisions whose horizon ended before ``start``:
     the prioritiser as ``learn_value_model`` fits it (a ShrunkUplift) once per seed, the
     response model alone, and the arrears rule with estimated lifts."""
@@ -80,8 +87,8 @@ def learn(portfolio: odr.Portfolio, start: pd.Timestamp, value_seeds: list[int],
     history = logged_decisions(
         portfolio,
         pd.Timestamp("2023-03-01"),
-        evening - pd.Timedelta(days=HORIZON - 1),
-        horizon_days=HORIZON,
+        evening - pd.Timedelta(days=horizon - 1),
+        horizon_days=horizon,
         data_end=evening,
     )
     counts = history["action"].astype(str).value_counts()
@@ -110,6 +117,12 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=2)
     ap.add_argument("--oracle-paths", type=int, default=8)
     ap.add_argument("--oracle-horizon", type=int, default=HORIZON)
+    ap.add_argument(
+        "--value-horizon",
+        type=int,
+        default=HORIZON,
+        help="days of the value models' reward (30); a longer one sees restructuring pay",
+    )
     ap.add_argument("--strategy", default="default", help="a profile name or a TOML file")
     ap.add_argument(
         "--scenario",
@@ -143,7 +156,8 @@ def main() -> None:
                 scenario=scenario,
             )
             portfolio = odr.validate(portfolio)
-        models = learn(portfolio, start, [int(k) for k in args.value_seeds.split(",")], strategy)
+        seeds = [int(k) for k in args.value_seeds.split(",")]
+        models = learn(portfolio, start, seeds, strategy, args.value_horizon)
         learned = time.perf_counter() - t0
         result = closed_loop_comparison(
             truth,

@@ -179,6 +179,39 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
             },
             (Comparison(), {}),
         ),
+        "nightly": (
+            f"--models ew,cure --portfolio {p} --as-of 2024-12-31 --strategy uk_eu --out run "
+            "--force --explain-all --flags f.csv --value arrears --jobs 2 --chunk-customers 500 "
+            "--tables t.toml --publish-to duckdb:///tmp/o.db --quarantine --allow-future".split(),
+            "run_nightly",
+            (["ew", "cure"], p, "2024-12-31", "uk_eu"),
+            {
+                "out": "run",
+                "force": True,
+                "explain_all": True,
+                "value": "arrears",
+                "chunk_customers": 500,
+                "jobs": 2,
+                "flags": "f.csv",
+                "tables": "t.toml",
+                "publish_to": "duckdb:///tmp/o.db",
+                "quarantine": True,
+                "allow_future": True,
+            },
+            NIGHTLY,
+        ),
+        "demo": (
+            ["--portfolio", p, "--out", "runs/x"],
+            "run_demo",
+            (p, "runs/x"),
+            {},
+            SimpleNamespace(
+                run=NIGHTLY,
+                top=lambda n: pd.DataFrame({"rank": [1], "action": ["call"], "reasons": ["dpd"]}),
+                models={"early_warning": "runs/x-models/early_warning"},
+                seconds={"nightly run": 1.0},
+            ),
+        ),
         "simulate": (
             "--loans 50 --start 2024-01-01 --end 2024-06-30 --out d --format csv --seed 9".split(),
             "simulate_portfolio",
@@ -187,6 +220,22 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
             SimulatedPortfolio(portfolio, None),
         ),
     }
+
+
+NIGHTLY = SimpleNamespace(  # what cmd_nightly and cmd_demo read of a NightlyRun
+    summary=lambda: {
+        "worklist": [
+            {
+                "action": "call",
+                "capacity": 5,
+                "accounts": 5,
+                "expected_value": 9.0,
+                "shadow_price": 1.0,
+            }
+        ]
+    },
+    timings=lambda: pd.DataFrame({"wall_s": [0.1]}, index=["check"]),
+)
 
 
 def subcommands() -> set[str]:
