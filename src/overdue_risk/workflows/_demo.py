@@ -78,8 +78,7 @@ def run_demo(
         )
     out = Path(out)
     models = out.parent / f"{out.name}-models"
-    if not out.parent.exists():
-        out.parent.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     check_output_folder(out, overwrite=True)
     check_outputs_apart([out, models], [folder])
     seconds: dict[str, float] = {}

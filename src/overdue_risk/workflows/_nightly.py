@@ -211,9 +211,8 @@ def _score_chunk(
         watched = [c for c in refs if c in X.columns]
         for c in watched:
             frame[f"{DRIFT}{c}"] = X[c].to_numpy()
-        rows = np.ones(len(X), bool) if explain_all else X["dpd"].to_numpy() >= 1
-        if "dpd" not in X and not explain_all:
-            rows = dpd["dpd"].reindex(frame["loan_id"]).to_numpy() >= 1
+        # In arrears by the routing's DPD (a model may leave the dpd feature out).
+        rows = explain_all | (dpd["dpd"].reindex(frame["loan_id"]).to_numpy() >= 1)
         if rows.any():
             t0 = time.perf_counter()
             top = min(REASONS, pop.model.n_features_in_)

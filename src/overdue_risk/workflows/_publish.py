@@ -56,20 +56,21 @@ class Stages:
         try:
             yield
         finally:
-            logger.info(
-                "%s: %.1f s wall, %.1f s CPU, peak RSS %.0f MB",
-                name,
-                time.perf_counter() - wall,
-                time.process_time() - cpu + _children() - kids,
-                _peak_mb(resource.RUSAGE_SELF),
-            )
-            self.seconds[name] = {
+            t = {
                 "wall_s": round(time.perf_counter() - wall, 3),
                 "cpu_s": round(time.process_time() - cpu + _children() - kids, 3),
                 # The peak resident memory so far (this process; workers apart).
                 "peak_rss_mb": round(_peak_mb(resource.RUSAGE_SELF), 1),
                 "workers_peak_rss_mb": round(_peak_mb(resource.RUSAGE_CHILDREN), 1),
             }
+            logger.info(
+                "%s: %.1f s wall, %.1f s CPU, peak RSS %.0f MB",
+                name,
+                t["wall_s"],
+                t["cpu_s"],
+                t["peak_rss_mb"],
+            )
+            self.seconds[name] = t
 
 
 def _peak_mb(who: int) -> float:
