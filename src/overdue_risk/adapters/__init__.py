@@ -4,9 +4,11 @@
   ``<table>.csv`` / ``<table>.parquet`` files or of Parquet datasets
   (``<table>/``, hive partitions included), or a database (``duckdb:///...``,
   ``postgresql://...``) with a :class:`TableMapping` of its tables.
-* A :class:`Source` reads the portfolio whole (:meth:`Source.read`) or in chunks
-  of whole customers (:meth:`Source.chunks`), raw: the caller validates. It
-  fingerprints its inputs for a run's manifest (:meth:`Source.fingerprint`).
+* A :class:`Source` reads the portfolio whole (:meth:`Source.read`), in chunks
+  of whole customers (:meth:`Source.chunks`; or :meth:`Source.plan`, a picklable
+  :class:`ChunkPlan`, then :meth:`Source.read_chunks`), or a few loans by id
+  (:meth:`Source.read_loans`), raw: the caller validates. It fingerprints its
+  inputs for a run's manifest (:meth:`Source.fingerprint`).
 * :func:`publish` writes output tables to a database in one transaction.
 
 The database drivers (``duckdb``; ``adbc-driver-postgresql`` with
@@ -14,6 +16,7 @@ The database drivers (``duckdb``; ``adbc-driver-postgresql`` with
 See ``docs/sources.md``.
 """
 
+from ._chunking import ChunkPlan
 from ._drivers import INSTALL_HINT, DatabaseURL, SourceError, is_url, parse_url
 from ._mapping import TableMapping
 from ._publish import publish
@@ -22,6 +25,7 @@ from ._sql import SqlSource
 
 __all__ = [
     "INSTALL_HINT",
+    "ChunkPlan",
     "DatabaseURL",
     "FolderSource",
     "Source",

@@ -22,45 +22,109 @@ by chunk, filtered by those ids.
   another type than in loans (``id_type_mismatch``), a key column missing
   (``missing_column``). The concatenated chunks then hold the same rows as the
   whole table.
+* With ``drop_unplaced=True`` (a run that quarantines, chunk by chunk, what
+  breaks the contract) the rows no chunk can hold (the ``not_null`` and
+  ``orphan`` ones above) are left out of every chunk and listed in
+  :attr:`ChunkPlan.dropped` instead; a repeated ``loan_id`` is placed once, in
+  the chunk of its first row's customer, and every row with that id (in every
+  table) is read into that chunk, where its validation sees the repetition. A
+  row left out does not count for the plan (its customer is one only if
+  another row names it). Whole-table problems (``missing_column``,
+  ``id_type_mismatch``) still raise.
+
+:func:`loan_id_type` checks what reading by ``loan_id`` needs of every table
+but ``customers``, and :func:`as_loan_ids` turns the ids a caller gives into
+an array of the loans' id type (:meth:`Source.read_loans`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..contract import show_value
 from ..exceptions import DataValidationError, Problem
+from ._drivers import SourceError
 from ._tables import N_EXAMPLES, TableReader, id_kind, plain
 
-__all__ = ["ChunkPlan", "plan_chunks"]
+__all__ = ["ChunkPlan", "as_loan_ids", "loan_id_type", "plan_chunks"]
+
+# The rules of rows that no chunk can hold, left out on request; the other problems
+# chunking finds concern a whole table (a repeated loan_id is placed once instead).
+UNPLACED_RULES = ("not_null", "orphan")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ChunkPlan:
-    """The ids of each chunk's loans and customers, in chunk order.
+    """Which loans and customers each chunk holds, in chunk order; made by
+    :meth:`Source.plan <overdue_risk.adapters.Source.plan>`.
 
-    ``loan_ids[loan_bounds[i]:loan_bounds[i + 1]]`` are chunk ``i``'s loans, and
-    likewise for customers.
+    A plan holds ids only (no rows), so it is small, and it pickles: it may be
+    made in one process and read in another, by :meth:`Source.read_chunks` of
+    the source that made it.
+
+    Attributes
+    ----------
+    loan_ids, customer_ids : pyarrow.Array
+        Every loan's id once, and every customer's, grouped by chunk:
+        ``loan_ids[loan_bounds[i]:loan_bounds[i + 1]]`` are chunk ``i``'s loans,
+        and likewise for customers.
+    loan_bounds, customer_bounds : numpy.ndarray
+        ``len(plan) + 1`` increasing positions into the ids.
+    dropped : tuple of Problem
+        The rows left out of every chunk (``drop_unplaced=True``), as the
+        problems the strict plan would have raised for them; empty otherwise.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from overdue_risk.adapters import open_source
+    >>> plan = open_source("data/sample").plan(customers_per_chunk=1000)
+    >>> plan
+    ChunkPlan(4 chunks, 5086 loans, 3830 customers, 0 rows dropped)
+    >>> plan.chunk(0)[0][:2].to_pylist()
+    ['L0000001', 'L0000002']
+    >>> pickle.loads(pickle.dumps(plan)).n_loans
+    5086
     """
 
     loan_ids: pa.Array
     loan_bounds: np.ndarray
     customer_ids: pa.Array
     customer_bounds: np.ndarray
+    dropped: tuple[Problem, ...] = ()
 
     def __len__(self) -> int:
         return len(self.loan_bounds) - 1
+
+    @property
+    def n_loans(self) -> int:
+        """Loans placed, each once."""
+        return len(self.loan_ids)
+
+    @property
+    def n_customers(self) -> int:
+        """Customers placed, each once."""
+        return len(self.customer_ids)
 
     def chunk(self, i: int) -> tuple[pa.Array, pa.Array]:
         """(loan ids, customer ids) of chunk ``i``."""
         lo, hi = self.loan_bounds[i], self.loan_bounds[i + 1]
         clo, chi = self.customer_bounds[i], self.customer_bounds[i + 1]
         return self.loan_ids.slice(lo, hi - lo), self.customer_ids.slice(clo, chi - clo)
+
+    def __repr__(self) -> str:
+        rows = sum(p.count for p in self.dropped)
+        return (
+            f"ChunkPlan({len(self)} chunks, {self.n_loans} loans, {self.n_customers} customers, "
+            f"{rows} rows dropped)"
+        )
 
 
 def _problem(table: str, column: str, rule: str, count: int, examples, message: str) -> Problem:
@@ -77,11 +141,17 @@ def _rows(mask: np.ndarray) -> list[str]:
     return [f"row {i}" for i in np.flatnonzero(mask)[:N_EXAMPLES]]
 
 
-def _missing(readers: Mapping[str, TableReader]) -> list[Problem]:
-    """A ``missing_column`` problem for each key column chunking reads that a table lacks."""
+# The key columns chunking reads: loans' two, customers' id, every other table's loan_id.
+_CHUNK_KEYS = {"loans": ("loan_id", "customer_id"), "customers": ("customer_id",)}
+
+
+def _missing(
+    readers: Mapping[str, TableReader], need: Mapping[str, tuple[str, ...]], why: str
+) -> list[Problem]:
+    """A ``missing_column`` problem for each key column (``need``, by table; ``loan_id``
+    for a table not named) that a table lacks."""
     problems = []
     for name, reader in readers.items():
-        need = {"loans": ("loan_id", "customer_id"), "customers": ("customer_id",)}
         names = reader.schema().names
         for column in need.get(name, ("loan_id",)):
             if column not in names:
@@ -92,7 +162,7 @@ def _missing(readers: Mapping[str, TableReader]) -> list[Problem]:
                         "missing_column",
                         1,
                         (),
-                        f"{name} has no {column} column: chunks gather each customer's rows by it.",
+                        f"{name} has no {column} column: {why}",
                     )
                 )
     return problems
@@ -112,8 +182,11 @@ def _mismatch(name: str, column: str, here: pa.DataType, there: pa.DataType) -> 
     )
 
 
-def _check(readers: Mapping[str, TableReader], keys: pa.Table) -> pa.Array | None:
-    """Every rule chunking needs, checked; the customers' ids (None: no customers table)."""
+def _check(
+    readers: Mapping[str, TableReader], keys: pa.Table
+) -> tuple[pa.Array | None, list[Problem]]:
+    """Every rule chunking needs, checked: the customers' ids (None: no customers table,
+    or ids of another type) and the problems found, in the order they are raised."""
     problems: list[Problem] = []
     loan_id = plain(keys.column("loan_id"))
     ids = loan_id.to_pandas()
@@ -195,9 +268,7 @@ def _check(readers: Mapping[str, TableReader], keys: pa.Table) -> pa.Array | Non
                     "loan_id is not in loans: the row belongs to no loan's chunk.",
                 )
             )
-    if problems:
-        raise DataValidationError(problems)
-    return customers
+    return customers, problems
 
 
 def _first_of_each(codes: np.ndarray, n: int) -> np.ndarray:
@@ -233,9 +304,19 @@ def _sorted_by(chunk: np.ndarray, values: pa.Array, n_chunks: int) -> tuple[pa.A
     return values.take(pa.array(order, pa.int64())), bounds
 
 
-def plan_chunks(readers: Mapping[str, TableReader], customers_per_chunk: int) -> ChunkPlan:
+def _placeable(keys: pa.Table) -> pa.Table:
+    """The loans' key rows with a ``loan_id``, the first of each ``loan_id`` only."""
+    ids = plain(keys.column("loan_id"))
+    first = ~ids.to_pandas().duplicated(keep="first").to_numpy()
+    keep = ids.is_valid().to_numpy(zero_copy_only=False) & first
+    return keys if keep.all() else keys.filter(pa.array(keep))
+
+
+def plan_chunks(
+    readers: Mapping[str, TableReader], customers_per_chunk: int, *, drop_unplaced: bool = False
+) -> ChunkPlan:
     """Read the keys, check them, and cut the customers into chunks (see the module)."""
-    problems = _missing(readers)
+    problems = _missing(readers, _CHUNK_KEYS, "chunks gather each customer's rows by it.")
     if problems:
         raise DataValidationError(problems)
     loans = readers["loans"]
@@ -243,7 +324,18 @@ def plan_chunks(readers: Mapping[str, TableReader], customers_per_chunk: int) ->
     if "restructured_from" in loans.schema().names:
         columns.append("restructured_from")
     keys = loans.keys(columns)
-    customers = _check(readers, keys)
+    customers, problems = _check(readers, keys)
+    dropped: tuple[Problem, ...] = ()
+    if drop_unplaced:
+        whole = [p for p in problems if p.rule not in (*UNPLACED_RULES, "unique")]
+        if whole:
+            raise DataValidationError(whole)
+        dropped = tuple(p for p in problems if p.rule in UNPLACED_RULES)
+        keys = _placeable(keys)
+        if customers is not None and customers.null_count:
+            customers = customers.drop_null()
+    elif problems:
+        raise DataValidationError(problems)
 
     loan_id = plain(keys.column("loan_id"))
     owner = plain(keys.column("customer_id"))
@@ -276,4 +368,61 @@ def plan_chunks(readers: Mapping[str, TableReader], customers_per_chunk: int) ->
     customers_sorted, customer_bounds = _sorted_by(
         chunk_of_node[:n_customers], customer_ids, n_chunks
     )
-    return ChunkPlan(loans_sorted, loan_bounds, customers_sorted, customer_bounds)
+    return ChunkPlan(loans_sorted, loan_bounds, customers_sorted, customer_bounds, dropped)
+
+
+def loan_id_type(readers: Mapping[str, TableReader]) -> pa.DataType:
+    """The loans' id type, once every table but ``customers`` is checked to have a
+    ``loan_id`` of the same kind (a :class:`DataValidationError` naming each that has not)."""
+    tables = {n: r for n, r in readers.items() if n != "customers"}
+    problems = _missing(tables, {}, "a loan's rows are found by it.")
+    if problems:
+        raise DataValidationError(problems)
+    target = readers["loans"].schema().field("loan_id").type
+    for name, reader in tables.items():
+        found = _mismatch(name, "loan_id", reader.schema().field("loan_id").type, target)
+        if found is not None:
+            problems.append(found)
+    if problems:
+        raise DataValidationError(problems)
+    return target.value_type if pa.types.is_dictionary(target) else target
+
+
+def as_loan_ids(values: Any, target: pa.DataType) -> pa.Array:
+    """``values`` (a pyarrow array, a list, a numpy array or a pandas Series of loan ids) as
+    distinct ids of ``target``, the loans' id type; blanks left out.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> as_loan_ids(["L2", "L1", "L2", None], pa.string()).to_pylist()
+    ['L2', 'L1']
+    >>> as_loan_ids([7, 12], pa.string())
+    Traceback (most recent call last):
+    ...
+    overdue_risk.adapters._drivers.SourceError: loan_ids must be ids of the loans' type \
+(text); got integer ids.
+    """
+    if isinstance(values, str | bytes) or not isinstance(
+        values, pa.Array | pa.ChunkedArray | list | tuple | np.ndarray | pd.Series | pd.Index
+    ):
+        raise SourceError(
+            "loan_ids must be a pyarrow array, a list or a numpy array of loan ids; "
+            f"got {type(values).__name__}."
+        )
+    try:
+        ids = plain(values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values))
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SourceError(f"loan_ids must be ids of one type; {reason}") from None
+    given, kind = id_kind(ids.type), id_kind(target)
+    if kind == "blank" or not len(ids):  # no id asked for, or loans without a single id
+        return pa.array([], target)
+    if given not in (kind, "blank"):
+        raise SourceError(f"loan_ids must be ids of the loans' type ({kind}); got {given} ids.")
+    if given == "integer":  # an integer beyond the loans' id width names no loan
+        info = np.iinfo(target.to_pandas_dtype())
+        inside = pc.and_(pc.greater_equal(ids, info.min), pc.less_equal(ids, info.max))
+        ids = ids.filter(pc.fill_null(inside, True))
+    ids = ids.cast(target)
+    return ids.drop_null().unique()

@@ -1,9 +1,11 @@
 """Where a portfolio lives: :class:`Source`, its folder kind, and :func:`open_source`.
 
-A source reads a portfolio whole (:meth:`Source.read`) or in chunks of whole
-customers (:meth:`Source.chunks`), and fingerprints its inputs for a run's
-manifest (:meth:`Source.fingerprint`). What it returns is raw, as
-``load_portfolio(..., validate=False)`` returns it: the caller validates.
+A source reads a portfolio whole (:meth:`Source.read`), in chunks of whole
+customers (:meth:`Source.chunks`, or :meth:`Source.plan` then
+:meth:`Source.read_chunks`), or a few loans by id (:meth:`Source.read_loans`),
+and fingerprints its inputs for a run's manifest (:meth:`Source.fingerprint`).
+What it returns is raw, as ``load_portfolio(..., validate=False)`` returns it:
+the caller validates.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from .._io import path_kind
-from .._params import Interval, check
+from .._params import Boolean, Interval, check
 from ..contract import TABLES, Portfolio
 from ..exceptions import DataValidationError, Problem
-from ._chunking import ChunkPlan, plan_chunks
+from ._chunking import ChunkPlan, as_loan_ids, loan_id_type, plan_chunks
 from ._drivers import SourceError, is_url, parse_url
 from ._mapping import as_mapping
 from ._tables import ArrowTable, CsvTable, TableReader
@@ -102,15 +104,13 @@ class Source(ABC):
             raise DataValidationError(problems)
         return Portfolio(**frames)
 
-    def chunks(self, customers_per_chunk: int) -> Iterator[Portfolio]:
-        """The portfolio in chunks of whole customers, raw, in sorted customer order.
+    def plan(self, customers_per_chunk: int, *, drop_unplaced: bool = False) -> ChunkPlan:
+        """Which loans and customers each chunk of whole customers holds, keys checked.
 
-        The key columns are read and checked first (so an error comes before
-        any chunk); each chunk's rows are then read by their ids, one chunk at
-        a time, so memory holds the keys and one chunk. Each chunk holds every
-        row, in every table, of its customers' loans, and their ``customers``
-        rows; together the chunks hold the same rows as :meth:`read`. Rows keep
-        their order within a chunk.
+        Only the key columns are read (loans' ``loan_id``, ``customer_id`` and
+        ``restructured_from``, customers' ``customer_id``, every other table's
+        ``loan_id``); :meth:`read_chunks` then reads the chunks' rows. Customers
+        are taken in sorted order and cut every ``customers_per_chunk``.
 
         Parameters
         ----------
@@ -118,6 +118,86 @@ class Source(ABC):
             Customers per chunk (>= 1). A loan without a ``customer_id`` is a
             customer of its own; customers tied by a restructuring
             (``restructured_from``) stay in one chunk, which may then hold more.
+        drop_unplaced : bool, default False
+            For a run that quarantines chunk by chunk: leave out of every chunk
+            the rows no chunk can hold (a blank ``loan_id`` in loans; a blank
+            ``loan_id``, or one that names no loan, in another table; a blank
+            ``customer_id`` in customers) and list them in
+            :attr:`ChunkPlan.dropped`, as the problems the strict plan raises. A
+            ``loan_id`` repeated in loans is placed once, in the chunk of its
+            first row's customer, and all its rows (in every table) are read into
+            that chunk, where validating the chunk finds the repetition.
+
+        Returns
+        -------
+        ChunkPlan
+            Picklable: it may be read in another process, by this source.
+
+        Raises
+        ------
+        DataValidationError
+            Rows that would fall in no chunk or in two (without
+            ``drop_unplaced``): a missing or repeated ``loan_id`` in loans, a row
+            whose ``loan_id`` is missing or names no loan, a customer row without
+            ``customer_id``. In either mode: ids of another type than in loans, a
+            key column missing.
+        SourceError
+            A parameter out of its range; a database query that fails.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import pandas as pd
+        >>> from overdue_risk.adapters import open_source
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> pd.DataFrame({"loan_id": ["L1", "L2", "L2"], "customer_id": ["C1", "C2", "C3"],
+        ...     "product_type": "revolving", "start_date": "2024-01-01",
+        ...     "principal": 500.0}).to_csv(folder / "loans.csv", index=False)
+        >>> pd.DataFrame({"loan_id": ["L1", "L2", "L9"], "payment_date": "2024-02-01",
+        ...     "amount": 5.0}).to_csv(folder / "payments.csv", index=False)
+        >>> plan = open_source(folder).plan(2, drop_unplaced=True)
+        >>> for problem in plan.dropped:
+        ...     print(problem.table, problem.rule, problem.count, problem.examples)
+        payments orphan 1 ('loan_id=L9',)
+        >>> for chunk in open_source(folder).read_chunks(plan):
+        ...     print(chunk.loans["customer_id"].tolist(), chunk.payments["loan_id"].tolist())
+        ['C1', 'C2', 'C3'] ['L1', 'L2']
+        """
+        k = check(
+            Interval(int, 1), customers_per_chunk, key="customers_per_chunk", error=SourceError
+        )
+        drop = check(Boolean(), drop_unplaced, key="drop_unplaced", error=SourceError)
+        with self._open() as readers:
+            plan = plan_chunks(readers, k, drop_unplaced=drop)
+        logger.info(
+            "%s: %d loans in %d chunks of about %d customers",
+            self.location,
+            plan.n_loans,
+            len(plan),
+            k,
+        )
+        if plan.dropped:
+            logger.info(
+                "%s: rows left out of every chunk: %s",
+                self.location,
+                "; ".join(f"{p.table}.{p.column} {p.rule} ({p.count})" for p in plan.dropped),
+            )
+        return plan
+
+    def chunks(self, customers_per_chunk: int) -> Iterator[Portfolio]:
+        """The portfolio in chunks of whole customers, raw, in sorted customer order.
+
+        ``read_chunks(plan(customers_per_chunk))``: the key columns are read and
+        checked first (so an error comes before any chunk); each chunk's rows
+        are then read by their ids, one chunk at a time, so memory holds the
+        keys and one chunk. Each chunk holds every row, in every table, of its
+        customers' loans, and their ``customers`` rows; together the chunks hold
+        the same rows as :meth:`read`. Rows keep their order within a chunk.
+
+        Parameters
+        ----------
+        customers_per_chunk : int
+            Customers per chunk (>= 1), as :meth:`plan` takes it.
 
         Returns
         -------
@@ -147,18 +227,36 @@ class Source(ABC):
         ['L2'] [20.0]
         ['L1', 'L3'] [50.0, 0.0]
         """
-        k = check(
-            Interval(int, 1), customers_per_chunk, key="customers_per_chunk", error=SourceError
-        )
-        with self._open() as readers:
-            plan = plan_chunks(readers, k)
-        logger.info(
-            "%s: %d loans in %d chunks of about %d customers",
-            self.location,
-            len(plan.loan_ids),
-            len(plan),
-            k,
-        )
+        return self.read_chunks(self.plan(customers_per_chunk))
+
+    def read_chunks(self, plan: ChunkPlan) -> Iterator[Portfolio]:
+        """Each chunk of ``plan`` (made by :meth:`plan` of this source), raw, in plan order.
+
+        A generator: a chunk's rows are read, table by table and filtered by the
+        chunk's loan ids (customers by its customer ids), when the chunk is asked
+        for, so memory holds one chunk. A CSV file is copied once into a
+        temporary Parquet file when the first of several chunks is asked for
+        (removed when the iterator ends or is closed).
+
+        Parameters
+        ----------
+        plan : ChunkPlan
+
+        Returns
+        -------
+        iterator of Portfolio
+
+        Raises
+        ------
+        SourceError
+            ``plan`` is not a :class:`ChunkPlan`; a database query fails.
+        DataValidationError
+            A file that cannot be read (``unreadable``), when its chunk is read.
+        """
+        if not isinstance(plan, ChunkPlan):
+            raise SourceError(
+                f"plan must be a ChunkPlan (from Source.plan); got {type(plan).__name__}."
+            )
         return self._chunks(plan)
 
     def _chunks(self, plan: ChunkPlan) -> Iterator[Portfolio]:
@@ -178,6 +276,52 @@ class Source(ABC):
                     for name, reader in readers.items()
                 }
                 yield Portfolio(**frames)
+
+    def read_loans(self, loan_ids: Any) -> Portfolio:
+        """Every row, raw, of the given loans, in every table but ``customers``.
+
+        The rows are read by id, as a chunk's are (the filter pushed down to a
+        Parquet scan or to the database; a CSV file scanned in blocks), so a few
+        loans are read without reading the book. ``customers`` is left out: the
+        loans' histories need none of it. Rows keep their order within a table.
+
+        Parameters
+        ----------
+        loan_ids : pyarrow array, list or numpy array
+            Ids of the loans' id type (text or integers); an id that is not in
+            loans is simply absent from the result, and a repeated id is read once.
+
+        Returns
+        -------
+        Portfolio
+            The loans' rows of every table but ``customers``, not validated.
+
+        Raises
+        ------
+        SourceError
+            Ids that are not a sequence of ids of the loans' type; a database query
+            that fails.
+        DataValidationError
+            A table without ``loan_id``, or with ids of another type than loans';
+            a file that cannot be read (``unreadable``).
+
+        Examples
+        --------
+        >>> from overdue_risk.adapters import open_source
+        >>> sample = open_source("data/sample").read_loans(["L0000002", "L0000001", "X"])
+        >>> sample.loans["loan_id"].tolist(), sample.customers is None
+        (['L0000001', 'L0000002'], True)
+        >>> sample.payments["loan_id"].value_counts().sort_index().tolist()
+        [5, 16]
+        """
+        with self._open() as readers:
+            ids = as_loan_ids(loan_ids, loan_id_type(readers))
+            frames = {
+                name: reader.read_where("loan_id", ids)
+                for name, reader in readers.items()
+                if name != "customers"
+            }
+        return Portfolio(**frames)
 
     def __repr__(self) -> str:
         where = ", ".join(f"{name}={place}" for name, place in self.tables().items())
