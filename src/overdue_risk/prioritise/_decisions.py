@@ -40,15 +40,25 @@ from .._params import check
 from ..contract import DECISION_ACTIONS, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, ranges
-from ._loan_days import Events, Keys, Rows, keys_for
+from ._loan_days import Events, Rows, keys_for
 from ._log import actions_in, latest_offer, log_columns, outcomes_in
 from ._objective import DISCOUNT, HORIZON, MAX_HORIZON, RESOLUTION, WRITE_OFF
 from ._resolution import window_ends
 from ._rewards import broken_promises, payments, reward
-from ._rules import _LEGAL, _PROMISE, _REACHED, _RESET, _RESTRUCTURE, _WINDOW, STATE_COLUMNS
+from ._rules import (
+    _LEGAL,
+    _PROMISE,
+    _REACHED,
+    _RESET,
+    _RESTRUCTURE,
+    _WINDOW,
+    STATE_COLUMNS,
+    _check_ledger,
+)
+from ._score_join import _join_scores
 from ._strategy import Strategy
 
-__all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions"]
+__all__ = ["DECISION_ACTIONS", "DECISION_COLUMNS", "logged_decisions", "randomised_cell"]
 
 logger = logging.getLogger(__name__)
 
@@ -398,18 +408,6 @@ def _one_day(value, what: str) -> int:
     return int(days[0])
 
 
-def _check_ledger(ledger: Ledger | None, p: Portfolio) -> Ledger:
-    if ledger is None:
-        return Ledger(p)
-    if not isinstance(ledger, Ledger):
-        raise OverdueRiskError(f"ledger must be a Ledger; got {type(ledger).__name__}.")
-    if ledger.n_loans != len(p.loans) or not np.array_equal(
-        ledger.loan_ids, p.loans["loan_id"].to_numpy()
-    ):
-        raise OverdueRiskError("ledger must be built from the same portfolio.")
-    return ledger
-
-
 def _data_end(p: Portfolio) -> int:
     """The latest date among the dated records (payments, statements, collection rows)."""
     ends = [
@@ -434,18 +432,74 @@ def _log_arrays(log: pd.DataFrame, ledger: Ledger) -> Rows:
             return np.full(m, fill)
         return log[name].to_numpy(dtype=np.float64, na_value=np.nan)
 
-    holdout = (
-        log["holdout"].astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
-        if "holdout" in log
-        else np.full(m, np.nan)
-    )
     return Rows(
         **log_columns(log, ledger),
         pamount=column("promise_amount", np.nan),
         cost=column("cost", np.nan),
         propensity=column("propensity", np.nan),
-        holdout=holdout,
+        holdout=_holdout(log),
     )
+
+
+def _holdout(log: pd.DataFrame) -> np.ndarray:
+    """Each collection row's ``holdout`` as 1.0 (True), 0.0 (False) or NaN (missing)."""
+    if "holdout" not in log:
+        return np.full(len(log), np.nan)
+    return log["holdout"].astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _randomised(code: np.ndarray, holdout: np.ndarray, n: int) -> np.ndarray:
+    """The randomised cell's rule, per loan (``code``: each log row's position in loans):
+    a row with ``holdout`` True and none with False. Loans with both are left out (logged)."""
+    yes = np.bincount(code, weights=holdout == 1, minlength=n) > 0
+    no = np.bincount(code, weights=holdout == 0, minlength=n) > 0
+    if (yes & no).any():
+        logger.warning(
+            "%d loans have collection rows both in and out of the randomised cell "
+            "(holdout True and False); they are left out.",
+            int((yes & no).sum()),
+        )
+    return yes & ~no
+
+
+def randomised_cell(portfolio: Portfolio) -> pd.Index:
+    """The loan ids of the randomised (challenger) cell, in the order of the loans table.
+
+    The loans with collection rows marked ``holdout=True`` and none marked
+    False (loans with both are left out, with a log message): the cell
+    :func:`logged_decisions` reads with ``cell="randomised"``. The rule is
+    per loan, so the cells of chunks of whole loans add up to the book's.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated on entry if it is not yet.
+
+    Returns
+    -------
+    Index
+        Named ``loan_id``; empty without a collections table or a ``holdout``
+        column.
+
+    Examples
+    --------
+    >>> import overdue_risk as odr
+    >>> from overdue_risk.prioritise import randomised_cell
+    >>> cell = randomised_cell(odr.load_portfolio("data/sample"))
+    >>> len(cell), cell[:2].tolist()
+    (272, ['L0000035', 'L0000082'])
+    """
+    if not isinstance(portfolio, Portfolio):
+        raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
+    p = validate(portfolio)
+    ids = p.loans["loan_id"]
+    log = p.collections
+    if log is None or "holdout" not in log:
+        return pd.Index(ids.array[:0], name="loan_id")
+    code = pd.Index(ids).get_indexer(log["loan_id"])
+    known = code >= 0  # a row of a loan not in loans belongs to no cell
+    in_cell = _randomised(code[known], _holdout(log)[known], len(ids))
+    return pd.Index(ids.array[in_cell], name="loan_id")
 
 
 def _cell(cell, log: Rows, ledger: Ledger) -> np.ndarray:
@@ -456,20 +510,12 @@ def _cell(cell, log: Rows, ledger: Ledger) -> np.ndarray:
             raise OverdueRiskError(
                 f"cell must be 'randomised' or an iterable of loan ids; got {cell!r}."
             )
-        yes = np.bincount(log.code, weights=log.holdout == 1, minlength=n) > 0
-        no = np.bincount(log.code, weights=log.holdout == 0, minlength=n) > 0
-        if (yes & no).any():
-            logger.warning(
-                "%d loans have collection rows both in and out of the randomised cell "
-                "(holdout True and False); they are left out.",
-                int((yes & no).sum()),
-            )
-        if not yes.any():
+        if not (log.holdout == 1).any():
             raise OverdueRiskError(
                 "No loan has collection rows with holdout=True: there is no randomised cell "
                 "in the log (pass cell= with the cell's loan ids if the lender records it)."
             )
-        return yes & ~no
+        return _randomised(log.code, log.holdout, n)
     try:
         ids = pd.Series(list(cell))
     except TypeError:
@@ -520,47 +566,3 @@ def _report_unmatched(lg: Rows, lk: np.ndarray, q: np.ndarray, loans, d0: int, d
             inside.size,
             pd.Series(kinds).value_counts().to_dict(),
         )
-
-
-# -- scores ------------------------------------------------------------------------------
-
-
-def _join_scores(scores, ledger: Ledger, g: Rows) -> np.ndarray:
-    """The latest score dated strictly before each row's day (NaN: none)."""
-    if isinstance(scores, pd.DataFrame):
-        if "risk_score" in scores.columns:
-            values = scores["risk_score"]
-        elif scores.shape[1] == 1:
-            values = scores.iloc[:, 0]
-        else:
-            raise OverdueRiskError(
-                "scores must be a Series or a frame with one column or a risk_score column; "
-                f"got columns {list(scores.columns)[:5]}."
-            )
-    elif isinstance(scores, pd.Series):
-        values = scores
-    else:
-        raise OverdueRiskError(
-            f"scores must be a DataFrame or Series; got {type(scores).__name__}."
-        )
-    index = values.index
-    if not isinstance(index, pd.MultiIndex) or list(index.names) != ["loan_id", "as_of"]:
-        raise OverdueRiskError(
-            f"scores must be indexed by (loan_id, as_of); got index names {list(index.names)}."
-        )
-    if index.has_duplicates:
-        raise OverdueRiskError("scores has repeated (loan_id, as_of) pairs.")
-    code = ledger.codes(pd.Series(index.get_level_values("loan_id")))
-    day = to_days(pd.to_datetime(index.get_level_values("as_of")).to_numpy())
-    known = code >= 0
-    code, day = code[known], day[known]
-    x = values.to_numpy(dtype=np.float64, na_value=np.nan)[known]
-    if not g.size or not code.size:
-        return np.full(g.size, np.nan)
-    lo = int(min(day.min(), g.day.min())) - 1
-    keys = Keys(lo, int(max(day.max(), g.day.max())) - lo + 2)
-    k = keys.of(code, day)
-    order = np.argsort(k, kind="stable")
-    events = Events(k[order], code[order], np.arange(code.size)[order])
-    pos = events.last(keys.of(g.code, g.day), g.code)
-    return np.where(pos == NAT, np.nan, x[np.maximum(pos, 0)])

@@ -173,14 +173,7 @@ def account_state(
     today = int(days[0])
     p = validate(portfolio)
     loans = p.loans
-    if ledger is None:
-        ledger = Ledger(p)
-    elif not isinstance(ledger, Ledger):
-        raise OverdueRiskError(f"ledger must be a Ledger; got {type(ledger).__name__}.")
-    elif ledger.n_loans != len(loans) or not np.array_equal(
-        ledger.loan_ids, loans["loan_id"].to_numpy()
-    ):
-        raise OverdueRiskError("ledger must be built from the same portfolio.")
+    ledger = _check_ledger(ledger, p)
 
     snap = ledger.at(as_of).table()
     started = np.flatnonzero(to_days(loans["start_date"].to_numpy()) <= today)
@@ -229,6 +222,19 @@ def account_state(
     ids = pd.Index(loans["loan_id"].iloc[code], name="loan_id")
     data.update(_read_flags(strategy, loans, code, ids, flags))
     return pd.DataFrame(data, index=ids)
+
+
+def _check_ledger(ledger: Ledger | None, p: Portfolio) -> Ledger:
+    """``ledger`` if it is a ledger of the validated portfolio ``p``; one built if None."""
+    if ledger is None:
+        return Ledger(p)
+    if not isinstance(ledger, Ledger):
+        raise OverdueRiskError(f"ledger must be a Ledger; got {type(ledger).__name__}.")
+    if ledger.n_loans != len(p.loans) or not np.array_equal(
+        ledger.loan_ids, p.loans["loan_id"].to_numpy()
+    ):
+        raise OverdueRiskError("ledger must be built from the same portfolio.")
+    return ledger
 
 
 class _Log:

@@ -21,7 +21,6 @@ import numbers
 import os
 from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,6 @@ from .._params import (
     Text,
     Time,
     check,
-    suggest,
 )
 from ..contract import (
     CHANNELS,
@@ -51,6 +49,7 @@ from ..contract import (
 )
 from ..exceptions import StrategyError
 from ._objective import Value
+from ._profiles import _check_strategy_name, _profile_dir, _profile_name, _profile_names
 
 __all__ = [
     "ACTIONS",
@@ -471,6 +470,37 @@ class Strategy:
         n = check(Interval(int, 0), accounts, key="accounts", error=StrategyError)
         return {a: _day_capacity(getattr(self.actions, a), n) for a in self.action_names}
 
+    def capacity_shares(self, book: int, overdue: int) -> dict[str, float]:
+        """Each limited action's capacity for a book of ``book`` loans, as a share of
+        ``overdue`` accounts: ``capacities(book)[a] / overdue``.
+
+        A share above 1 is 1 (the action can take every overdue account), and
+        every share is 1 when no account is overdue. Unlimited actions (and
+        ``wait``) are left out. This is the ``capacity`` a
+        :class:`ShrunkUplift` judges its candidate policies under.
+
+        Parameters
+        ----------
+        book : int
+            The loans open at the as-of date (:func:`book_size`).
+        overdue : int
+            The accounts overdue then (the rows of :func:`account_state`).
+
+        Examples
+        --------
+        >>> from overdue_risk import Strategy
+        >>> Strategy.profile("default").capacity_shares(25_000, 300)
+        {'call': 1.0, 'visit': 0.2, 'restructure': 0.1, 'legal': 0.05}
+        """
+        book = check(Interval(int, 0), book, key="book", error=StrategyError)
+        n = check(Interval(int, 0), overdue, key="overdue", error=StrategyError)
+        caps = self.capacities(book)
+        return {
+            a: (1.0 if n == 0 else min(1.0, c / n))
+            for a, c in caps.items()
+            if a != WAIT and math.isfinite(c)
+        }
+
     def action_table(self) -> pd.DataFrame:
         """One row per enabled action: cost, capacities, channel and eligibility thresholds."""
         rows = {}
@@ -542,46 +572,3 @@ def _check_consistency(s: Strategy) -> None:
         )
     if s.extends is not None:
         _profile_name(s.extends, "strategy.extends")
-
-
-def _profile_dir():
-    return resources.files(__package__).joinpath("profiles")
-
-
-def _profile_names() -> tuple[str, ...]:
-    names = (p.name for p in _profile_dir().iterdir() if p.name.endswith(".toml"))
-    return tuple(sorted(n.removesuffix(".toml") for n in names))
-
-
-def _check_strategy_name(text: str | bytes) -> None:
-    """Refuse an empty strategy, and a name that is no file but looks like a profile's."""
-    available = _profile_names()
-    listed = f"Available profiles: {', '.join(available)}."
-    if isinstance(text, bytes):
-        return
-    if not text.strip():
-        raise StrategyError(
-            f"strategy must be a profile name or a TOML file; got {text!r}. {listed}"
-        )
-    path = Path(text)
-    if os.path.lexists(path) or len(path.parts) > 1 or path.suffix:
-        return  # a file, present or not: from_toml names what is wrong with it
-    normal = text.strip().lower().replace("-", "_").replace(" ", "_")
-    hint = suggest(text, available) or suggest(normal, available) or "."
-    raise StrategyError(
-        f"strategy {text!r} is neither a profile nor an existing file{hint} {listed} "
-        "A strategy file is named by its path (e.g. ./mine.toml)."
-    )
-
-
-def _profile_name(name: Any, key: str | None = None) -> str:
-    """``name`` if it names a shipped profile; else StrategyError listing them."""
-    available = _profile_names()
-    if not isinstance(name, str) or name not in available:
-        hint = suggest(name, available) or "."
-        where = f"{key}: u" if key else "U"
-        raise StrategyError(
-            f"{where}nknown strategy profile {name!r}{hint} "
-            f"Available profiles: {', '.join(available)}."
-        )
-    return name

@@ -1,35 +1,40 @@
-"""``prioritise``: today's worklist, from values, contact rules and capacities."""
+"""``prioritise`` and ``plan_worklist``: today's worklist, from values, contact rules
+and capacities; ``book_size``: the book the capacities scale with."""
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .._dates import AsOf, parse_as_of
+from .._dates import NAT, AsOf, parse_as_of, to_days
 from .._deprecation import moved
-from .._params import Limit, check
+from .._params import Interval, Limit, check
 from ..contract import AS_LOGGED, NO_ACTION, TREATMENTS, WAIT, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
-from ._allocate import Allocation, allocate
+from ._allocate import allocate
 from ._inputs import check_score_age, check_scores, latest_scores, warn_unenforced_flags
 from ._objective import action_costs
-from ._rules import Eligibility, account_state, eligibility
+from ._rules import STATE_COLUMNS, Eligibility, _check_ledger, account_state, eligibility
 from ._strategy import Strategy, _day_capacity
+from ._worklist_result import UNTREATED, Worklist
 
-__all__ = ["Worklist", "capacity_shares", "prioritise"]
+__all__ = [
+    "Worklist",
+    "action_values",
+    "book_size",
+    "capacity_shares",
+    "plan_worklist",
+    "prioritise",
+]
 
 # learn_value_model composes the log, the decisions and a value model: a workflow.
 __getattr__ = moved(__name__, {"learn_value_model": "overdue_risk.workflows"})
 
 logger = logging.getLogger(__name__)
 
-# Why an account gets no action: the first that applies.
-UNTREATED = ("no_eligible_action", "no_value_estimate", "not_worth_its_cost", "capacity")
 # Why an action gets no account (Worklist.actions): the first that applies, in this order.
 UNUSED = ("disabled", "rules", "no_estimate", "not_worth_cost", "capacity")
 
@@ -48,136 +53,6 @@ def _reason_text(scores: pd.DataFrame) -> pd.Series | None:
         nxt = parts[c].astype(str)
         text = text.where(nxt == "", np.where(text == "", nxt, text + "; " + nxt))
     return text
-
-
-@dataclass(frozen=True, eq=False)
-class Worklist:
-    """Today's actions, one row per overdue account, with the reasons behind them.
-
-    Attributes
-    ----------
-    as_of : Timestamp
-    strategy : Strategy
-    causal : bool
-        False when the values come from the risk-score fallback rather than
-        an uplift model learned from randomised actions.
-    allocation : Allocation
-        The solver's result (objective, dual bound, gap, shadow prices).
-    eligibility : Eligibility
-    book : int
-        The loans open at ``as_of`` (started on or before it, not closed),
-        overdue or not: the base of every ``capacity_per_10k``.
-    warnings : tuple of str
-        What the run warned about (also logged): every capacity unlimited.
-    """
-
-    as_of: pd.Timestamp
-    strategy: Strategy
-    causal: bool
-    allocation: Allocation
-    eligibility: Eligibility
-    _table: pd.DataFrame = field(repr=False)
-    book: int
-    warnings: tuple[str, ...]
-    _actions: pd.DataFrame = field(repr=False)
-
-    @property
-    def capacities(self) -> dict[str, float]:
-        """The day's capacity of each enabled action: ``strategy.capacities(book)``."""
-        return self.strategy.capacities(self.book)
-
-    def table(self) -> pd.DataFrame:
-        """One row per overdue account, the treated ones first by expected value.
-
-        Columns: ``rank`` (1 = most valuable; empty when untreated), ``action``,
-        ``contact_start`` and ``contact_end`` (the strategy's contact window,
-        ``HH:MM`` in the customer's local time, on the rows whose action
-        reaches the customer through a channel; empty elsewhere),
-        ``expected_value`` (expected extra recovery within the horizon minus
-        the action's expected cost, against waiting: ``expected_recovery -
-        cost``), ``expected_recovery``, ``cost`` (the action's cost plus,
-        from the strategy's ``value`` section, its expected complaint cost,
-        the over-contact harm and legal action's court-record cost),
-        ``risk_score``, ``dpd``, ``overdue_amount``, ``reasons`` (the risk
-        model's top reasons, when the scores carry them), ``untreated_because``
-        and ``blocked`` (the contact or eligibility rule that blocked each
-        other action), ``value_source``.
-        """
-        return self._table.copy()
-
-    def actions(self) -> pd.DataFrame:
-        """One row per action of the vocabulary: how far it got, and why it got no account.
-
-        Columns: ``enabled``; ``capacity`` (the day's, :attr:`capacities`);
-        ``eligible`` (accounts the rules allow it), ``valued`` (those the value
-        model gives it a value), ``positive_value`` (those whose net value is
-        above 0) and ``chosen`` (accounts given it); ``unused_because``, empty
-        when it was chosen, else the first that applies of: ``disabled``,
-        ``rules`` (no account eligible under the contact rules and thresholds),
-        ``no_estimate`` (the value model values it for no eligible account),
-        ``not_worth_cost`` (its net value is never above 0, or never above the
-        account's other options), ``capacity`` (a capacity of 0, with accounts
-        worth giving it).
-        """
-        return self._actions.copy()
-
-    def summary(self) -> pd.DataFrame:
-        """Per action: capacity, accounts given it, capacity used, expected recovery,
-        cost and net value; then one row per reason accounts were left untreated.
-
-        ``cost`` is the expected cost the objective charged (:meth:`table`'s
-        ``cost``: the actions' costs plus the complaint, over-contact and
-        court-record costs of the strategy's ``value`` section), and
-        ``expected_value`` is ``expected_recovery - cost``.
-
-        ``attrs`` hold the method, objective, upper bound, gap, whether the
-        values are causal, the ``book`` and the run's ``warnings``.
-        """
-        t = self._table
-        caps = self.capacities
-        rows = []
-        for a in self.eligibility.actions:
-            if a == WAIT:
-                continue
-            got = t["action"] == a
-            cap = caps[a]
-            n = int(got.sum())
-            rows.append(
-                {
-                    "item": a,
-                    "capacity": cap,
-                    "accounts": n,
-                    "capacity_used": n / cap if math.isfinite(cap) and cap > 0 else math.nan,
-                    "expected_recovery": float(t.loc[got, "expected_recovery"].sum()),
-                    "cost": float(t.loc[got, "cost"].sum()),
-                    "expected_value": float(t.loc[got, "expected_value"].sum()),
-                }
-            )
-        for reason in UNTREATED:
-            n = int((t["untreated_because"] == reason).sum())
-            rows.append({"item": f"untreated: {reason}", "accounts": n})
-        out = pd.DataFrame(rows).set_index("item")
-        out.attrs.update(
-            {
-                "method": self.allocation.method,
-                "gap": self.allocation.gap,
-                "objective": self.allocation.objective,
-                "upper_bound": self.allocation.upper_bound,
-                "causal": self.causal,
-                "book": self.book,
-                "warnings": list(self.warnings),
-            }
-        )
-        return out
-
-    def __repr__(self) -> str:
-        t = self._table
-        treated = int((t["action"] != WAIT).sum())
-        return (
-            f"Worklist({self.as_of.date()}, {len(t):,} overdue accounts, {treated:,} treated, "
-            f"expected value {self.allocation.objective:,.2f}, gap {self.allocation.gap:.2%}"
-            f"{'' if self.causal else ', NON-CAUSAL values'})"
-        )
 
 
 def value_source(model) -> str:
@@ -255,17 +130,21 @@ def prioritise(
     to every action's daily capacity, one action per account, and every
     eligibility and contact rule of the strategy.
     The capacities are the day's for the book, the loans open at ``as_of``
-    (:meth:`Strategy.capacities`); with none limited, a warning is logged and
-    recorded in :attr:`Worklist.warnings`.
+    (:func:`book_size`, :meth:`Strategy.capacities`); with none limited, a
+    warning is logged and recorded in :attr:`Worklist.warnings`.
+
+    It validates the portfolio, builds its :func:`account_state` and counts
+    the book, then plans as :func:`plan_worklist` does, which takes those
+    two instead of the portfolio.
 
     Parameters
     ----------
     scores : DataFrame
         Risk scores by ``loan_id`` (column or index), as written by
-        ``overdue-risk score``, checked by :func:`check_scores`; with an
-        ``as_of`` column (or index level) the latest score on or before
-        ``as_of`` is used (later ones never are). Reason-code texts are
-        carried to the worklist.
+        ``overdue-risk score``, checked by :func:`check_scores` (every scored
+        loan must be in the portfolio); with an ``as_of`` column (or index
+        level) the latest score on or before ``as_of`` is used (later ones
+        never are). Reason-code texts are carried to the worklist.
     portfolio : Portfolio
     as_of : date-like
         The day the worklist is for; records dated on it count as done.
@@ -295,30 +174,218 @@ def prioritise(
     Returns
     -------
     Worklist
+        Its rows and the allocation's ties follow the loan ids, not the order
+        of the loans table (see :func:`plan_worklist`).
     """
-    from ._arrears import ArrearsRule
-
     if not isinstance(portfolio, Portfolio):
         raise OverdueRiskError(
             f"The 'portfolio' argument of prioritise must be a Portfolio; got "
             f"{type(portfolio).__name__}."
         )
     strategy = Strategy.load(strategy)
+    today, day = _one_day(as_of)
+    max_age = check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
+    scores = check_scores(scores, loan_ids=portfolio.loans["loan_id"])
+    valid = validate(portfolio)
+    ledger = Ledger(valid)
+    state = _in_id_order(account_state(strategy, valid, day, flags=flags, ledger=ledger))
+    book = book_size(valid, day, ledger=ledger)
+    if flags is None:
+        warn_unenforced_flags(strategy, portfolio.loans.columns)
+    latest, risk = _scored(state, scores, day)
+    check_score_age(latest, state.index.astype(str), today, max_age)
+    return _plan(state, risk, latest, day, strategy, book, value_model, method)
+
+
+def plan_worklist(
+    state: pd.DataFrame,
+    scores: pd.DataFrame,
+    as_of: AsOf,
+    strategy,
+    *,
+    book: int,
+    value_model=None,
+    method: str = "auto",
+    max_score_age_days: float = 7,
+) -> Worklist:
+    """The worklist of :func:`prioritise`, from the account state and the book.
+
+    Everything :func:`prioritise` does once it has the overdue accounts and
+    the book: the score checks, eligibility, action values, the allocation
+    under the day's capacities, the table and the warnings. A run that
+    reads the book in chunks of whole customers builds each chunk's
+    :func:`account_state` and :func:`book_size`, concatenates the states,
+    sums the books, and plans the day once, with no portfolio.
+
+    The worklist does not depend on the order of the state's rows: the
+    accounts are taken in ``loan_id`` order, so the allocation's ties and
+    the table's (treated accounts of equal value, and the untreated) follow
+    the loan ids. On the concatenated states of a book's chunks it is the
+    worklist :func:`prioritise` gives on the whole book.
+
+    Parameters
+    ----------
+    state : DataFrame
+        What :func:`account_state` returns (every column of
+        :data:`STATE_COLUMNS`), indexed by ``loan_id``, each account once;
+        or the concatenation of several chunks' states, in any order.
+    scores : DataFrame
+        Risk scores by ``loan_id``, checked by :func:`check_scores`. Every
+        account of ``state`` needs one on or before ``as_of``; scores of
+        other loans (those not overdue, or of other chunks) are not used.
+    as_of : date-like
+        The day the worklist is for: the date the state was built at.
+    strategy : Strategy, profile name or TOML path
+        The strategy the state was built with.
+    book : int
+        The loans open at ``as_of``, overdue or not (:func:`book_size`; for
+        chunks, the sum of theirs): the base of every ``capacity_per_10k``.
+    value_model, method, max_score_age_days
+        As for :func:`prioritise`.
+
+    Returns
+    -------
+    Worklist
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import overdue_risk as odr
+    >>> from overdue_risk.prioritise import account_state, book_size, plan_worklist
+    >>> p = odr.load_portfolio("data/sample")
+    >>> s = odr.Strategy.profile("uk_eu")
+    >>> state = account_state(s, p, "2024-06-30")
+    >>> scores = pd.DataFrame({"loan_id": state.index, "as_of": "2024-06-30", "score": 0.3})
+    >>> work = plan_worklist(state, scores, "2024-06-30", s, book=book_size(p, "2024-06-30"))
+    >>> work.book, len(work.table()), work.capacities["call"]
+    (2522, 271, 45)
+    """
+    strategy = Strategy.load(strategy)
+    today, day = _one_day(as_of)
+    book = check(Interval(int, 0), book, key="book", error=OverdueRiskError)
+    max_age = check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
+    state = _in_id_order(_check_state(state))
+    scores = check_scores(scores)
+    latest, risk = _scored(state, scores, day)
+    check_score_age(latest, state.index.astype(str), today, max_age)
+    return _plan(state, risk, latest, day, strategy, book, value_model, method)
+
+
+def book_size(portfolio: Portfolio, as_of: AsOf, *, ledger: Ledger | None = None) -> int:
+    """The loans in the book on ``as_of``: started on or before it and not closed.
+
+    The base of every ``capacity_per_10k`` (:meth:`Strategy.capacities`). A
+    loan closing on ``as_of`` is out of the book, as it is out of the
+    :func:`account_state`. The count is per loan: the books of chunks of
+    whole loans add up to the whole book's.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated on entry if it is not yet.
+    as_of : date-like
+        One date.
+    ledger : Ledger, optional
+        A ledger of ``portfolio`` already built, whose dates are read.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import overdue_risk as odr
+    >>> from overdue_risk.prioritise import book_size
+    >>> book_size(odr.load_portfolio("data/sample"), "2024-06-30")
+    2522
+    """
+    if not isinstance(portfolio, Portfolio):
+        raise OverdueRiskError(f"portfolio must be a Portfolio; got {type(portfolio).__name__}.")
+    day, _ = _one_day(as_of)
+    p = validate(portfolio)
+    if ledger is not None:
+        ledger = _check_ledger(ledger, p)
+        start, closed = ledger.start_days, ledger.closed_days
+    else:
+        loans = p.loans
+        start = to_days(loans["start_date"].to_numpy())
+        closed = to_days(loans["closed_date"].to_numpy()) if "closed_date" in loans else NAT
+        closed = np.where(closed == NAT, np.iinfo(np.int64).max, closed)  # NaT: open
+    return int(np.count_nonzero((start <= day) & (closed > day)))
+
+
+def capacity_shares(strategy, portfolio: Portfolio, as_of: AsOf) -> dict[str, float]:
+    """Each limited action's capacity on ``as_of`` as a share of the accounts overdue then.
+
+    :meth:`Strategy.capacity_shares` of the book (:func:`book_size`) and of the
+    accounts of :func:`account_state`: the worklist's capacity
+    (``strategy.capacities(book)``) over the overdue accounts, at most 1.
+    Unlimited actions are left out. This is the ``capacity`` a
+    :class:`ShrunkUplift` judges its candidate policies under.
+
+    Examples
+    --------
+    >>> import overdue_risk as odr
+    >>> p = odr.load_portfolio("data/sample")
+    >>> capacity_shares("uk_eu", p, "2024-06-30")["call"] == 45 / 271
+    True
+    """
+    strategy = Strategy.load(strategy)
+    _, day = _one_day(as_of)
+    valid = validate(portfolio)
+    ledger = Ledger(valid)
+    overdue = len(account_state(strategy, valid, day, ledger=ledger))
+    return strategy.capacity_shares(book_size(valid, day, ledger=ledger), overdue)
+
+
+def _one_day(as_of: AsOf) -> tuple[int, pd.Timestamp]:
+    """``as_of`` as int days since 1970, and as a Timestamp; an error unless one date."""
     days = parse_as_of(as_of)
     if days.size != 1:
         raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
-    max_age = check(Limit(), max_score_age_days, key="max_score_age_days", error=OverdueRiskError)
-    scores = check_scores(scores, loan_ids=portfolio.loans["loan_id"])
-    day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
-    valid = validate(portfolio)
-    ledger = Ledger(valid)
-    state = account_state(strategy, valid, day, flags=flags, ledger=ledger)
-    book = int(np.count_nonzero(_in_book(ledger, int(days[0]))))
-    if flags is None:
-        warn_unenforced_flags(strategy, portfolio.loans.columns)
+    return int(days[0]), pd.Timestamp(np.datetime64(int(days[0]), "D"))
+
+
+def _check_state(state) -> pd.DataFrame:
+    """``state`` if it is an account state (every column, each account once)."""
+    if not isinstance(state, pd.DataFrame):
+        raise OverdueRiskError(
+            f"state must be a DataFrame, as account_state returns it; got {type(state).__name__}."
+        )
+    missing = [c for c in STATE_COLUMNS if c not in state.columns]
+    if missing:
+        swapped = " (the state comes first, then the scores)" if "score" in state.columns else ""
+        raise OverdueRiskError(
+            f"state must be what account_state returns; it lacks the columns "
+            f"{', '.join(missing)}{swapped}."
+        )
+    if state.index.has_duplicates:
+        twice = state.index[state.index.duplicated()].unique()
+        raise OverdueRiskError(
+            f"state must hold each account once; {len(twice)} loan_ids are repeated, first: "
+            f"{twice[:5].tolist()}. Each chunk's state holds its own loans."
+        )
+    return state
+
+
+def _in_id_order(state: pd.DataFrame) -> pd.DataFrame:
+    """The state's rows in ``loan_id`` order (as text when the ids mix types)."""
+    ids = state.index
+    if ids.is_monotonic_increasing:
+        return state
+    try:
+        order = ids.argsort()
+    except TypeError:
+        order = ids.astype(str).argsort()
+    return state.iloc[order]
+
+
+def _scored(
+    state: pd.DataFrame, scores: pd.DataFrame, day: pd.Timestamp
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The latest scores by loan, and the risk score of each account (an error if none)."""
     latest = latest_scores(scores, day)
-    accounts = state.index.astype(str)
-    risk = latest["score"].reindex(accounts).to_numpy(dtype=np.float64)
+    risk = latest["score"].reindex(state.index.astype(str)).to_numpy(dtype=np.float64)
     missing = np.isnan(risk)
     if missing.any():
         first = state.index[missing][:5].tolist()
@@ -326,7 +393,22 @@ def prioritise(
             f"{int(missing.sum())} overdue accounts have no risk score on or before "
             f"{day.date()}; first: {first}. Score the portfolio at this date first."
         )
-    check_score_age(latest, accounts, int(days[0]), max_age)
+    return latest, risk
+
+
+def _plan(
+    state: pd.DataFrame,
+    risk: np.ndarray,
+    latest: pd.DataFrame,
+    day: pd.Timestamp,
+    strategy: Strategy,
+    book: int,
+    value_model,
+    method: str,
+) -> Worklist:
+    """The worklist of the checked accounts (in loan_id order) and their risk scores."""
+    from ._arrears import ArrearsRule
+
     state = state.assign(risk_score=risk)
     model = value_model if value_model is not None else ArrearsRule()
     if method == "auto":  # a rule that is its own allocation (LadderRule: the ladder)
@@ -369,7 +451,8 @@ def prioritise(
         default=UNTREATED[3],
     )
     value = np.where(took, net[rows, np.maximum(chosen, 0)], 0.0)
-    order = np.lexsort((rows, -value, ~took))  # treated first, by value, ties by row
+    # Treated first, by value; ties by row, which is loan_id order.
+    order = np.lexsort((rows, -value, ~took))
     rank = np.full(len(state), np.nan)
     rank[order[: int(took.sum())]] = np.arange(1, int(took.sum()) + 1)
     reasons = _reason_text(latest)
@@ -407,47 +490,6 @@ def prioritise(
         warnings=warned,
         _actions=_action_table(strategy, rules, usable & (net > 0), usable, chosen, book),
     )
-
-
-def capacity_shares(strategy, portfolio: Portfolio, as_of: AsOf) -> dict[str, float]:
-    """Each limited action's capacity on ``as_of`` as a share of the accounts overdue then.
-
-    The capacity is the worklist's (``strategy.capacities(book)``, the book
-    being the loans open that day); the accounts are those of
-    :func:`account_state`. A share above 1 is 1: the action can take every
-    overdue account. Unlimited actions are left out. This is the
-    ``capacity`` a :class:`ShrunkUplift` judges its candidate policies under.
-
-    Examples
-    --------
-    >>> import overdue_risk as odr
-    >>> p = odr.load_portfolio("data/sample")  # doctest: +SKIP
-    >>> capacity_shares("default", p, "2024-06-30")  # doctest: +SKIP
-    {'sms': 1.0, 'call': 0.08, ...}
-    """
-    strategy = Strategy.load(strategy)
-    days = parse_as_of(as_of)
-    if days.size != 1:
-        raise OverdueRiskError(f"as_of must be one date; got {days.size}.")
-    valid = validate(portfolio)
-    ledger = Ledger(valid)
-    day = pd.Timestamp(np.datetime64(int(days[0]), "D"))
-    overdue = len(account_state(strategy, valid, day, ledger=ledger))
-    caps = strategy.capacities(int(np.count_nonzero(_in_book(ledger, int(days[0])))))
-    return {
-        a: (1.0 if overdue == 0 else min(1.0, c / overdue))
-        for a, c in caps.items()
-        if a != WAIT and math.isfinite(c)
-    }
-
-
-def _in_book(ledger: Ledger, day: int) -> np.ndarray:
-    """Which loans are in the book on ``day`` (int days): started on or before it, not closed.
-
-    The base of every ``capacity_per_10k``; a loan closing on ``day`` is out of it,
-    as it is out of the account state.
-    """
-    return (ledger.start_days <= day) & (ledger.closed_days > day)
 
 
 def _unlimited_warning(strategy: Strategy, capacity: np.ndarray) -> tuple[str, ...]:
