@@ -79,9 +79,10 @@ def test_the_run_folder_holds_every_file_and_the_counts_reconcile(published):
 
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    assert set(manifest["timings"]) == {
-        "check", "validate", "route", "score", "explain (within score)", "prioritise", "render"
-    }  # fmt: skip
+    assert set(manifest["timings"]) == {"check", "plan", "chunks", "prioritise", "render"} | {
+        f"{part} (within chunks)"
+        for part in ("read", "validate", "route", "score", "explain", "account state")
+    }
     assert "publish" in run.manifest["timings"]
     assert manifest["versions"]["lightgbm"]
     files = {i["path"]: i["sha256"] for i in manifest["inputs"]["portfolio"]["inputs"]}
@@ -174,12 +175,12 @@ def test_an_existing_run_is_replaced_only_with_force(models, flags, tmp_path):
 
 
 def test_two_models_for_one_population_fail_before_any_work(models, flags, monkeypatch, tmp_path):
-    import overdue_risk.workflows._nightly as nightly
+    import overdue_risk.workflows._nightly as module
 
     def unread(*args, **kwargs):
         raise AssertionError("the portfolio was read")
 
-    monkeypatch.setattr(nightly, "dated_portfolio", unread)
+    monkeypatch.setattr(module, "plan_feed", unread)
     with pytest.raises(ModelError, match="both have a DPD target"):
         run_nightly([models[0], models[0]], SAMPLE, AS_OF, "default", out=tmp_path / "r")
     with pytest.raises(ModelError, match="both have a cure target"):
@@ -214,7 +215,7 @@ def test_the_command_line_runs_and_refuses_with_exit_2(models, flags, tmp_path, 
 KILL = """
 import os, signal, sys
 import overdue_risk._io as io
-import overdue_risk.workflows._nightly as nightly
+import overdue_risk.workflows._feed as feed
 from overdue_risk.workflows import run_nightly
 
 where = sys.argv[1]
@@ -223,7 +224,7 @@ def die(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)
 
 if where == "score":
-    nightly._score_chunk = die
+    feed.run_chunk = die
 elif where == "fill":  # half the files written
     real = io.Path.write_bytes
     def half(self, data):
@@ -385,9 +386,11 @@ def test_a_progress_bar_on_a_terminal_and_stage_lines_in_the_log(models, flags, 
     chunks = -(-customers // 1000)
     assert "scoring [" in err and f"{chunks}/{chunks} chunks" in err
     lines = [r.getMessage() for r in caplog.records]
-    assert [line.split(":")[0] for line in lines] == [
-        "check", "validate", "route", "score", "explain (within score)", "prioritise"
-    ]  # fmt: skip
+    stages = [line.split(":")[0] for line in lines]
+    assert stages == ["check", "plan", "chunks"] + [
+        f"{part} (within chunks)"
+        for part in ("read", "validate", "route", "score", "explain", "account state")
+    ] + ["prioritise"]
     assert all("s wall" in line and "peak RSS" in line for line in lines if "within" not in line)
 
 
@@ -414,8 +417,69 @@ def test_feature_drift_against_the_training_sample(published, models, flags):
     assert "Feature drift" in (out / "report.html").read_text()
 
 
+def test_a_portfolio_in_memory_gives_the_run_of_its_files(published, models, flags):
+    """Chunked or whole, from files or memory: the same scores, value model and worklist."""
+    run, _ = published
+    for portfolio, per_chunk in ((SAMPLE, 300), (load_portfolio(SAMPLE), 1000)):
+        other = run_nightly(
+            list(models), portfolio, AS_OF, "default", flags=flags, chunk_customers=per_chunk
+        )
+        pd.testing.assert_frame_equal(other.scores, run.scores)
+        pd.testing.assert_frame_equal(other.worklist.table(), run.worklist.table())
+    assert run.manifest["chunks"] == 1 and other.manifest["chunks"] > 1
+
+
+def test_every_chunks_contract_violations_fail_the_run_together(models, flags, tmp_path):
+    import shutil
+
+    from overdue_risk import DataValidationError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(SAMPLE, broken)
+    loans = pd.read_csv(broken / "loans.csv", dtype=str, keep_default_na=False)
+    pay = pd.read_csv(broken / "payments.csv", dtype=str, keep_default_na=False)
+    customers = sorted(loans["customer_id"].unique())
+    # A payment of the first customer's and one of the last's: the first chunk and the last.
+    ends = loans.loc[loans["customer_id"].isin([customers[0], customers[-1]]), "loan_id"]
+    rows = [pay.index[pay["loan_id"] == loan][0] for loan in ends.drop_duplicates().head(1)]
+    last = loans.loc[loans["customer_id"] == customers[-1], "loan_id"]
+    rows.append(pay.index[pay["loan_id"].isin(last)][0])
+    pay.loc[rows, "amount"] = "-5.00"
+    pay.to_csv(broken / "payments.csv", index=False)
+    with pytest.raises(DataValidationError) as caught:
+        run_nightly(
+            list(models), broken, AS_OF, "default", flags=flags, value="arrears",
+            chunk_customers=100, out=tmp_path / "run",
+        )  # fmt: skip
+    (problem,) = caught.value.problems  # one rule, its rows of every chunk counted
+    assert (problem.table, problem.column, problem.count) == ("payments", "amount", 2)
+    n_chunks = -(-len(customers) // 100)
+    shown = " ".join(problem.examples)
+    assert "(chunk 1, row" in shown and f"(chunk {n_chunks}, row" in shown
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_warning_of_every_chunk_is_given_once():
+    from overdue_risk import DataQualityWarning
+    from overdue_risk.workflows._stream import Totals
+
+    totals = Totals(3)
+    totals.caught = [
+        (DataQualityWarning, "payments: 3 rows dated 2024-01-06"),
+        (DataQualityWarning, "loans: no region column"),
+        (DataQualityWarning, "payments: 12 rows dated 2024-02-03"),
+        (DataQualityWarning, "loans: no region column"),
+    ]
+    with pytest.warns(DataQualityWarning) as record:
+        totals.warn()
+    assert [str(w.message) for w in record] == [
+        "payments: 3 rows dated 2024-01-06 (in 2 of 3 chunks; figures of the first)",
+        "loans: no region column",
+    ]
+
+
 def test_chunks_keep_customers_whole_and_restructurings_together():
-    from overdue_risk.workflows._nightly import _chunks
+    from overdue_risk.workflows._feed import chunks_of
 
     p = load_portfolio(SAMPLE)
     loans = p.loans.copy()
@@ -423,7 +487,7 @@ def test_chunks_keep_customers_whole_and_restructurings_together():
     original = loans.loc[moved, "restructured_from"]
     loans.loc[moved, "customer_id"] = "C-elsewhere"  # the successor under another customer
     p = type(p)(**{**p.tables(), "loans": loans})
-    chunks = _chunks(p, 1)
+    chunks = chunks_of(p, 1)
     where = {loan: k for k, c in enumerate(chunks) for loan in c}
     assert sorted(where) == sorted(loans["loan_id"].astype(str))  # every loan once
     assert where[str(loans.loc[moved, "loan_id"])] == where[str(original)]

@@ -396,24 +396,33 @@ def test_output_checks(tmp_path):
     assert read_table(tmp_path / "s.csv")["loan_id"].tolist() == ["007"]
 
 
-def test_a_large_cell_is_sampled_by_whole_loans():
-    from overdue_risk.workflows._value import _sample_loans
+def test_a_large_cell_is_sampled_by_whole_loans_in_an_order_of_their_ids():
+    from overdue_risk.workflows._value import _priority, _sample_loans
 
     rng = np.random.default_rng(3)
-    loans = np.repeat([f"L{i:04d}" for i in range(500)], rng.integers(1, 40, 500))
+    names = [f"L{i:04d}" for i in range(500)]
+    loans = np.repeat(names, rng.integers(1, 40, 500))
     days = pd.date_range("2024-01-01", periods=len(loans), freq="h")
     d = pd.DataFrame(
         {"x": np.arange(len(loans))},
         index=pd.MultiIndex.from_arrays([loans, days], names=["loan_id", "as_of"]),
     )
-    kept = _sample_loans(d, 3000, seed=0)
+    ids = pd.Index(names)
+    order = ids[_priority(ids, 0)]
+    kept = _sample_loans(d, order, 3000, len(ids))
     assert len(kept) <= 3000 < len(d)
-    ids = kept.index.get_level_values("loan_id")
     per_loan = pd.Series(loans).value_counts()
+    got = kept.index.get_level_values("loan_id").value_counts()
     # Every decision of each loan kept: the sample is itself a randomised cell.
-    got = ids.value_counts().sort_index()
-    assert got.to_dict() == per_loan[got.index].to_dict()
-    pd.testing.assert_frame_equal(kept, _sample_loans(d, 3000, seed=0))
-    assert not kept.index.equals(_sample_loans(d, 3000, seed=1).index)
+    assert got.sort_index().to_dict() == per_loan[got.index].sort_index().to_dict()
+    # The loans kept are the first of the order, as many as fit.
+    k = len(got)
+    assert set(got.index) == set(order[:k])
+    assert per_loan[order[: k + 1]].sum() > 3000 >= per_loan[order[:k]].sum()
+    # Where a loan falls in the order does not depend on the other loans: a chunk of the
+    # book orders its loans as the whole book does.
+    part = ids[rng.random(len(ids)) < 0.3]
+    assert list(part[_priority(part, 0)]) == [i for i in order if i in set(part)]
+    assert not order.equals(ids[_priority(ids, 1)])  # another seed, another sample
     with pytest.raises(OverdueRiskError, match="max_decisions"):
         learn_value_model(SAMPLE, "2025-01-01", max_decisions=10)

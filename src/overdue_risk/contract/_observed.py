@@ -63,7 +63,12 @@ def observation_window(portfolio: Portfolio) -> tuple[int, int]:
 
 
 def check_as_of(
-    portfolio: Portfolio, as_of: AsOf, *, allow_future: bool = False, name: str = "as_of"
+    portfolio: Portfolio | None,
+    as_of: AsOf,
+    *,
+    allow_future: bool = False,
+    name: str = "as_of",
+    window: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """The as-of dates as int days, checked against what the data observe.
 
@@ -79,6 +84,11 @@ def check_as_of(
     allow_future : bool, default False
     name : str, default "as_of"
         The parameter the messages name.
+    window : (int, int), optional
+        The first and last observed days (:func:`observation_window`), when
+        the caller already has them: a run reading the portfolio in chunks
+        combines the chunks' windows (the earliest first, the latest last).
+        ``portfolio`` is then not read and may be None.
 
     Returns
     -------
@@ -99,7 +109,7 @@ def check_as_of(
     if not isinstance(allow_future, bool):
         raise OverdueRiskError(f"allow_future must be True or False; got {allow_future!r}.")
     days = parse_as_of(as_of, name)
-    first, last = observation_window(portfolio)
+    first, last = observation_window(portfolio) if window is None else window
     if days[0] < first:
         raise OverdueRiskError(
             f"{name} must be on or after {day_text(first)}, the data's first record: "

@@ -10,12 +10,9 @@ nightly`` calls it.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import sys
-import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,25 +23,29 @@ import pandas as pd
 from .._dates import AsOf, parse_as_of
 from .._io import check_output_folder, check_outputs_apart, read_table
 from .._params import Interval, check
-from ..adapters import is_url, open_source, parse_url
-from ..contract import Portfolio
-from ..contract import quarantine as contract_quarantine
-from ..exceptions import DataQualityWarning, ModelError, OverdueRiskError
-from ..ledger import Ledger, LedgerConfig
+from ..adapters import is_url, parse_url
+from ..contract import Portfolio, check_as_of
+from ..exceptions import ModelError, OverdueRiskError
+from ..ledger import LedgerConfig
 from ..model import RiskModel
-from ..prioritise import Worklist, check_flags, prioritise
-from ._features import model_features, recorded_options
-from ._inputs import as_model, check_argument, dated_portfolio, load_strategy, portfolio_files
+from ..prioritise import Worklist, check_flags, plan_worklist, warn_unenforced_flags
+from ._features import recorded_options
+from ._feed import Whole, cell_reader, each_result, plan_feed
+from ._inputs import as_model, check_argument, load_strategy, portfolio_files
 from ._publish import Stages, publish_run
-from ._routing import populations, route
-from ._value import check_value_source, choose_value_model
+from ._routing import populations
+from ._stream import DRIFT, PARTS, ChunkContext, Totals
+from ._value import (
+    CellLog,
+    check_value_source,
+    learn_from_cell,
+    require_causal,
+    stated_value_model,
+)
 
 __all__ = ["NightlyRun", "run_nightly"]
 
 logger = logging.getLogger(__name__)
-
-REASONS = 3  # reason codes per explained account
-DRIFT = "\x00drift:"  # the prefix of the watched features' columns while scoring
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,143 +90,6 @@ class NightlyRun:
         )
 
 
-def _chunks(portfolio: Portfolio, per_chunk: int) -> list[np.ndarray]:
-    """The loan ids in chunks of whole customers (sorted by customer, then loan).
-
-    A loan without a customer is a customer of its own. A loan restructured from
-    another customer's loan (``restructured_from``) ties the two customers into one
-    group, never cut (validation wants the original loan beside its successor), as
-    :meth:`overdue_risk.adapters.Source.chunks` does.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    loans = portfolio.loans
-    ids = loans["loan_id"].astype(str).to_numpy()
-    if "customer_id" in loans.columns:
-        cust = loans["customer_id"].astype(object)
-        key = np.where(cust.isna(), "\x00loan:" + pd.Series(ids), cust.astype(str)).astype(str)
-    else:
-        key = np.asarray("\x00loan:" + pd.Series(ids), dtype=str)
-    customer, names = pd.factorize(key, sort=True)
-    n = len(names)
-    group = np.arange(n)
-    if "restructured_from" in loans.columns:
-        origin = pd.Index(ids).get_indexer(loans["restructured_from"].astype(object).astype(str))
-        tie = (origin >= 0) & loans["restructured_from"].notna().to_numpy()
-        if tie.any():
-            a, b = customer[tie], customer[origin[tie]]
-            graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
-            _, group = connected_components(graph, directed=False)
-            # Each group where its first customer sorts: groups stay in customer order.
-            first = np.full(group.max() + 1, n)
-            np.minimum.at(first, group, np.arange(n))
-            group = first[group]
-    rank = np.unique(group, return_inverse=True)[1].ravel()  # groups 0, 1, ... in order
-    chunk = rank[customer] // per_chunk
-    order = np.lexsort((ids, key, chunk))
-    chunk, ids = chunk[order], ids[order]
-    bounds = np.r_[0, np.flatnonzero(np.diff(chunk)) + 1, len(ids)]
-    return [ids[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-
-
-class _Parts:
-    """The portfolio cut into chunks of loans: each table's rows coded by chunk once, so
-    that a chunk is a mask of integers, not a string lookup per table per chunk."""
-
-    def __init__(self, portfolio: Portfolio, chunks: list[np.ndarray]) -> None:
-        self.portfolio = portfolio
-        ids = pd.Index(portfolio.loans["loan_id"].astype(str))
-        of_loan = np.full(len(ids), -1, dtype=np.int64)
-        for k, c in enumerate(chunks):
-            of_loan[ids.get_indexer(pd.Index(c).astype(str))] = k
-        self.codes = {}
-        for name, df in portfolio.tables().items():
-            if name == "customers":
-                continue
-            pos = ids.get_indexer(df["loan_id"].astype(str))
-            self.codes[name] = np.where(pos >= 0, of_loan[pos], -1)
-        if portfolio.customers is not None and "customer_id" in portfolio.loans.columns:
-            cust = portfolio.loans["customer_id"]
-            known = cust.notna().to_numpy()
-            owner = pd.Series(of_loan[known], index=cust[known].astype(str).to_numpy())
-            owner = owner[~owner.index.duplicated()]  # a customer's loans share a chunk
-            self.codes["customers"] = (
-                owner.reindex(portfolio.customers["customer_id"].astype(str))
-                .fillna(-1)
-                .to_numpy(dtype=np.int64)
-            )
-
-    def part(self, k: int) -> Portfolio:
-        tables = {
-            name: self.portfolio.tables()[name][code == k].reset_index(drop=True)
-            for name, code in self.codes.items()
-        }
-        return Portfolio(**tables)
-
-
-def _score_chunk(
-    part: Portfolio,
-    loan_ids: np.ndarray,
-    as_of: pd.Timestamp,
-    pops,
-    dpd: pd.Series,
-    explain_all: bool = False,
-) -> tuple[pd.DataFrame | None, float]:
-    """Score one chunk of whole customers: each open loan by its population's model.
-
-    The chunk's tables are validated again as features are built (the whole
-    portfolio's validation has reported its warnings once already); models
-    whose features were built alike share one build. The accounts in arrears
-    (the worklist's), or every loan with ``explain_all``, get their reason
-    codes here, from the features just built; the seconds that took are
-    returned beside the scores.
-    """
-    frames, explaining = [], 0.0
-    built: dict[str, pd.DataFrame] = {}
-    for i, pop in enumerate(pops):
-        mine = dpd.index[dpd["population"].to_numpy() == i]
-        wanted = pd.Index(loan_ids).intersection(mine)
-        if not len(wanted):
-            continue
-        key = repr(recorded_options(pop.model))
-        if key not in built:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DataQualityWarning)
-                built[key] = model_features(pop.model, part, as_of)
-        X = built[key]
-        X = X[X.index.get_level_values("loan_id").astype(str).isin(wanted)]
-        p = pop.model.predict_proba(X)[:, 1]
-        frame = pd.DataFrame(
-            {
-                "loan_id": X.index.get_level_values("loan_id").astype(str),
-                "as_of": X.index.get_level_values("as_of"),
-                "population": pop.name,
-                "model": pop.label,
-                "score": p,
-                "points": pop.model.points_from_proba(p),
-            }
-        )
-        # The features whose drift the report shows, kept beside the scores.
-        refs = (pop.model.reference_features_ or {}).get(pop.name, {})
-        watched = [c for c in refs if c in X.columns]
-        for c in watched:
-            frame[f"{DRIFT}{c}"] = X[c].to_numpy()
-        # In arrears by the routing's DPD (a model may leave the dpd feature out).
-        rows = explain_all | (dpd["dpd"].reindex(frame["loan_id"]).to_numpy() >= 1)
-        if rows.any():
-            t0 = time.perf_counter()
-            top = min(REASONS, pop.model.n_features_in_)
-            # A collection model scores the chance of curing: its reasons are what lowers it.
-            against = pop.target.startswith("cure")
-            reasons = pop.model.explain(X[rows], top_k=top, against=against)
-            reasons.index = np.flatnonzero(rows)
-            frame = frame.join(reasons)
-            explaining += time.perf_counter() - t0
-        frames.append(frame)
-    return (pd.concat(frames, ignore_index=True) if frames else None), explaining
-
-
 def _labels(given: Sequence) -> list[str]:
     return [
         f"model {i + 1}" if isinstance(m, RiskModel) else os.fspath(m) for i, m in enumerate(given)
@@ -254,11 +118,17 @@ def run_nightly(
     """Score tonight's portfolio and write the day's worklist: what ``overdue-risk nightly`` runs.
 
     Stages (each timed in the manifest): ``check`` (models, populations,
-    output), ``validate`` (read and validate the portfolio), ``route`` (each
-    open loan's DPD and population), ``score`` (features and scores in chunks
-    of whole customers), ``explain`` (reason codes for the worklist's
-    accounts, those in arrears, or every scored loan with ``explain_all``),
-    ``prioritise`` (the value model and the allocation) and ``publish``.
+    output), ``plan`` (the key columns read and checked, the customers cut
+    into chunks; a Portfolio in memory is validated whole here), ``chunks``
+    (every chunk read, validated, routed, scored, explained and summarised;
+    the seconds of each part, summed over the chunks, are recorded as ``read
+    (within chunks)``, ``validate ...``, ``route ...``, ``score ...``,
+    ``explain ...`` and ``account state ...``), ``prioritise`` (the value
+    model and the allocation), ``render`` and ``publish``.
+
+    A source is read a chunk at a time: its contract violations are collected
+    over every chunk and reported together (counts summed per rule, example
+    rows named by chunk), before anything is published.
 
     Parameters
     ----------
@@ -376,44 +246,64 @@ def run_nightly(
                 "The models were trained with different DPD tolerances "
                 f"({sorted(tolerances)}): their populations would not agree on who is overdue."
             )
-    with stages("validate"):
-        source = portfolio
-        if not isinstance(portfolio, Portfolio):  # a folder, a dataset folder or a database
-            source = open_source(portfolio, tables=tables)
-            portfolio = source.read()
-        raw_ids = pd.Index(portfolio.loans["loan_id"].astype(object).dropna().astype(str))
-        loans_in = raw_ids.nunique()
-        rejected = None
-        if quarantine:
-            portfolio, rejected = contract_quarantine(portfolio)
-        portfolio = dated_portfolio(portfolio, day, allow_future=allow_future)
-        if flags is not None:
-            check_flags(flags, strategy_, loan_ids=portfolio.loans["loan_id"], subject=subject)
-    with stages("route"):
+    with stages("plan"):
         config = LedgerConfig(tolerance=tolerances.pop())
-        state = Ledger(portfolio, config).at(day).table()
-        state = state[~state["is_closed"].to_numpy(bool)]
-        loan_ids = state.index.get_level_values("loan_id").astype(str)
-        dpd = state["dpd"].to_numpy(np.int64)
-        which = route(dpd, pops)
-        _check_covered(which, dpd, loan_ids, pops)
-        routed = pd.DataFrame({"dpd": dpd, "population": which}, index=loan_ids)
-    with stages("score"):
-        if progress is None:
-            progress = sys.stderr.isatty()
-        scores, explaining = _score_all(
-            portfolio, day, pops, routed, chunk_customers, jobs, progress, explain_all
+        ctx = ChunkContext(
+            day,
+            pops,
+            config,
+            strategy_,
+            flags,
+            explain_all,
+            quarantine=quarantine and not isinstance(portfolio, Portfolio),
+            learn_cell=value in ("auto", "uplift"),
         )
-        scores, watched = _split_drift(scores)
-    stages.record("explain (within score)", explaining)
+        feed, n_chunks, source, whole = plan_feed(portfolio, tables, chunk_customers, quarantine)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    totals = Totals(n_chunks)
+    with stages("chunks"):
+        for result in each_result(feed, ctx, jobs, progress, n_chunks):
+            totals.add(result)
+    for part in PARTS:
+        stages.record(f"{part} (within chunks)", totals.seconds.get(part, 0.0))
+    totals.raise_problems()
+    if totals.window is None:
+        raise OverdueRiskError("The portfolio has no dated record to tell how far it is observed.")
+    if whole is None:  # a portfolio in memory was validated, and warned about, whole
+        totals.warn()
+    check_as_of(None, day, allow_future=allow_future, window=totals.window)
+    _check_covered(totals.uncovered, pops)
+    if flags is not None:
+        _check_flags_known(flags, totals.flags_seen, strategy_, subject)
+    if not totals.scores:
+        raise OverdueRiskError(f"No open loan to score on {day.date()}.")
+    scores, watched = _split_drift(_combine(totals.scores))
     with stages("prioritise"):
-        value_model = choose_value_model(portfolio, day, value, strategy=strategy_)
-        worklist = prioritise(
-            _risk(scores, pops), portfolio, day, strategy_, value_model=value_model, flags=flags
+        state = pd.concat(totals.states)
+        book = totals.counts["book"]
+        value_model = stated_value_model(value)
+        if value_model is None:
+            read = whole.read if whole is not None else cell_reader(source, quarantine)
+            value_model = require_causal(
+                value,
+                learn_from_cell(
+                    read,
+                    CellLog.combine(totals.cells),
+                    day,
+                    strategy=strategy_,
+                    capacity=strategy_.capacity_shares(book, len(state)),
+                ),
+            )
+        if flags is None:
+            warn_unenforced_flags(strategy_, totals.loans_columns)
+        worklist = plan_worklist(
+            state, _risk(scores, pops), day, strategy_, book=book, value_model=value_model
         )
         table = worklist.table()
         treated = table.index[table["action"] != "wait"]
-    n_rejected, by_reason, dropped_alone = _rejected_counts(rejected, raw_ids)
+    counts = totals.counts
+    rejected = _rejected(totals, whole)
     manifest = {
         "as_of": str(day.date()),
         "models": [
@@ -427,17 +317,22 @@ def run_nightly(
             for p in pops
         ],
         "rows": {
-            "loans_in": loans_in,
-            "rejected": n_rejected,
-            "not_open": len(portfolio.loans) - len(loan_ids),
-            "open": len(loan_ids),
+            "loans_in": whole.loans_in if whole is not None else counts["loans_in"],
+            "rejected": whole.rejected_loans if whole is not None else counts["rejected_loans"],
+            "not_open": counts["not_open"],
+            "open": counts["open"],
             "scored": len(scores),
-            "rejected_by_reason": by_reason,
-            "rows_dropped_alone": dropped_alone,
+            "rejected_by_reason": (
+                whole.by_reason if whole is not None else dict(sorted(totals.by_reason.items()))
+            ),
+            "rows_dropped_alone": (
+                whole.dropped_alone if whole is not None else counts["dropped_alone"]
+            ),
             "explained": int(scores["reason_1"].notna().sum()) if "reason_1" in scores else 0,
             "worklist_accounts": len(table),
             "treated": len(treated),
         },
+        "chunks": n_chunks,
     }
     run = publish_run(
         out,
@@ -456,17 +351,29 @@ def run_nightly(
     return NightlyRun(day, scores, worklist, run, None if out is None else Path(out))
 
 
-def _rejected_counts(rejected, raw_ids: pd.Index) -> tuple[int, dict, int]:
-    """Loans of the loans table set aside, their count per rule, and the rows dropped
-    alone (naming no loan of the table)."""
-    if rejected is None or not len(rejected):
-        return 0, {}, 0
-    ids = rejected["loan_id"].astype(object)
-    known = ids.notna() & ids.astype(str).isin(raw_ids)
-    loans = pd.DataFrame({"loan_id": ids[known].astype(str), "rule": rejected["rule"][known]})
-    by_rule = loans.drop_duplicates().groupby("rule")["loan_id"].nunique().sort_index()
-    alone = int(rejected.loc[~known, "rows"].sum())
-    return int(loans["loan_id"].nunique()), {k: int(v) for k, v in by_rule.items()}, alone
+def _combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' scores as one table, by loan id: reason columns last."""
+    scores = pd.concat(parts, ignore_index=True)
+    reasons = [c for c in scores.columns if c.startswith("reason_")]
+    scores = scores[[c for c in scores.columns if c not in reasons] + reasons]
+    return scores.sort_values("loan_id", kind="stable").reset_index(drop=True)
+
+
+def _rejected(totals: Totals, whole: Whole | None) -> pd.DataFrame | None:
+    if whole is not None:
+        return whole.rejected
+    if not totals.rejected:
+        return None
+    out = pd.concat(totals.rejected, ignore_index=True)
+    return out.sort_values(["loan_id", "table", "rule"], kind="stable", na_position="last")
+
+
+def _check_flags_known(flags, seen, strategy, subject) -> None:
+    """Flags of loans in no chunk (not in the portfolio, or set aside) are an error, as
+    :func:`check_flags` reports them."""
+    unseen = np.ones(len(flags), bool) if seen is None else ~seen
+    if unseen.any():
+        check_flags(flags[unseen], strategy, loan_ids=pd.Index([]), subject=subject)
 
 
 def _risk(scores: pd.DataFrame, pops) -> pd.DataFrame:
@@ -483,12 +390,13 @@ def _num(x: float):
     return None if not np.isfinite(x) else int(x)
 
 
-def _check_covered(which: np.ndarray, dpd: np.ndarray, loan_ids: pd.Index, pops) -> None:
-    """An open loan no model's population covers is an error naming who and why."""
-    lost = which < 0
-    if not lost.any():
+def _check_covered(uncovered: list, pops) -> None:
+    """Open loans no model's population covers are an error naming who and why."""
+    if not uncovered:
         return
-    first = ", ".join(loan_ids[lost][:5])
+    lost = sum(u[0] for u in uncovered)
+    low, high = min(u[1] for u in uncovered), max(u[2] for u in uncovered)
+    first = ", ".join([i for u in uncovered for i in u[3]][:5])
     have = "; ".join(
         f"{p.label} ({p.target}) covers DPD {p.dpd_min} to {_num(p.dpd_max) or 'any'}" for p in pops
     )
@@ -498,50 +406,9 @@ def _check_covered(which: np.ndarray, dpd: np.ndarray, loan_ids: pd.Index, pops)
         else "an early-warning model (overdue-risk train --target dpd30_90d)"
     )
     raise ModelError(
-        f"{int(lost.sum()):,} open loans are outside every model's training population "
-        f"(DPD {int(dpd[lost].min())} to {int(dpd[lost].max())}; first: {first}): {have}. "
-        f"Add {need}."
+        f"{lost:,} open loans are outside every model's training population "
+        f"(DPD {low} to {high}; first: {first}): {have}. Add {need}."
     )
-
-
-def _bar(done: int, total: int) -> None:
-    """A progress bar on the terminal: chunks scored."""
-    width = 30
-    fill = width * done // max(total, 1)
-    end = "\n" if done == total else ""
-    sys.stderr.write(f"\rscoring [{'#' * fill}{'.' * (width - fill)}] {done}/{total} chunks{end}")
-    sys.stderr.flush()
-
-
-def _score_all(portfolio, day, pops, routed, per_chunk, jobs, progress, explain_all):
-    """Scores (with reasons and the watched features), and the seconds spent explaining."""
-    chunks = _chunks(portfolio, per_chunk)
-    cut = _Parts(portfolio, chunks)
-    if jobs == 1 or len(chunks) == 1:
-        parts = []
-        for i, c in enumerate(chunks):
-            parts.append(_score_chunk(cut.part(i), c, day, pops, routed, explain_all))
-            if progress:
-                _bar(i + 1, len(chunks))
-    else:
-        from joblib import Parallel, delayed, parallel_config
-
-        # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
-        with parallel_config(backend="loky", inner_max_num_threads=1):
-            parts = Parallel(n_jobs=jobs)(
-                delayed(_score_chunk)(cut.part(i), c, day, pops, routed, explain_all)
-                for i, c in enumerate(chunks)
-            )
-    explaining = sum(seconds for _, seconds in parts)
-    parts = [p for p, _ in parts if p is not None]
-    if not parts:
-        raise OverdueRiskError(f"No open loan to score on {day.date()}.")
-    scores = pd.concat(parts, ignore_index=True)
-    scores["dpd"] = routed["dpd"].reindex(scores["loan_id"]).to_numpy()
-    # Reasons last: loan, date, population, model, score, points, dpd, reasons.
-    reasons = [c for c in scores.columns if c.startswith("reason_")]
-    scores = scores[[c for c in scores.columns if c not in reasons] + reasons]
-    return scores.sort_values("loan_id", kind="stable").reset_index(drop=True), explaining
 
 
 def _split_drift(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
