@@ -336,7 +336,7 @@ def test_folder_problems_are_named(tmp_path):
         open_source(tmp_path)
     with pytest.raises(SourceError, match="tables maps a database's tables"):
         open_source(HANDMADE, tables={"loans": "x"})
-    with pytest.raises(SourceError, match="a folder path or a database URL; got int"):
+    with pytest.raises(SourceError, match="a folder path, a database URL or a Portfolio; got int"):
         open_source(3)
 
 

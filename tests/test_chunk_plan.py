@@ -407,3 +407,51 @@ def test_read_loans_names_a_table_it_cannot_read_by_loan_id(tmp_path):
     with pytest.raises(DataValidationError) as err:
         open_source(tmp_path).read_loans(["L1"])
     assert [(p.table, p.rule) for p in err.value.problems] == [("payments", "id_type_mismatch")]
+
+
+# -- a portfolio in memory -----------------------------------------------------------------
+
+
+def test_a_portfolio_in_memory_is_planned_and_read_as_its_files_are():
+    from helpers import SAMPLE
+    from overdue_risk import load_portfolio
+    from overdue_risk.adapters import MemorySource
+
+    files = open_source(SAMPLE)
+    memory = open_source(load_portfolio(SAMPLE, validate=False))
+    assert isinstance(memory, MemorySource) and memory.kind == "memory"
+    a, b = files.plan(700), memory.plan(700)
+    assert len(a) == len(b) > 1
+    for i in range(len(a)):
+        assert a.chunk(i)[0].to_pylist() == b.chunk(i)[0].to_pylist()
+        assert a.chunk(i)[1].to_pylist() == b.chunk(i)[1].to_pylist()
+    whole = memory.read()
+    for chunk, direct in zip(memory.read_chunks(b), files.read_chunks(a), strict=True):
+        for name, df in chunk.tables().items():
+            pd.testing.assert_frame_equal(df, getattr(direct, name), check_dtype=False)
+    picked = memory.read_loans(["L0000002", "L0000001", "nobody"])
+    for name, df in picked.tables().items():
+        expected = whole.tables()[name]
+        expected = expected[expected["loan_id"].isin(["L0000001", "L0000002"])]
+        pd.testing.assert_frame_equal(df, expected.reset_index(drop=True))
+    assert picked.customers is None
+
+
+def test_a_portfolio_in_memory_is_fingerprinted_by_its_content():
+    from helpers import SAMPLE
+    from overdue_risk import load_portfolio
+    from overdue_risk.adapters import MemorySource
+
+    p = load_portfolio(SAMPLE, validate=False)
+    first = MemorySource(p).fingerprint()
+    assert MemorySource(load_portfolio(SAMPLE, validate=False)).fingerprint() == first
+    loans = p.loans.copy()
+    loans.loc[3, "principal"] = loans.loc[3, "principal"] + 0.01
+    changed = Portfolio(**{**p.tables(), "loans": loans})
+    assert MemorySource(changed).fingerprint() != first
+    rows = {i["table"]: i["rows"] for i in MemorySource(p).inputs()}
+    assert rows["loans"] == len(p.loans) and rows["payments"] == len(p.payments)
+    with pytest.raises(SourceError, match="MemorySource takes a Portfolio; got dict"):
+        MemorySource({})
+    with pytest.raises(SourceError, match="the portfolio is in memory"):
+        open_source(p, tables={"loans": "x"})

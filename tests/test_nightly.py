@@ -478,8 +478,10 @@ def test_a_warning_of_every_chunk_is_given_once():
     ]
 
 
-def test_chunks_keep_customers_whole_and_restructurings_together():
-    from overdue_risk.workflows._feed import chunks_of
+def test_a_portfolio_in_memory_is_cut_as_its_files_are():
+    """Chunks of whole customers, by the sources' one plan: a successor loan under another
+    customer brings its original's customer into its chunk."""
+    from overdue_risk.adapters import MemorySource
 
     p = load_portfolio(SAMPLE)
     loans = p.loans.copy()
@@ -487,7 +489,8 @@ def test_chunks_keep_customers_whole_and_restructurings_together():
     original = loans.loc[moved, "restructured_from"]
     loans.loc[moved, "customer_id"] = "C-elsewhere"  # the successor under another customer
     p = type(p)(**{**p.tables(), "loans": loans})
-    chunks = chunks_of(p, 1)
+    plan = MemorySource(p).plan(1)
+    chunks = [plan.chunk(i)[0].to_pylist() for i in range(len(plan))]
     where = {loan: k for k, c in enumerate(chunks) for loan in c}
     assert sorted(where) == sorted(loans["loan_id"].astype(str))  # every loan once
     assert where[str(loans.loc[moved, "loan_id"])] == where[str(original)]

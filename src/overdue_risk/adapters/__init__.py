@@ -9,6 +9,8 @@
   :class:`ChunkPlan`, then :meth:`Source.read_chunks`), or a few loans by id
   (:meth:`Source.read_loans`), raw: the caller validates. It fingerprints its
   inputs for a run's manifest (:meth:`Source.fingerprint`).
+* A :class:`MemorySource` reads a :class:`~overdue_risk.Portfolio` already in memory
+  the same way (``open_source(portfolio)``).
 * :func:`publish` writes output tables to a database in one transaction.
 
 The database drivers (``duckdb``; ``adbc-driver-postgresql`` with
@@ -19,6 +21,7 @@ See ``docs/sources.md``.
 from ._chunking import ChunkPlan
 from ._drivers import INSTALL_HINT, DatabaseURL, SourceError, is_url, parse_url
 from ._mapping import TableMapping
+from ._memory import MemorySource
 from ._publish import publish
 from ._source import FolderSource, Source, open_source
 from ._sql import SqlSource
@@ -28,6 +31,7 @@ __all__ = [
     "ChunkPlan",
     "DatabaseURL",
     "FolderSource",
+    "MemorySource",
     "Source",
     "SourceError",
     "SqlSource",

@@ -474,11 +474,12 @@ def open_source(spec: Any, *, tables: Any = None) -> Source:
 
     Parameters
     ----------
-    spec : str, path or Source
+    spec : str, path, Portfolio or Source
         A portfolio folder (``<table>.csv``, ``<table>.parquet`` or a folder of
         Parquet files per table), or a database URL: ``duckdb:///abs/path.db``,
         ``duckdb:relative/path.db``, ``postgresql://user@host:port/db``. A
-        :class:`Source` is returned as it is.
+        :class:`~overdue_risk.Portfolio` in memory is read as a
+        :class:`MemorySource`; a :class:`Source` is returned as it is.
     tables : TableMapping, dict, str or path, optional
         For a database: which table holds each contract table, as a
         :class:`TableMapping`, a dict (``{"loans": "core.loan_accounts"}``, or
@@ -488,7 +489,8 @@ def open_source(spec: Any, *, tables: Any = None) -> Source:
     Returns
     -------
     Source
-        A :class:`FolderSource` or an :class:`SqlSource`. A database is reached
+        A :class:`FolderSource`, an :class:`SqlSource` or a :class:`MemorySource`.
+        A database is reached
         once here, to check that every table is there.
 
     Raises
@@ -513,6 +515,12 @@ def open_source(spec: Any, *, tables: Any = None) -> Source:
         if tables is not None:
             raise SourceError("tables applies when a source is opened, not to an open Source.")
         return spec
+    if isinstance(spec, Portfolio):
+        if tables is not None:
+            raise SourceError("tables maps a database's tables; the portfolio is in memory.")
+        from ._memory import MemorySource
+
+        return MemorySource(spec)
     if is_url(spec):
         from ._sql import SqlSource
 
@@ -524,4 +532,6 @@ def open_source(spec: Any, *, tables: Any = None) -> Source:
                 f"file names (loans.csv, loans.parquet, loans/). Got tables={tables!r}."
             )
         return FolderSource(spec)
-    raise SourceError(f"A source is a folder path or a database URL; got {type(spec).__name__}.")
+    raise SourceError(
+        f"A source is a folder path, a database URL or a Portfolio; got {type(spec).__name__}."
+    )

@@ -32,6 +32,8 @@ __all__ = ["ArrowTable", "CsvTable", "TableReader", "id_kind", "plain", "to_fram
 N_EXAMPLES = 5
 # Rows of a CSV file parsed at a time when it is scanned for keys or a chunk's rows.
 CSV_BLOCK = 100_000
+# Ids tested against the loans' at a time when rows naming no loan are counted.
+KEY_BLOCK = 2_000_000
 
 
 def plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -82,6 +84,21 @@ def _reading_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, NotImplementedError, pa.ArrowException)
 
 
+def _gathered(batches: Iterator[pa.Array], rows: int = KEY_BLOCK) -> Iterator[pa.Array]:
+    """Consecutive pieces joined into pieces of about ``rows`` values: each membership
+    test builds its hash set of the pool anew, so few large pieces beat many small ones."""
+    held: list[pa.Array] = []
+    n = 0
+    for values in batches:
+        held.append(values)
+        n += len(values)
+        if n >= rows:
+            yield pa.concat_arrays(held) if len(held) > 1 else held[0]
+            held, n = [], 0
+    if held:
+        yield pa.concat_arrays(held) if len(held) > 1 else held[0]
+
+
 class TableReader(ABC):
     """One table of a source. ``name`` is its contract name, ``where`` what messages show."""
 
@@ -122,7 +139,7 @@ class TableReader(ABC):
         ``parent``'s rows), and the first such ids, streamed through :meth:`batches`."""
         blank = orphan = 0
         examples: list[str] = []
-        for values in self.batches(column):
+        for values in _gathered(self.batches(column)):
             blank += values.null_count
             if pa.types.is_null(values.type) or not len(values):
                 continue

@@ -9,117 +9,35 @@ and yields the results in chunk order as they are done.
 
 from __future__ import annotations
 
-import itertools
+import ctypes
 import sys
 import time
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..adapters import open_source
+from ..adapters import MemorySource, open_source
 from ..contract import Portfolio, validate
 from ..contract import quarantine as contract_quarantine
 from ..exceptions import DataQualityWarning
 from ._stream import ChunkContext, rejected_counts, run_chunk
-from ._value import loans_of
 
-__all__ = ["Whole", "cell_reader", "chunks_of", "each_result", "plan_feed"]
-
-
-def chunks_of(portfolio: Portfolio, per_chunk: int) -> list[np.ndarray]:
-    """The loan ids in chunks of whole customers (sorted by customer, then loan).
-
-    A loan without a customer is a customer of its own. A loan restructured from
-    another customer's loan (``restructured_from``) ties the two customers into one
-    group, never cut (validation wants the original loan beside its successor), as
-    :meth:`overdue_risk.adapters.Source.chunks` does.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    loans = portfolio.loans
-    ids = loans["loan_id"].astype(str).to_numpy()
-    if "customer_id" in loans.columns:
-        cust = loans["customer_id"].astype(object)
-        key = np.where(cust.isna(), "\x00loan:" + pd.Series(ids), cust.astype(str)).astype(str)
-    else:
-        key = np.asarray("\x00loan:" + pd.Series(ids), dtype=str)
-    customer, names = pd.factorize(key, sort=True)
-    n = len(names)
-    group = np.arange(n)
-    if "restructured_from" in loans.columns:
-        origin = pd.Index(ids).get_indexer(loans["restructured_from"].astype(object).astype(str))
-        tie = (origin >= 0) & loans["restructured_from"].notna().to_numpy()
-        if tie.any():
-            a, b = customer[tie], customer[origin[tie]]
-            graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
-            _, group = connected_components(graph, directed=False)
-            # Each group where its first customer sorts: groups stay in customer order.
-            first = np.full(group.max() + 1, n)
-            np.minimum.at(first, group, np.arange(n))
-            group = first[group]
-    rank = np.unique(group, return_inverse=True)[1].ravel()  # groups 0, 1, ... in order
-    chunk = rank[customer] // per_chunk
-    order = np.lexsort((ids, key, chunk))
-    chunk, ids = chunk[order], ids[order]
-    bounds = np.r_[0, np.flatnonzero(np.diff(chunk)) + 1, len(ids)]
-    return [ids[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-
-
-class _Parts:
-    """The portfolio cut into chunks of loans: each table's rows coded by chunk once, so
-    that a chunk is a mask of integers, not a string lookup per table per chunk."""
-
-    def __init__(self, portfolio: Portfolio, chunks: list[np.ndarray]) -> None:
-        self.portfolio = portfolio
-        self.n = len(chunks)
-        ids = pd.Index(portfolio.loans["loan_id"].astype(str))
-        of_loan = np.full(len(ids), -1, dtype=np.int64)
-        for k, c in enumerate(chunks):
-            of_loan[ids.get_indexer(pd.Index(c).astype(str))] = k
-        self.codes = {}
-        for name, df in portfolio.tables().items():
-            if name == "customers":
-                continue
-            pos = ids.get_indexer(df["loan_id"].astype(str))
-            self.codes[name] = np.where(pos >= 0, of_loan[pos], -1)
-        if portfolio.customers is not None and "customer_id" in portfolio.loans.columns:
-            cust = portfolio.loans["customer_id"]
-            known = cust.notna().to_numpy()
-            owner = pd.Series(of_loan[known], index=cust[known].astype(str).to_numpy())
-            owner = owner[~owner.index.duplicated()]  # a customer's loans share a chunk
-            self.codes["customers"] = (
-                owner.reindex(portfolio.customers["customer_id"].astype(str))
-                .fillna(-1)
-                .to_numpy(dtype=np.int64)
-            )
-
-    def __len__(self) -> int:
-        return self.n
-
-    def part(self, k: int) -> Portfolio:
-        tables = {
-            name: self.portfolio.tables()[name][code == k].reset_index(drop=True)
-            for name, code in self.codes.items()
-        }
-        return Portfolio(**tables)
+__all__ = ["Whole", "cell_reader", "each_result", "plan_feed"]
 
 
 @dataclass(frozen=True)
 class Whole:
-    """A portfolio given in memory: validated (or quarantined) whole, then cut into chunks."""
+    """A portfolio given in memory, validated (or quarantined) whole before it is cut:
+    its errors name its own rows, and its counts are the whole book's."""
 
-    portfolio: Portfolio
+    source: MemorySource  # the valid portfolio, as it is read
     loans_in: int
     rejected: pd.DataFrame | None
     rejected_loans: int
     by_reason: dict
     dropped_alone: int
-
-    def read(self, ids) -> Portfolio:
-        return loans_of(self.portfolio, ids)
 
 
 def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool):
@@ -129,7 +47,8 @@ def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool):
     A source is read a chunk at a time (:meth:`Source.read_chunks`): its key
     columns are checked first, and with ``quarantine`` the rows no chunk can
     hold are set aside, not fatal. A Portfolio in memory is validated (or
-    quarantined) whole, so its errors name its own rows, and cut likewise.
+    quarantined) whole, so its errors name its own rows, then read as a
+    :class:`~overdue_risk.adapters.MemorySource`, by the same plan.
     """
     if isinstance(portfolio, Portfolio):
         raw_ids = pd.Index(portfolio.loans["loan_id"].astype(object).dropna().astype(str))
@@ -139,12 +58,14 @@ def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool):
         else:
             valid = validate(portfolio)
         n, by_reason, alone = rejected_counts(rejected, raw_ids)
-        whole = Whole(valid, raw_ids.nunique(), rejected, n, by_reason, alone)
-        cut = _Parts(valid, chunks_of(valid, per_chunk))
-        feed = (cut.part(i) for i in range(len(cut)))
-        return feed, len(cut), portfolio, whole
+        source = MemorySource(valid)
+        whole = Whole(source, raw_ids.nunique(), rejected, n, by_reason, alone)
+        plan = source.plan(per_chunk)
+        # The manifest describes the portfolio as given.
+        return source.read_chunks(plan), len(plan), MemorySource(portfolio), whole
     source = open_source(portfolio, tables=tables)
     plan = source.plan(per_chunk, drop_unplaced=quarantine)
+    release_memory()  # the key columns read to plan
     return _with_dropped(source.read_chunks(plan), plan.dropped), len(plan), source, None
 
 
@@ -195,6 +116,8 @@ def _reading(items):
 
 def _timed_chunk(k, part, dropped, ctx, read_s):
     result = run_chunk(k, part, ctx)
+    del part
+    release_memory()
     result.seconds["read"] = read_s
     if dropped:
         result.dropped_alone += sum(p.count for p in dropped)
@@ -216,9 +139,26 @@ def _timed_chunk(k, part, dropped, ctx, read_s):
 
 def _progress(results, progress: bool, n: int):
     for done, result in enumerate(results, 1):
+        release_memory()
         if progress:
             _bar(done, n)
         yield result
+
+
+def release_memory() -> None:
+    """Hand the memory a chunk freed back to the system.
+
+    Arrow's memory pool and the C heap keep freed memory for reuse; a chunk's
+    tables freed that way would still count in the process's resident size, and
+    the run's peak would follow the largest heap any chunk left, not the chunk
+    at hand.
+    """
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # another C library: nothing to trim
+            pass
 
 
 def cell_reader(source, quarantine: bool):

@@ -284,7 +284,7 @@ def run_nightly(
         book = totals.counts["book"]
         value_model = stated_value_model(value)
         if value_model is None:
-            read = whole.read if whole is not None else cell_reader(source, quarantine)
+            read = cell_reader(source if whole is None else whole.source, quarantine)
             value_model = require_causal(
                 value,
                 learn_from_cell(

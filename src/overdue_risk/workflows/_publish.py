@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import replace_folder
-from ..adapters import Source, publish
+from ..adapters import publish
 from ..evaluation import psi
 
 __all__ = ["MONEY", "Stages", "publish_run", "worklist_csv"]
@@ -85,20 +85,11 @@ def _children() -> float:
 def _inputs(source, given, strategy) -> dict:
     """What the run read, with hashes: the portfolio's files or tables, the models'
     manifests, the strategy."""
-    if isinstance(source, Source):
-        portfolio = {
-            "kind": source.kind,
-            "inputs": source.inputs(),
-            "fingerprint": source.fingerprint(),
-        }
-    else:  # a Portfolio given in memory
-        portfolio = {
-            "kind": "in-memory Portfolio",
-            "tables": {
-                name: str(pd.util.hash_pandas_object(df, index=False).sum() % 2**63)
-                for name, df in source.tables().items()
-            },
-        }
+    portfolio = {
+        "kind": source.kind,
+        "inputs": source.inputs(),
+        "fingerprint": source.fingerprint(),
+    }
     models = []
     for m in given:
         if isinstance(m, str | os.PathLike):

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._dates import AsOf, parse_as_of
 from .._params import Interval, Options, check_params
+from ..adapters import MemorySource
 from ..contract import NO_ACTION, Portfolio, validate
 from ..exceptions import ModelError, OverdueRiskError
 from ..prioritise import (
@@ -34,7 +35,6 @@ __all__ = [
     "choose_value_model",
     "learn_from_cell",
     "learn_value_model",
-    "loans_of",
     "require_causal",
     "stated_value_model",
 ]
@@ -120,7 +120,7 @@ def learn_value_model(
     )
     shares = None if strategy is None else capacity_shares(strategy, p, as_of)
     return learn_from_cell(
-        lambda ids: loans_of(p, ids),
+        lambda ids: validate(MemorySource(p).read_loans(ids)),
         cell,
         as_of,
         horizon_days=horizon_days,
@@ -193,17 +193,6 @@ def cell_families(loans: pd.DataFrame, cell: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(
         {"loan_id": ids[joined["cell"].to_numpy()], "member": ids[joined["member"].to_numpy()]}
     )
-
-
-def loans_of(p: Portfolio, ids: np.ndarray) -> Portfolio:
-    """The rows of the loans ``ids`` in every table but customers."""
-    wanted = pd.Index(ids).astype(str)
-    tables = {
-        name: df[df["loan_id"].astype(str).isin(wanted).to_numpy()].reset_index(drop=True)
-        for name, df in p.tables().items()
-        if name != "customers"
-    }
-    return Portfolio(**tables)
 
 
 def _priority(ids: pd.Index, seed: int) -> np.ndarray:
