@@ -420,10 +420,12 @@ def test_feature_drift_against_the_training_sample(published, models, flags):
 def test_a_portfolio_in_memory_gives_the_run_of_its_files(published, models, flags):
     """Chunked or whole, from files or memory: the same scores, value model and worklist."""
     run, _ = published
-    for portfolio, per_chunk in ((SAMPLE, 300), (load_portfolio(SAMPLE), 1000)):
+    # In memory on two processes: its chunks cut here and sent to the workers.
+    for portfolio, per_chunk, jobs in ((SAMPLE, 300, 1), (load_portfolio(SAMPLE), 1000, 2)):
         other = run_nightly(
-            list(models), portfolio, AS_OF, "default", flags=flags, chunk_customers=per_chunk
-        )
+            list(models), portfolio, AS_OF, "default", flags=flags, chunk_customers=per_chunk,
+            jobs=jobs,
+        )  # fmt: skip
         pd.testing.assert_frame_equal(other.scores, run.scores)
         pd.testing.assert_frame_equal(other.worklist.table(), run.worklist.table())
     assert run.manifest["chunks"] == 1 and other.manifest["chunks"] > 1

@@ -119,6 +119,35 @@ class ChunkPlan:
         clo, chi = self.customer_bounds[i], self.customer_bounds[i + 1]
         return self.loan_ids.slice(lo, hi - lo), self.customer_ids.slice(clo, chi - clo)
 
+    def part(self, i: int) -> ChunkPlan:
+        """The plan of chunk ``i`` alone, its ids copied (a small pickle): a worker
+        process reads that chunk with ``source.read_chunks(plan.part(i))``.
+
+        Examples
+        --------
+        >>> from overdue_risk.adapters import open_source
+        >>> source = open_source("data/sample")
+        >>> plan = source.plan(customers_per_chunk=1000)
+        >>> (only,) = source.read_chunks(plan.part(2))
+        >>> only.loans["loan_id"].tolist() == plan.chunk(2)[0].to_pylist()
+        True
+        """
+        if not 0 <= i < len(self):
+            raise SourceError(f"The plan has chunks 0 to {len(self) - 1}; got {i!r}.")
+        loans, customers = (
+            pc.take(ids, pa.array(np.arange(b[i], b[i + 1], dtype=np.int64)))
+            for ids, b in (
+                (self.loan_ids, self.loan_bounds),
+                (self.customer_ids, self.customer_bounds),
+            )
+        )
+        return ChunkPlan(
+            loans,
+            np.array([0, len(loans)], dtype=self.loan_bounds.dtype),
+            customers,
+            np.array([0, len(customers)], dtype=self.customer_bounds.dtype),
+        )
+
     def __repr__(self) -> str:
         rows = sum(p.count for p in self.dropped)
         return (

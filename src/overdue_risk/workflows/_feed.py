@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-from ..adapters import MemorySource, open_source
+from ..adapters import ChunkPlan, MemorySource, Source, open_source
 from ..contract import Portfolio, validate
 from ..contract import quarantine as contract_quarantine
 from ..exceptions import DataQualityWarning
-from ._stream import ChunkContext, rejected_counts, run_chunk
+from ._stream import ChunkContext, ChunkResult, rejected_counts, run_chunk
 
-__all__ = ["Whole", "cell_reader", "each_result", "plan_feed"]
+__all__ = ["Feed", "Whole", "cell_reader", "each_result", "plan_feed", "release_memory"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,6 @@ class Whole:
     """A portfolio given in memory, validated (or quarantined) whole before it is cut:
     its errors name its own rows, and its counts are the whole book's."""
 
-    source: MemorySource  # the valid portfolio, as it is read
     loans_in: int
     rejected: pd.DataFrame | None
     rejected_loans: int
@@ -40,9 +39,22 @@ class Whole:
     dropped_alone: int
 
 
-def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool):
-    """The chunks to process (an iterator of raw or validated portfolios), their number,
-    the source (for the manifest) and, for a portfolio in memory, the whole of it.
+@dataclass(frozen=True)
+class Feed:
+    """The chunks of a run: the source they are read from and its plan; the source the
+    manifest describes (the portfolio as given); for a portfolio in memory, the whole."""
+
+    source: Source
+    plan: ChunkPlan
+    given: Source
+    whole: Whole | None
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+
+def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool) -> Feed:
+    """The chunks to process.
 
     A source is read a chunk at a time (:meth:`Source.read_chunks`): its key
     columns are checked first, and with ``quarantine`` the rows no chunk can
@@ -59,67 +71,59 @@ def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool):
             valid = validate(portfolio)
         n, by_reason, alone = rejected_counts(rejected, raw_ids)
         source = MemorySource(valid)
-        whole = Whole(source, raw_ids.nunique(), rejected, n, by_reason, alone)
-        plan = source.plan(per_chunk)
-        # The manifest describes the portfolio as given.
-        return source.read_chunks(plan), len(plan), MemorySource(portfolio), whole
+        whole = Whole(raw_ids.nunique(), rejected, n, by_reason, alone)
+        return Feed(source, source.plan(per_chunk), MemorySource(portfolio), whole)
     source = open_source(portfolio, tables=tables)
     plan = source.plan(per_chunk, drop_unplaced=quarantine)
     release_memory()  # the key columns read to plan
-    return _with_dropped(source.read_chunks(plan), plan.dropped), len(plan), source, None
+    return Feed(source, plan, source, None)
 
 
-def _with_dropped(feed, dropped):
-    """The chunks, the first carrying the rows the plan could place in none (a quarantine
-    run's rows dropped alone)."""
-    for k, part in enumerate(feed):
-        yield (part, dropped if k == 0 else ())
-
-
-def each_result(feed, ctx: ChunkContext, jobs: int, progress: bool, n: int):
+def each_result(feed: Feed, ctx: ChunkContext, jobs: int, progress: bool):
     """Each chunk's result, in chunk order, as it is done: in this process, or in ``jobs``
-    processes with one thread each (a chunk is read here and sent to a worker; at
-    most ``jobs`` chunks are in flight)."""
-    items = ((k, *_unpack(part)) for k, part in enumerate(feed))
+    processes with one thread each. A worker reads its own chunk from the source (the
+    plan of that chunk alone travels, not its rows); a portfolio in memory is cut here
+    and its chunks sent, at most ``jobs`` in flight."""
+    n = len(feed)
     if jobs == 1 or n == 1:
-        results = (
-            _timed_chunk(k, part, dropped, ctx, t) for k, part, dropped, t in _reading(items)
-        )
-    else:
-        from joblib import Parallel, delayed, parallel_config
-
-        # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
-        with parallel_config(backend="loky", inner_max_num_threads=1):
-            results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")(
-                delayed(_timed_chunk)(k, part, dropped, ctx, t)
-                for k, part, dropped, t in _reading(items)
-            )
-            yield from _progress(results, progress, n)
+        chunks = feed.source.read_chunks(feed.plan)
+        results = (_run(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n))
+        yield from _progress(results, progress, n)
         return
-    yield from _progress(results, progress, n)
+    from joblib import Parallel, delayed, parallel_config
+
+    if isinstance(feed.source, MemorySource):
+        chunks = feed.source.read_chunks(feed.plan)
+        tasks = (delayed(_run)(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n))
+    else:
+        tasks = (delayed(_read_and_run)(feed.source, feed.plan, k, ctx) for k in range(n))
+    # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")(tasks)
+        yield from _progress(results, progress, n)
 
 
-def _unpack(part):
-    return part if isinstance(part, tuple) else (part, ())
+def _timed(chunks) -> tuple[Portfolio, float]:
+    t0 = time.perf_counter()
+    part = next(chunks)
+    return part, time.perf_counter() - t0
 
 
-def _reading(items):
-    """The chunks with the seconds spent reading each."""
-    while True:
-        t0 = time.perf_counter()
-        try:
-            k, part, dropped = next(items)
-        except StopIteration:
-            return
-        yield k, part, dropped, time.perf_counter() - t0
+def _read_and_run(source: Source, plan: ChunkPlan, k: int, ctx: ChunkContext) -> ChunkResult:
+    """In a worker: read chunk ``k`` from the source, then process it."""
+    timed = _timed(iter(source.read_chunks(plan.part(k))))
+    return _run(k, timed, plan.dropped, ctx)
 
 
-def _timed_chunk(k, part, dropped, ctx, read_s):
+def _run(k: int, timed: tuple[Portfolio, float], dropped, ctx: ChunkContext) -> ChunkResult:
+    """Process chunk ``k``; the first carries the rows the plan could place in none (a
+    quarantine run's rows dropped alone)."""
+    part, read_s = timed
     result = run_chunk(k, part, ctx)
-    del part
+    del part, timed
     release_memory()
     result.seconds["read"] = read_s
-    if dropped:
+    if dropped and k == 0:
         result.dropped_alone += sum(p.count for p in dropped)
         extra = pd.DataFrame(
             {

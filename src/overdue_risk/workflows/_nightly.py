@@ -258,12 +258,13 @@ def run_nightly(
             quarantine=quarantine and not isinstance(portfolio, Portfolio),
             learn_cell=value in ("auto", "uplift"),
         )
-        feed, n_chunks, source, whole = plan_feed(portfolio, tables, chunk_customers, quarantine)
+        feed = plan_feed(portfolio, tables, chunk_customers, quarantine)
+        n_chunks, source, whole = len(feed), feed.given, feed.whole
     if progress is None:
         progress = sys.stderr.isatty()
     totals = Totals(n_chunks)
     with stages("chunks"):
-        for result in each_result(feed, ctx, jobs, progress, n_chunks):
+        for result in each_result(feed, ctx, jobs, progress):
             totals.add(result)
     for part in PARTS:
         stages.record(f"{part} (within chunks)", totals.seconds.get(part, 0.0))
@@ -284,7 +285,7 @@ def run_nightly(
         book = totals.counts["book"]
         value_model = stated_value_model(value)
         if value_model is None:
-            read = cell_reader(source if whole is None else whole.source, quarantine)
+            read = cell_reader(feed.source, quarantine)
             value_model = require_causal(
                 value,
                 learn_from_cell(
