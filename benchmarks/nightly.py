@@ -62,7 +62,11 @@ def _child_nightly(work: Path, loans: int, jobs: int, per_chunk: int) -> dict:
         "scored": run.manifest["rows"]["scored"],
         "stages": run.manifest["timings"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        # Workers kept alive for reuse report their own peak in the manifest.
+        "workers_peak_rss_mb": max(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            *(t.get("workers_peak_rss_mb", 0.0) for t in run.manifest["timings"].values()),
+        ),
     }
 
 

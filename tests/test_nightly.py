@@ -123,6 +123,9 @@ def test_two_processes_give_the_same_scores(published, models, flags):
     run, _ = published
     parallel = nightly(models, flags, chunk_customers=400, jobs=2)
     pd.testing.assert_frame_equal(parallel.scores, run.scores)
+    # The workers' own clocks: their CPU seconds and peak memory are in the manifest.
+    chunks = parallel.manifest["timings"]["chunks"]
+    assert chunks["workers_peak_rss_mb"] > 50 and chunks["cpu_s"] > 0.5
 
 
 def test_reasons_only_where_someone_reads_them(published, models, flags):

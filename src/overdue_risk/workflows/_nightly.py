@@ -266,6 +266,7 @@ def run_nightly(
     with stages("chunks"):
         for result in each_result(feed, ctx, jobs, progress):
             totals.add(result)
+    stages.add_workers("chunks", totals.worker_cpu_s, totals.worker_peak_rss_mb)
     for part in PARTS:
         stages.record(f"{part} (within chunks)", totals.seconds.get(part, 0.0))
     totals.raise_problems()

@@ -45,6 +45,13 @@ class Stages:
     def __init__(self) -> None:
         self.seconds: dict[str, dict[str, float]] = {}
 
+    def add_workers(self, name: str, cpu_s: float, peak_rss_mb: float) -> None:
+        """CPU seconds and peak RSS that a stage's worker processes reported themselves
+        (workers kept alive for reuse are not yet counted by the system's clocks)."""
+        t = self.seconds[name]
+        t["cpu_s"] = round(t["cpu_s"] + cpu_s, 3)
+        t["workers_peak_rss_mb"] = round(max(t["workers_peak_rss_mb"], peak_rss_mb), 1)
+
     def record(self, name: str, seconds: float) -> None:
         """A part of a stage timed apart (wall seconds, summed over its chunks)."""
         logger.info("%s: %.1f s", name, seconds)

@@ -12,7 +12,9 @@ run holds one chunk's tables at a time.
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 import time
 import warnings
 from collections import defaultdict
@@ -75,6 +77,9 @@ class ChunkResult:
     flags_seen: np.ndarray | None = None
     seconds: dict = field(default_factory=dict)
     loans_columns: tuple = ()
+    pid: int = 0  # the process that ran the chunk, its CPU seconds and its peak RSS after it
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
 
 
 def run_chunk(k: int, raw: Portfolio, ctx: ChunkContext) -> ChunkResult:
@@ -84,7 +89,8 @@ def run_chunk(k: int, raw: Portfolio, ctx: ChunkContext) -> ChunkResult:
     reports every chunk's; the warnings are returned too, for the run to
     report once.
     """
-    out = ChunkResult(k)
+    out = ChunkResult(k, pid=os.getpid())
+    cpu = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -92,6 +98,8 @@ def run_chunk(k: int, raw: Portfolio, ctx: ChunkContext) -> ChunkResult:
         except DataValidationError as exc:
             out.problems = tuple(_in_chunk(p, k) for p in exc.problems)
     out.caught = [(w.category, str(w.message)) for w in caught]
+    out.cpu_s = time.process_time() - cpu
+    out.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
     return out
 
 
@@ -259,6 +267,8 @@ class Totals:
     window: tuple[int, int] | None = None
     flags_seen: np.ndarray | None = None
     loans_columns: tuple | None = None
+    worker_cpu_s: float = 0.0  # over the chunks run in other processes
+    worker_peak_rss_mb: float = 0.0
 
     def add(self, r: ChunkResult) -> None:
         for name in ("loans_in", "open", "not_open", "book", "rejected_loans", "dropped_alone"):
@@ -267,6 +277,9 @@ class Totals:
             self.by_reason[rule] += n
         for name, s in r.seconds.items():
             self.seconds[name] += s
+        if r.pid != os.getpid():  # a worker's: this process's clocks do not see it
+            self.worker_cpu_s += r.cpu_s
+            self.worker_peak_rss_mb = max(self.worker_peak_rss_mb, r.peak_rss_mb)
         self.caught += r.caught
         self.problems += r.problems
         if r.uncovered is not None:
