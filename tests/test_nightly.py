@@ -128,6 +128,19 @@ def test_two_processes_give_the_same_scores(published, models, flags):
     assert chunks["workers_peak_rss_mb"] > 50 and chunks["cpu_s"] > 0.5
 
 
+def test_workers_reading_their_own_parquet_chunks_give_the_same_scores(
+    published, models, flags, tmp_path
+):
+    run, _ = published
+    for name, df in load_portfolio(SAMPLE, validate=False).tables().items():
+        df.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    parallel = run_nightly(
+        list(models), tmp_path, AS_OF, "default", flags=flags, value="arrears",
+        chunk_customers=1000, jobs=2,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(parallel.scores, run.scores)
+
+
 def test_reasons_only_where_someone_reads_them(published, models, flags):
     run, _ = published
     s = run.scores

@@ -82,8 +82,8 @@ def plan_feed(portfolio, tables, per_chunk: int, quarantine: bool) -> Feed:
 def each_result(feed: Feed, ctx: ChunkContext, jobs: int, progress: bool):
     """Each chunk's result, in chunk order, as it is done: in this process, or in ``jobs``
     processes with one thread each. A worker reads its own chunk from the source (the
-    plan of that chunk alone travels, not its rows); a portfolio in memory is cut here
-    and its chunks sent, at most ``jobs`` in flight."""
+    plan of that chunk alone travels, not its rows); a portfolio in memory, or a folder
+    with CSV files, is read here and its chunks sent, at most ``jobs`` in flight."""
     n = len(feed)
     if jobs == 1 or n == 1:
         chunks = feed.source.read_chunks(feed.plan)
@@ -92,7 +92,7 @@ def each_result(feed: Feed, ctx: ChunkContext, jobs: int, progress: bool):
         return
     from joblib import Parallel, delayed, parallel_config
 
-    if isinstance(feed.source, MemorySource):
+    if _read_here(feed.source):
         chunks = feed.source.read_chunks(feed.plan)
         tasks = (delayed(_run)(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n))
     else:
@@ -101,6 +101,17 @@ def each_result(feed: Feed, ctx: ChunkContext, jobs: int, progress: bool):
     with parallel_config(backend="loky", inner_max_num_threads=1):
         results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")(tasks)
         yield from _progress(results, progress, n)
+
+
+def _read_here(source: Source) -> bool:
+    """Whether chunks are read in this process and sent: a portfolio in memory (a worker
+    would get it whole), and a CSV file, which is read by id only after a copy made for
+    the whole plan (a worker reading one chunk would parse the whole file)."""
+    if isinstance(source, MemorySource):
+        return True
+    return source.kind == "folder" and any(
+        place.endswith(".csv") for place in source.tables().values()
+    )
 
 
 def _timed(chunks) -> tuple[Portfolio, float]:
