@@ -829,3 +829,22 @@ def test_rows_after_as_of_and_row_order_never_matter(history, seed):
         order = base.index.get_indexer(state.index)
         np.testing.assert_array_equal(result.blocked_by, base_result.blocked_by[order])
         assert (result.explain() == base_result.explain().iloc[order].to_numpy()).all()
+
+
+def test_days_since_payment_is_the_age_of_the_last_payment_on_or_before_the_day():
+    """Found by hand: the last payment dated on or before the day, a payment row's or a
+    statement's with something paid (a card's payments arrive on its statements)."""
+    p = odr.load_portfolio("data/sample")
+    day = pd.Timestamp("2024-06-30")
+    s = account_state(S, p, day)
+    st = p.statements[p.statements["amount_paid"] > 0]
+    paid = pd.concat(
+        [
+            p.payments[["loan_id", "payment_date"]].rename(columns={"payment_date": "on"}),
+            st[["loan_id", "statement_date"]].rename(columns={"statement_date": "on"}),
+        ]
+    )
+    last = paid[paid["on"] <= day].groupby("loan_id")["on"].max()
+    expected = (day - last.reindex(s.index)).dt.days.astype(np.float64)
+    np.testing.assert_array_equal(s["days_since_payment"].to_numpy(), expected.to_numpy())
+    assert (s["days_since_payment"].dropna() >= 0).all()

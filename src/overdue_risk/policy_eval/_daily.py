@@ -195,6 +195,7 @@ def daily_state(ctx, strategy: Strategy, log: RunLog, max_restructures: int) -> 
         "days_to_promise": ctx.promise_date - day,
         "failed_contacts": failed.astype(np.int64),
         "days_since_restructure_offer": offer,
+        "days_since_payment": np.asarray(ctx.days_since_last_payment, np.float64),
         "legal_started": np.asarray(ctx.in_legal, bool),
         "opt_out_sms": no,
         "opt_out_voice": opted,

@@ -75,6 +75,7 @@ _SHARED = (
     "days_to_promise",
     "failed_contacts",
     "days_since_restructure_offer",
+    "days_since_payment",
 )
 DECISION_COLUMNS = {
     **{c: STATE_COLUMNS[c] for c in _SHARED},
@@ -160,7 +161,8 @@ def logged_decisions(
           day), ``balance``, ``product_type``, ``product``, ``attempts_7d``
           (counted actions in the 6 days before; none is logged yet that
           morning), ``days_since_conversation``, ``days_to_promise``,
-          ``failed_contacts``, ``days_since_restructure_offer``; and beyond
+          ``failed_contacts``, ``days_since_restructure_offer``,
+          ``days_since_payment`` (since the last payment before the day); and beyond
           it: ``promise_pending`` (``days_to_promise >= 0``),
           ``days_since_contact`` (since the last contact attempt),
           ``broken_promises`` (promises whose date has passed with less paid
@@ -299,6 +301,7 @@ def logged_decisions(
     n_cols["failed_contacts"] = events(attempts).count(keys.of(grid.code, from_day), q)
     offer = latest_offer(events(lg.action == _RESTRUCTURE).last(q, grid.code), loans, grid.code)
     n_cols["days_since_restructure_offer"] = since(grid.day, offer)
+    n_cols["days_since_payment"] = since(grid.day, state["last_payment_date"])
     n_cols["legal_started"] = events(lg.action == _LEGAL).last(q, grid.code) != NAT
     n_cols["broken_promises"] = broken_promises(pays, ledger, keys, lg, promise, grid, q)
 

@@ -79,11 +79,12 @@ STATE_COLUMNS = {
     "days_to_promise": "float64",
     "failed_contacts": "int64",
     "days_since_restructure_offer": "float64",
+    "days_since_payment": "float64",
     "legal_started": "bool",
     **dict.fromkeys(FLAGS, "bool"),
 }
-# The columns the rules read: legal_started informs the value model only.
-_RULE_COLUMNS = tuple(c for c in STATE_COLUMNS if c != "legal_started")
+# The columns the rules read: legal_started and days_since_payment inform the value model only.
+_RULE_COLUMNS = tuple(c for c in STATE_COLUMNS if c not in ("legal_started", "days_since_payment"))
 
 # Outcomes that reached the customer: a conversation.
 _REACHED = tuple(OUTCOMES.index(o) for o in REACHED_OUTCOMES)
@@ -148,8 +149,11 @@ def account_state(
         the last payment, the last promise and the last payment on the spot,
         up to ``as_of``); ``days_since_restructure_offer`` (since the last
         logged ``restructure`` action, or the start of a loan that replaces a
-        restructured one; NaN if none); ``legal_started`` (a ``legal`` action
-        is logged); and one boolean column per flag.
+        restructured one; NaN if none); ``days_since_payment`` (since the
+        last payment received; NaN if none: a customer paying part of the
+        arrears shows here, one who stopped paying does not);
+        ``legal_started`` (a ``legal`` action is logged); and one boolean
+        column per flag.
 
     Examples
     --------
@@ -217,6 +221,7 @@ def account_state(
         "days_to_promise": -since(today, promise_day),
         "failed_contacts": log.count(failed, n),
         "days_since_restructure_offer": since(today, offer),
+        "days_since_payment": since(today, last_pay),
         "legal_started": log.latest(log.action == _LEGAL, log.day, n) != NAT,
     }
     ids = pd.Index(loans["loan_id"].iloc[code], name="loan_id")
