@@ -304,6 +304,8 @@ def run_nightly(
         )
         table = worklist.table()
         treated = table.index[table["action"] != "wait"]
+    if whole is not None:
+        totals.count_whole(whole)
     counts = totals.counts
     rejected = _rejected(totals, whole)
     manifest = {
@@ -319,17 +321,13 @@ def run_nightly(
             for p in pops
         ],
         "rows": {
-            "loans_in": whole.loans_in if whole is not None else counts["loans_in"],
-            "rejected": whole.rejected_loans if whole is not None else counts["rejected_loans"],
+            "loans_in": counts["loans_in"],
+            "rejected": counts["rejected_loans"],
             "not_open": counts["not_open"],
             "open": counts["open"],
             "scored": len(scores),
-            "rejected_by_reason": (
-                whole.by_reason if whole is not None else dict(sorted(totals.by_reason.items()))
-            ),
-            "rows_dropped_alone": (
-                whole.dropped_alone if whole is not None else counts["dropped_alone"]
-            ),
+            "rejected_by_reason": dict(sorted(totals.by_reason.items())),
+            "rows_dropped_alone": counts["dropped_alone"],
             "explained": int(scores["reason_1"].notna().sum()) if "reason_1" in scores else 0,
             "worklist_accounts": len(table),
             "treated": len(treated),

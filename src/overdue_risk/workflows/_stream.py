@@ -310,6 +310,16 @@ class Totals:
             seen = r.flags_seen
             self.flags_seen = seen if self.flags_seen is None else self.flags_seen | seen
 
+    def count_whole(self, whole) -> None:
+        """A portfolio given in memory was validated (or quarantined) whole: its counts of
+        the loans in and set aside replace the chunks' (which saw the valid loans alone)."""
+        self.counts.update(
+            loans_in=whole.loans_in,
+            rejected_loans=whole.rejected_loans,
+            dropped_alone=whole.dropped_alone,
+        )
+        self.by_reason = defaultdict(int, whole.by_reason)
+
     def raise_problems(self) -> None:
         """Every chunk's contract violations as one error: counts summed per rule, the
         first examples kept."""
