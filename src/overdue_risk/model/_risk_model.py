@@ -13,12 +13,13 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from .._params import Boolean, Interval, check
 from ..exceptions import DataQualityWarning, ModelError
 from ._calibration import fit_calibrator
+from ._descriptions import descriptions
+from ._inputs import as_frame, as_labels
 from ._params import check_params, monotone_vector
 from ._schema import FeatureSchema
 
@@ -36,96 +37,6 @@ apply to a binary classifier goes here, with its reason. Pass it on as
 EXPECTED_FAILED_CHECKS)`` or ``check_estimator(RiskModel(),
 expected_failed_checks=EXPECTED_FAILED_CHECKS)``.
 """
-
-
-def _frame(X, what: str, n_features: int | None = None) -> pd.DataFrame:
-    """``X`` as a frame: a DataFrame as it is, an array-like as numbers named ``x0, x1, ...``.
-
-    Arrays go through scikit-learn's own input check, so they must be numeric (text
-    and categories need a DataFrame); missing and infinite values pass, as in a frame.
-    """
-    if isinstance(X, pd.DataFrame):
-        return X
-    try:
-        arr = check_array(X, dtype="numeric", ensure_all_finite=False, input_name=what)
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ModelError(
-            f"{what} has {arr.shape[1]} features, but RiskModel is expecting {n_features} "
-            "features as input."
-        )
-    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
-
-
-# Labels that read as the numbers 0 and 1 (ints, floats, booleans or their text) keep
-# the classes 0 (good) and 1 (bad), as before any other labels were taken.
-_ZERO_ONE = np.array([0, 1])
-
-
-def _label_values(y, what: str) -> pd.Series:
-    if y is None:
-        raise ModelError(f"RiskModel requires y to be passed, but the target {what} is None.")
-    if isinstance(y, pd.Series):
-        return y
-    try:
-        return pd.Series(column_or_1d(y, warn=True))
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-
-
-def _labels(y, n: int, what: str, classes: np.ndarray | None = None):
-    """Outcomes coded 0/1 (1: ``classes[1]``), and the two labels, sorted.
-
-    ``classes`` are those learned from ``y``; the validation and calibration
-    slices must use them.
-    """
-    values = _label_values(y, what)
-    if len(values) != n:
-        raise ModelError(f"{what} has {len(values)} labels for {n} rows of features.")
-    if values.isna().any():
-        raise ModelError(f"{what} has {int(values.isna().sum())} missing labels.")
-    num = pd.to_numeric(values, errors="coerce")
-    if np.isinf(num).any():
-        raise ModelError(f"{what} has {int(np.isinf(num).sum())} infinite labels.")
-    if classes is None and num.isin([0, 1]).all():
-        classes = _ZERO_ONE
-    if classes is _ZERO_ONE:
-        bad = num.isna() | ~num.isin([0, 1])
-        if bad.any():
-            raise ModelError(
-                f"{what} must hold 0 (good) and 1 (bad) only; "
-                f"got {values[bad].unique()[:5].tolist()}."
-            )
-        out = num.to_numpy(dtype=np.int8)
-    else:
-        labels = values.to_numpy()
-        if classes is None:
-            classes = _two_classes(labels, what)
-        codes = pd.Index(classes).get_indexer(labels)
-        if (codes < 0).any():
-            unseen = pd.unique(labels[codes < 0])[:5].tolist()
-            raise ModelError(f"{what} holds labels that y does not: {unseen}.")
-        out = codes.astype(np.int8)
-    if len(out) and out.min() == out.max():
-        raise ModelError(f"{what} has one class only ({classes[out[0]]}); a model needs both.")
-    return out, classes
-
-
-def _two_classes(labels: np.ndarray, what: str) -> np.ndarray:
-    """The sorted classes of binary labels, refusing continuous and multiclass targets."""
-    try:
-        kind = type_of_target(labels, input_name=what)
-        check_classification_targets(labels)
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if kind != "binary":
-        raise ModelError(
-            "Only binary classification is supported. The type of the target is "
-            f"{kind}: {what} holds {len(np.unique(labels))} classes, and RiskModel "
-            "predicts one of two outcomes."
-        )
-    return np.unique(labels)
 
 
 def _window(X: pd.DataFrame, y: np.ndarray) -> dict:
@@ -323,8 +234,8 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         self
         """
         check_params(self.get_params())
-        X = _frame(X, "X")
-        y_arr, classes = _labels(y, len(X), "y")
+        X = as_frame(X, "X")
+        y_arr, classes = as_labels(y, len(X), "y")
         schema = FeatureSchema.from_frame(X)
         monotone = monotone_vector(self.monotone_constraints, schema)
         if (X_val is None) != (y_val is None) or (X_cal is None) != (y_cal is None):
@@ -346,8 +257,8 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         windows = {"train": _window(X, y_arr)}
         callbacks, valid_sets = [], []
         if X_val is not None:
-            X_val = _frame(X_val, "X_val", len(schema.names))
-            yv, _ = _labels(y_val, len(X_val), "y_val", classes)
+            X_val = as_frame(X_val, "X_val", len(schema.names))
+            yv, _ = as_labels(y_val, len(X_val), "y_val", classes)
             valid_sets = [train.create_valid(schema.encode(X_val, "X_val"), label=yv)]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
             windows["validation"] = _window(X_val, yv)
@@ -375,14 +286,14 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
             if X_cal is None:
                 X_cal, yc = X_val, yv
             else:
-                X_cal = _frame(X_cal, "X_cal", len(schema.names))
-                yc, _ = _labels(y_cal, len(X_cal), "y_cal", classes)
+                X_cal = as_frame(X_cal, "X_cal", len(schema.names))
+                yc, _ = as_labels(y_cal, len(X_cal), "y_cal", classes)
                 windows["calibration"] = _window(X_cal, yc)
             margin = self._margin(X_cal, warn=False)
             self.calibrator_ = fit_calibrator(margin, yc, self.calibration)
             self.metrics_["calibration"] = _slice_metrics(yc, self._calibrated(margin))
         self.windows_ = windows
-        self.descriptions_ = _descriptions(schema.names)
+        self.descriptions_ = descriptions(schema.names)
         self.build_options_ = None  # set by train_risk_model: how to rebuild the features
         self.reference_scores_ = None  # set by train_risk_model: test-slice score quantiles
         self.reference_features_ = None  # and the top features' distributions
@@ -392,7 +303,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
 
     def _scoring_frame(self, X) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
-        return _frame(X, "X", self.n_features_in_)
+        return as_frame(X, "X", self.n_features_in_)
 
     def _matrix(self, X, warn: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
         """The scoring frame and LightGBM's matrix of it; a warning names the unseen
@@ -575,11 +486,3 @@ def _warn_unseen(unseen: dict, frame: pd.DataFrame) -> None:
             DataQualityWarning,
             stacklevel=5,  # predict_proba's caller
         )
-
-
-def _descriptions(names) -> dict[str, str]:
-    from ..features import list_features
-
-    catalogue = list_features()
-    known = dict(zip(catalogue["name"], catalogue["description"], strict=True))
-    return {n: known[n] for n in names if n in known}
