@@ -5,6 +5,7 @@ Usage::
     python benchmarks/model_quality.py [--loans 40000] [--seeds 202 303] [--markdown]
     python benchmarks/model_quality.py --tune [--loans 40000] [--seeds 101] [--markdown]
     python benchmarks/model_quality.py --leak-check [--loans 40000] [--seeds 101] [--markdown]
+    python benchmarks/model_quality.py --search [--loans 20000] [--seeds 202 303 404] [--markdown]
 
 Each seed simulates ``--loans`` loans over 2023-01-01 .. 2024-12-31 (default
 scenario) and builds the ``dpd30_90d`` training set (every feature family) at
@@ -52,6 +53,15 @@ mean of its validation and test AUC (raw scores). Then the chosen and the
 previous defaults on the ``adjacent`` and ``production`` splits, and on the
 ``gap`` split calibrated on a separate month (T-2) instead of the validation
 month.
+
+``--search``: ``tune_risk_model`` (successive halving over boosting rounds,
+``--candidates`` candidates from its default space, AUC) with
+``AsOfSplit(n_splits=3, horizon=90, test_dates=1)`` on the training dates of
+the tuning seed's ``gap`` split only (``--tune-seed``, default 101); then, on
+each evaluation seed (default 202 303 404, never used for tuning), the
+``gap`` model with RiskModel's defaults against the same with the tuned
+parameters (early stopping on the validation month, cap 1000 rounds, as the
+defaults), on the test month. DPD alone is the simple baseline.
 
 ``--previous-defaults`` evaluates the hyperparameters RiskModel had before
 tuning instead, for comparison.
@@ -500,6 +510,96 @@ def leak_check(args) -> None:
         )
 
 
+def search(args) -> None:
+    """Tune with AsOfSplit on the tuning seed's training dates; compare on other seeds."""
+    print(f"machine: {machine()}", flush=True)
+    data = make_data(args.loans, args.tune_seed)
+    print(describe(data), flush=True)
+    train_dates, _, _ = split_dates(data, "gap")
+    tr = data.frame[data.as_of.isin(train_dates)]
+    cv = odr.AsOfSplit(n_splits=3, horizon=HORIZON, test_dates=1)
+    t0 = time.perf_counter()
+    result = odr.tune_risk_model(
+        tr.drop(columns="label"),
+        tr["label"],
+        cv=cv,
+        model=odr.RiskModel(n_jobs=args.threads),
+        n_candidates=args.candidates,
+        random_state=0,
+        refit=False,
+    )
+    tune_s = time.perf_counter() - t0
+    tuned = {k: v for k, v in result.best_params_.items() if k != "n_estimators"}
+    print(
+        f"\nTuned on seed {args.tune_seed}, {len(tr):,} rows at the month ends "
+        f"{min(train_dates):%Y-%m} .. {max(train_dates):%Y-%m}, in {tune_s:.0f} s:\n"
+        f"{result.summary()}\n",
+        flush=True,
+    )
+    found = result.table()
+    formats = {"mean_score": ".4f", "std_score": ".4f", "fit_s": ".1f"}
+    cols = [
+        (c, c, formats.get(c, "d" if found[c].dtype.kind == "i" else ".4g")) for c in found.columns
+    ]
+    print(table(found.to_dict("records"), cols, args.markdown))
+    rows = []
+    for seed in args.seeds:
+        data = make_data(args.loans, seed)
+        print("\n" + describe(data), flush=True)
+        te = data.frame[data.as_of == data.test_date]
+        dpd_auc = roc_auc_score(te["label"], te["dpd"].astype(float))
+        for name, params in (("default", {}), ("tuned", tuned)):
+            r = fit_eval(data, "gap", params, args.threads)
+            r.update(seed=seed, config=name, dpd_auc=dpd_auc)
+            rows.append(r)
+            print(
+                f"  {name}: AUC {r['auc']:.4f} (raw {r['auc_raw']:.4f}), ECE {r['ece']:.4f}, "
+                f"iter {r['best_iter']}, {r['fit_s']:.0f} s",
+                flush=True,
+            )
+    print(f"\nTuned parameters: {tuned}\n")
+    cols = [
+        ("seed", "seed", "d"),
+        ("config", "configuration", "s"),
+        ("rows", "test rows", ",d"),
+        ("auc", "AUC", ".4f"),
+        ("auc_raw", "AUC raw", ".4f"),
+        ("ece", "ECE", ".4f"),
+        ("brier", "Brier", ".4f"),
+        ("best_iter", "best iter", "d"),
+        ("fit_s", "train s", ".0f"),
+        ("dpd_auc", "AUC of DPD alone", ".4f"),
+    ]
+    print(table(rows, cols, args.markdown))
+    summary = []
+    for key in ("auc", "auc_raw", "ece"):
+        by = {c: np.array([r[key] for r in rows if r["config"] == c]) for c in ("default", "tuned")}
+        for what, v in (*by.items(), ("tuned - default", by["tuned"] - by["default"])):
+            summary.append(
+                {
+                    "metric": key,
+                    "what": what,
+                    "median": float(np.median(v)),
+                    "min": float(v.min()),
+                    "max": float(v.max()),
+                }
+            )
+    print(f"\nOver the seeds {args.seeds} (median, min, max):\n")
+    print(
+        table(
+            summary,
+            [
+                ("metric", "metric", "s"),
+                ("what", "", "s"),
+                ("median", "median", ".4f"),
+                ("min", "min", ".4f"),
+                ("max", "max", ".4f"),
+            ],
+            args.markdown,
+        )
+    )
+
+
 SPLITS = ("gap", "adjacent", "production", "hidden")
 SPLIT_NAMES = {
     "gap": "gap (headline)",
@@ -656,6 +756,13 @@ def main() -> None:
         action="store_true",
         help="train on half the customers; compare seen and unseen (default seed 101)",
     )
+    ap.add_argument(
+        "--search",
+        action="store_true",
+        help="tune_risk_model with AsOfSplit on --tune-seed; default vs tuned on --seeds",
+    )
+    ap.add_argument("--tune-seed", type=int, default=101, help="the tuning seed of --search")
+    ap.add_argument("--candidates", type=int, default=12, help="first-rung candidates (--search)")
     ap.add_argument("--loans", type=int, default=40_000)
     ap.add_argument(
         "--seeds", type=int, nargs="+", default=None, help="default: 202 303, or 101 with --tune"
@@ -678,9 +785,17 @@ def main() -> None:
     ap.add_argument("--markdown", action="store_true", help="tables in Markdown")
     args = ap.parse_args()
     if args.seeds is None:
-        args.seeds = [101] if args.tune or args.leak_check else [202, 303]
+        args.seeds = (
+            [101]
+            if args.tune or args.leak_check
+            else [202, 303, 404]
+            if args.search
+            else [202, 303]
+        )
     t0 = time.perf_counter()
-    if args.tune:
+    if args.search:
+        search(args)
+    elif args.tune:
         tune(args)
     elif args.leak_check:
         leak_check(args)

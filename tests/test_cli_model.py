@@ -12,6 +12,7 @@ import pytest
 from helpers import SAMPLE, run_cli
 from overdue_risk import RiskModel, build_features, load_portfolio, make_labels
 from overdue_risk.cli import main
+from overdue_risk.model import SENSITIVE_ATTRIBUTES
 
 # Every test trains a model end to end (through the CLI, or the module's `trained` fixture).
 pytestmark = pytest.mark.slow
@@ -57,13 +58,22 @@ def test_train_splits_out_of_time_and_writes_the_folder(trained):
     assert manifest["windows"]["validation"]["as_of"] == ["2024-06-30", "2024-06-30"]
     assert manifest["windows"]["test"]["as_of"] == ["2024-09-30", "2024-09-30"]
     assert manifest["target"]["threshold"] == 30 and manifest["target"]["horizon_days"] == 90
+    # region, a sensitive attribute, is left out by default and recorded among the exclusions
     assert manifest["build_options"] == {
         "families": ["ledger", "recency", "static"],
-        "exclude": ["customer_birth_year"],
+        "exclude": ["customer_birth_year", "region"],
         "tolerance": 0.0,
+        "sensitive": list(SENSITIVE_ATTRIBUTES),
     }
     names = [f["name"] for f in manifest["features"]]
-    assert "customer_birth_year" not in names and "dpd" in names
+    assert "customer_birth_year" not in names and "region" not in names and "dpd" in names
+    assert manifest["params"]["sensitive_features"] == []
+    # every feature has a text, the static ones from the portfolio's columns
+    texts = {f["name"]: f["description"] for f in manifest["features"]}
+    assert texts["application_score"] == (
+        "Loan attribute application_score at origination (a column of the loans table)"
+    )
+    assert all(texts.values())
     assert manifest["metrics"]["test"]["n"] == manifest["windows"]["test"]["rows"]
     assert 0.5 < manifest["metrics"]["test"]["auc"] <= 1
     html = (trained / "report.html").read_text()
@@ -75,6 +85,31 @@ def test_train_is_deterministic(trained, tmp_path, capsys):
     assert code == 0, err
     for name in ("model.txt", "calibration.json", "manifest.json"):
         assert (tmp_path / "again" / name).read_bytes() == (trained / "model" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("flags", "trained_on", "flagged", "excluded", "sensitive"),
+    [
+        # asked for: trained on, with a warning, and flagged so it is never a reason code
+        (["--include-sensitive"], True, ["region"], ["customer_birth_year"], None),
+        # an empty list names no sensitive attribute: region is a feature like any other
+        (["--sensitive", ""], True, [], ["customer_birth_year"], []),
+        # a list of one's own: region is no longer sensitive, the income band is
+        (["--sensitive", "income_band"], True, [], ["customer_birth_year",
+         "customer_income_band"], ["income_band"]),
+    ],
+)  # fmt: skip
+def test_train_sensitive_flags(tmp_path, capsys, flags, trained_on, flagged, excluded, sensitive):
+    code, _, err = run_cli(train_argv(tmp_path / "m", *flags), capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    names = [f["name"] for f in manifest["features"]]
+    assert ("region" in names) is trained_on
+    assert manifest["params"]["sensitive_features"] == flagged
+    assert manifest["build_options"]["exclude"] == excluded
+    expected = list(SENSITIVE_ATTRIBUTES) if sensitive is None else sensitive
+    assert manifest["build_options"]["sensitive"] == expected
+    assert ("warning: Training on the sensitive attributes ['region']" in err) is bool(flagged)
 
 
 def test_score_matches_the_library(trained, tmp_path, capsys):

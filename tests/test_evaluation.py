@@ -38,6 +38,7 @@ from overdue_risk.evaluation import (
     psi,
 )
 from overdue_risk.exceptions import OverdueRiskError
+from overdue_risk.model import RiskModel
 
 EPS = 1e-4  # the documented share of an empty PSI bin
 
@@ -72,6 +73,8 @@ def full_report(rng) -> EvaluationReport:
         }
     )
     ref_x = x.assign(num=x["num"] + 1.0)
+    model = RiskModel(n_estimators=10, min_child_samples=20, n_jobs=1).fit(x, y)
+    groups = pd.DataFrame({"region": rng.choice(["north", "south"], len(y))})
     return evaluate(
         y,
         score,
@@ -80,6 +83,8 @@ def full_report(rng) -> EvaluationReport:
         X=x,
         reference_X=ref_x,
         importance=pd.Series({"num": 5.0, "cat": 2.0, "other": 3.0}),
+        groups=groups,
+        model=model,
         name="oot <2024>",
     )
 
@@ -195,20 +200,85 @@ def test_calibration_bins_are_equal_frequency(rng):
 # --- gains --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("decimals", [None, 1])
+def _spread_bads(y, score, n_bins):
+    """The documented rule, row by row: bins of n / n_bins rows, highest scores first; the
+    first j rows of a tie of g rows and b bads hold round(j * b / g) bads (half up)."""
+    n = len(y)
+    bads = np.zeros(n_bins)
+    position = 0
+    for value in sorted(set(score), reverse=True):
+        g, b = int((score == value).sum()), int(y[score == value].sum())
+        held = [math.floor(j * b / g + 0.5) for j in range(g + 1)]
+        for j in range(g):
+            bads[(position + j) * n_bins // n] += held[j + 1] - held[j]
+        position += g
+    return bads
+
+
+@pytest.mark.parametrize("decimals", [None, 2, 1])
 def test_gains_table_adds_up(rng, decimals):
-    y, score = _sample(rng, 500, decimals)
+    y, score = _sample(rng, 503, decimals)
     g = evaluate(y, score).table("gains")
     assert g["capture_rate"].iloc[-1] == 1.0
     assert g["bads"].sum() == y.sum() and g["count"].sum() == len(y)
     assert g["cum_population_share"].iloc[-1] == pytest.approx(1.0)
     assert g["cum_lift"].iloc[-1] == pytest.approx(1.0)
     assert g["lift"].to_numpy() == pytest.approx(g["bad_rate"].to_numpy() / y.mean())
-    # highest scores first, and no score value split between two bins
-    assert (g["score_min"].to_numpy()[:-1] > g["score_max"].to_numpy()[1:]).all()
-    for row in g.itertuples():
-        inside = (score >= row.score_min) & (score <= row.score_max)
-        assert inside.sum() == row.count and y[inside].sum() == row.bads
+    # ten deciles of 50 or 51 rows, whatever the ties; highest scores first
+    assert g["bin"].tolist() == list(range(1, 11))
+    assert set(g["count"]) == {50, 51} and g["count"].sum() == 503
+    assert (g["score_min"].to_numpy()[:-1] >= g["score_max"].to_numpy()[1:]).all()
+    assert g["bads"].tolist() == _spread_bads(y, score, 10).tolist()
+    for row in g.itertuples():  # a bin holds its scores' rows, a tie split at its ends only
+        inside = (score > row.score_min) & (score < row.score_max)
+        assert (
+            inside.sum() <= row.count <= ((score >= row.score_min) & (score <= row.score_max)).sum()
+        )
+
+
+@pytest.mark.parametrize(
+    ("y", "score", "n_bins", "counts", "bads"),
+    [
+        # one tie of 100 rows and 10 bads: ten deciles of 10 rows, one bad each
+        ([1] * 10 + [0] * 90, [0.5] * 100, 10, [10] * 10, [1] * 10),
+        # a tie of 10 rows holding 5 bads fills two bins of 5: rounding j * 5 / 10 half up
+        # puts bads at j = 1, 3, 5 (3 in the first bin), then 7, 9
+        ([1] * 5 + [0] * 15, [0.9] * 10 + [0.1] * 10, 4, [5] * 4, [3, 2, 0, 0]),
+        # the bads of a tie are not all put first (that would give [2, 0, 0])
+        ([1, 1, 0, 0, 0, 0], [0.7] * 6, 3, [2, 2, 2], [1, 0, 1]),
+        # fewer rows than bins: bins 1, 4 and 7 of ten (the empty ones are omitted)
+        ([1, 0, 0], [0.9, 0.5, 0.1], 10, [1, 1, 1], [1, 0, 0]),
+    ],
+)
+def test_gains_deciles_of_tied_scores_by_hand(y, score, n_bins, counts, bads):
+    g = evaluate(y, score, n_bins=n_bins).table("gains")
+    assert g["count"].tolist() == counts
+    assert g["bads"].tolist() == bads
+
+
+@SETTINGS
+@given(data=st.data())
+def test_gains_bins_stay_equal_under_heavy_ties(data):
+    n = data.draw(st.integers(1, 300))
+    n_bins = data.draw(st.integers(2, 12))
+    grid = data.draw(st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), min_size=n, max_size=n))
+    score = np.array(grid)
+    y = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=float)
+    g = evaluate(y, score, n_bins=n_bins).table("gains")
+    assert g["count"].max() - g["count"].min() <= 1
+    assert g["count"].sum() == n and g["bads"].sum() == y.sum()
+    if n >= n_bins:
+        assert len(g) == n_bins
+    # within half a bad of a random order's average at every bin's end: each tie's bads
+    # count pro rata (independently: bads of the rows above each cut, ties shared)
+    ends = np.cumsum(g["count"].to_numpy())
+    order = np.sort(score)[::-1]
+    for end, got in zip(ends, np.cumsum(g["bads"].to_numpy()), strict=True):
+        cut = order[end - 1]
+        above = y[score > cut].sum()
+        tie = score == cut
+        expected = above + (end - (score > cut).sum()) * y[tie].sum() / tie.sum()
+        assert abs(got - expected) <= 0.5 + 1e-9
 
 
 def test_gains_of_a_perfect_model():
@@ -506,10 +576,13 @@ def test_to_html_embeds_every_figure_and_table(full_report, tmp_path):
     out = tmp_path / "report.html"
     text = full_report.to_html(out)
     assert out.read_text(encoding="utf-8") == text
-    assert text.count('<img alt="') == text.count('src="data:image/png;base64,') == 6
-    assert len(full_report.plot_kinds) == 6
-    for kind in full_report.table_kinds:
-        assert f"<h2>Table: {kind}</h2>" in text
+    assert text.count('<img alt="') == text.count('src="data:image/png;base64,') == 9
+    assert len(full_report.plot_kinds) == 9
+    for kind in full_report.table_kinds:  # the sections' own tables under their heading
+        assert f"<h2>Table: {kind}</h2>" in text or f"<h3>Table: {kind}</h3>" in text
+    explanations, fairness = text.index("<h2>Explanations</h2>"), text.index("<h2>Fairness</h2>")
+    assert explanations < text.index("<h3>Contributions by feature</h3>") < fairness
+    assert fairness < text.index("<h3>Calibration by group</h3>") < text.index("Table: fairness")
     assert "oot &lt;2024&gt;" in text and "oot <2024>" not in text
     for external in ("http://", "https://", "<script", "<link"):
         assert external not in text

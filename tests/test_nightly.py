@@ -155,7 +155,11 @@ def test_reasons_only_where_someone_reads_them(published, models, flags):
     assert got.tolist() == direct["reason_1"].tolist()
     treated = run.worklist.table().query("action != 'wait'")
     assert explained[s["loan_id"].isin(treated.index)].all()
-    assert treated["reasons"].str.len().gt(0).all()
+    # A text wherever a reason: an account may have none, when no feature lowers its cure
+    # chance.
+    reason_1 = s.set_index("loan_id").loc[treated.index, "reason_1"]
+    assert treated["reasons"].str.len().gt(0).eq(reason_1.ne("")).all()
+    assert reason_1.ne("").mean() > 0.9
     every = nightly(models, flags, explain_all=True).scores
     assert every["reason_1"].notna().sum() > explained.sum()
 

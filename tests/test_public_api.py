@@ -40,6 +40,8 @@ WHAT_USERS_CALL = [
     "PolicyComparison",
     "simulate_portfolio",
     "Scenario",
+    "AsOfSplit",
+    "tune_risk_model",
 ]
 
 
@@ -55,6 +57,23 @@ def test_the_top_level_holds_what_users_call_and_no_simulator_internals():
     assert not set(SIMULATOR_INTERNALS) & set(odr.__all__)
     assert odr.train_risk_model is overdue_risk.workflows.train_risk_model
     assert odr.simulate_portfolio is overdue_risk.simulate.simulate_portfolio
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (
+            "overdue_risk.model",
+            ["SENSITIVE_ATTRIBUTES", "sensitive_columns", "describe_features", "undescribed"],
+        ),
+        ("overdue_risk.evaluation", ["ContributionSummaryDisplay", "WaterfallDisplay"]),
+        ("overdue_risk.features", ["attribute_descriptions", "static_attributes"]),
+    ],
+)
+def test_model_review_names_are_exported(module, names):
+    package = importlib.import_module(module)
+    assert set(names) <= set(package.__all__)
+    assert all(getattr(package, name) is not None for name in names)
 
 
 def test_version_lives_in_its_own_module():

@@ -92,8 +92,9 @@ def test_train_writes_the_folder_it_returns(trained):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["build_options"] == {
         "families": ["ledger", "recency"],
-        "exclude": [],
+        "exclude": [],  # no sensitive attribute among these families' features
         "tolerance": 0.0,
+        "sensitive": list(odr.model.SENSITIVE_ATTRIBUTES),
     }
     assert manifest["metrics"]["test"] == pytest.approx(result.model.metrics_["test"])
     assert len(result.model.reference_scores_) == 201
@@ -200,6 +201,27 @@ def test_evaluate_writes_the_report_it_returns(trained, tmp_path):
     assert report.metrics["n"] == len(labels)
     assert "score_psi" in report.metrics
     assert out.read_text() == report.to_html()
+
+
+def test_evaluate_reports_fairness_from_the_portfolio(trained, portfolio):
+    dates = ["2024-08-31", "2024-09-30"]
+    report = evaluate_model(trained[1], portfolio, dates)
+    table = report.table("fairness")
+    # the model (ledger and recency features) holds no attribute: the groups come from
+    # the portfolio's own columns
+    assert table["attribute"].unique().tolist() == ["region", "customer_birth_year"]
+    labels = make_labels(portfolio, dates, DpdTarget())
+    region = portfolio.loans.set_index("loan_id")["region"].astype(str)
+    by_region = region.reindex(labels.index.get_level_values("loan_id")).to_numpy()
+    expected = pd.Series(labels.to_numpy()).groupby(by_region).agg(["size", "sum"])
+    got = table[table["attribute"] == "region"].set_index("group")
+    assert got["count"].to_dict() == expected["size"].to_dict()
+    assert got["bads"].to_dict() == expected["sum"].to_dict()
+    assert got["count"].sum() == len(labels)
+    assert report.table("contributions")["feature"].isin(trained[0].model.feature_names_in_).all()
+    assert "fairness" not in evaluate_model(trained[1], portfolio, dates, sensitive=[]).table_kinds
+    with pytest.raises(ModelError, match="sensitive must be"):
+        evaluate_model(trained[1], portfolio, dates, sensitive="region")
 
 
 def test_evaluate_checks_the_report_path_before_reading(unread, trained, tmp_path):

@@ -29,7 +29,7 @@ from .exceptions import (
 from .features import CustomFeature, FeatureSpec, build_features, list_features
 from .labels import CureTarget, DpdTarget, build_training_set, make_labels
 from .ledger import Ledger, LedgerConfig, LedgerSnapshot, compute_ledger
-from .model import RiskModel
+from .model import AsOfSplit, RiskModel, tune_risk_model
 from .policy_eval import PolicyComparison, compare_policies, simulated_comparison
 from .prioritise import (
     Allocation,
@@ -64,6 +64,7 @@ __all__ = [
     "AllocationError",
     "ArrearsRule",
     "ArtifactError",
+    "AsOfSplit",
     "CureTarget",
     "CustomFeature",
     "DataQualityWarning",
@@ -115,6 +116,7 @@ __all__ = [
     "simulate_portfolio",
     "simulated_comparison",
     "train_risk_model",
+    "tune_risk_model",
     "validate",
 ]
 

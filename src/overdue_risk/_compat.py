@@ -14,3 +14,14 @@ def pyplot() -> ModuleType:
     except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
         raise OverdueRiskError("Plotting needs matplotlib: pip install matplotlib") from exc
     return plt
+
+
+def optuna() -> ModuleType:
+    """optuna (optional: ``tune_risk_model(search="optuna")``), with an install hint."""
+    try:
+        import optuna
+    except ImportError as exc:
+        raise OverdueRiskError(
+            "search='optuna' needs optuna, an optional dependency: pip install optuna"
+        ) from exc
+    return optuna

@@ -69,6 +69,72 @@ def binned(y: np.ndarray, score: np.ndarray, n_bins: int, descending: bool) -> p
     )
 
 
+def spread_ties(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores highest first, and the outcomes with each tie's bads spread evenly through it.
+
+    Rows tied on score have no order of their own. In a tie of ``g`` rows
+    holding ``b`` bads, the ``j``-th row (from 1) is bad when ``round(j * b /
+    g)`` steps up (rounding half up): the first ``j`` rows hold ``round(j * b /
+    g)`` bads, the share a random order gives on average. A bin that cuts a
+    tie gets neither all its bads first (the flattering order) nor last, and
+    the result depends on the counts alone, never on the rows' order.
+    """
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    n = len(s)
+    head = np.r_[True, s[1:] != s[:-1]]
+    starts = np.flatnonzero(head)
+    group = np.cumsum(head) - 1
+    size = np.diff(np.r_[starts, n])[group]
+    bads = np.add.reduceat(y[order], starts).astype(np.int64)[group]
+    j = np.arange(1, n + 1) - starts[group]
+    # round(j * b / g) in integers: floor((2 j b + g) / (2 g)); exact for any size.
+    cum = (2 * j * bads + size) // (2 * size)
+    prev = (2 * (j - 1) * bads + size) // (2 * size)
+    return s, (cum - prev).astype(np.float64)
+
+
+def ranked_bins(y: np.ndarray, score: np.ndarray, n_bins: int) -> pd.DataFrame:
+    """Bins of ``n / n_bins`` rows (give or take one), highest scores first.
+
+    Row ``i`` (from 0) of :func:`spread_ties`'s order falls in bin ``n_bins * i
+    // n``: ties are cut where a bin ends, so every bin has ``floor(n /
+    n_bins)`` or ``ceil(n / n_bins)`` rows however heavy the ties. With fewer
+    rows than bins, the empty bins are omitted.
+    """
+    s, t = spread_ties(y, score)
+    n = len(s)
+    bins = np.arange(n, dtype=np.int64) * n_bins // n
+    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    count = np.diff(np.r_[starts, n])
+    return pd.DataFrame(
+        {
+            "bin": bins[starts] + 1,
+            "count": count,
+            "bads": np.add.reduceat(t, starts).astype(np.int64),
+            "score_sum": np.add.reduceat(s, starts),
+            "score_min": s[starts + count - 1],
+            "score_max": s[starts],
+        }
+    )
+
+
+def top_bin_weights(score: np.ndarray, n_bins: int) -> np.ndarray:
+    """Each row's share in the riskiest ``1 / n_bins`` of rows (the gains table's first bin).
+
+    The bin holds ``ceil(n / n_bins)`` rows: those scoring above its lowest
+    score count whole; a tie at that score shares the places left, each of
+    its rows with the same fraction (the expectation over the tie's orders).
+    """
+    n = len(score)
+    k = -(-n // n_bins)
+    cut = np.sort(score)[n - k]  # the k-th highest score
+    above = score > cut
+    at = score == cut
+    left = k - int(above.sum())
+    return np.where(above, 1.0, np.where(at, left / max(int(at.sum()), 1), 0.0))
+
+
 def calibration_table(y: np.ndarray, score: np.ndarray, n_bins: int) -> pd.DataFrame:
     b = binned(y, score, n_bins, descending=False)
     out = b[["bin", "count"]].copy()
@@ -85,7 +151,7 @@ def ece_from_table(table: pd.DataFrame) -> float:
 
 
 def gains_table(y: np.ndarray, score: np.ndarray, n_bins: int) -> pd.DataFrame:
-    b = binned(y, score, n_bins, descending=True)
+    b = ranked_bins(y, score, n_bins)
     count, bads = b["count"].to_numpy(), b["bads"].to_numpy()
     cum_count, cum_bads = np.cumsum(count), np.cumsum(bads)
     overall = bads.sum() / count.sum()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from . import _fairness
+
 if TYPE_CHECKING:
     from ._report import EvaluationReport
 
@@ -91,6 +93,18 @@ def importance(report: EvaluationReport, ax: Any) -> None:
     ax.set(xlabel="importance", title="Feature importance")
 
 
+def fairness(report: EvaluationReport, ax: Any) -> None:
+    _fairness.plot(report._tables["fairness"], ax)
+
+
+def contributions(report: EvaluationReport, ax: Any) -> None:
+    report._explanation.summary().plot(ax=ax)
+
+
+def waterfall(report: EvaluationReport, ax: Any) -> None:
+    report._explanation.waterfall().plot(ax=ax)
+
+
 PLOTS = {
     "roc": roc,
     "calibration": calibration,
@@ -98,6 +112,9 @@ PLOTS = {
     "score_distribution": score_distribution,
     "by_month": by_month,
     "importance": importance,
+    "fairness": fairness,
+    "contributions": contributions,
+    "waterfall": waterfall,
 }
 TITLES = {
     "roc": "ROC curve",
@@ -106,4 +123,20 @@ TITLES = {
     "score_distribution": "Score distribution",
     "by_month": "AUC by month",
     "importance": "Feature importance",
+    "fairness": "Calibration by group",
+    "contributions": "Contributions by feature",
+    "waterfall": "The riskiest account, feature by feature",
 }
+# The figures of the report's own sections; the others come first, in the order above.
+SECTIONS = {"fairness": "Fairness", "contributions": "Explanations", "waterfall": "Explanations"}
+
+
+def size(report: EvaluationReport, kind: str) -> tuple[float, float]:
+    """The figure size of a kind in the HTML report: tall enough for one row per label."""
+    if kind == "fairness":
+        return (7.0, 1.5 + 0.3 * len(report._tables["fairness"]))
+    if kind == "contributions":
+        return (7.0, 1.5 + 0.35 * min(report._explanation.contributions.shape[1], 15))
+    if kind == "waterfall":
+        return (7.0, 5.5)
+    return (6.0, 4.0)

@@ -16,6 +16,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 
 from .._io import check_output_file, write_text
 from ..exceptions import EvaluationError, OverdueRiskError
+from . import _contributions as c
+from . import _fairness as f
 from . import _metrics as m
 from . import _plots
 from . import _validation as v
@@ -23,12 +25,25 @@ from . import _validation as v
 __all__ = ["EvaluationReport", "evaluate"]
 
 LOG_LOSS_EPS = 1e-15  # scores of exactly 0 or 1 would make the log loss infinite
-TABLE_KINDS = ("metrics", "gains", "calibration", "psi", "feature_psi", "by_month", "importance")
+TABLE_KINDS = (
+    "metrics",
+    "gains",
+    "calibration",
+    "psi",
+    "feature_psi",
+    "by_month",
+    "importance",
+    "fairness",
+    "contributions",
+)
 _NEEDS = {
     "psi": "reference_score=",
     "feature_psi": "X= and reference_X=",
     "by_month": "as_of=",
     "importance": "importance=",
+    "fairness": "groups=",
+    "contributions": "model= and X=",
+    "waterfall": "model= and X=",
 }
 _METRIC_NAMES = {
     "n": "rows",
@@ -82,6 +97,7 @@ class EvaluationReport:
         y: np.ndarray,
         score: np.ndarray,
         reference_score: np.ndarray | None,
+        explanation: c.Explanation | None = None,
     ):
         self.name = name
         self.n_bins = n_bins
@@ -91,6 +107,7 @@ class EvaluationReport:
         self._y = y
         self._score = score
         self._reference_score = reference_score
+        self._explanation = explanation
 
     @property
     def table_kinds(self) -> tuple[str, ...]:
@@ -101,10 +118,11 @@ class EvaluationReport:
     def plot_kinds(self) -> tuple[str, ...]:
         """The figures this report can draw; ROC and gains need both classes in ``y``."""
         both = not math.isnan(self.metrics["auc"])
+        have = {*self._tables, *(("waterfall",) if self._explanation is not None else ())}
         return tuple(
             k
             for k in _plots.PLOTS
-            if (k not in ("roc", "gains") or both) and (k not in _NEEDS or k in self._tables)
+            if (k not in ("roc", "gains") or both) and (k not in _NEEDS or k in have)
         )
 
     def table(self, kind: str = "metrics") -> pd.DataFrame:
@@ -113,9 +131,10 @@ class EvaluationReport:
         Parameters
         ----------
         kind : {"metrics", "gains", "calibration", "psi", "feature_psi", "by_month", \
-"importance"}
+"importance", "fairness", "contributions"}
             ``metrics``: one row per metric (``metric``, ``value``, ``description``).
-            ``gains``: score bins, highest scores first, with ``count``, ``bads``,
+            ``gains``: score bins of ``n / n_bins`` rows (ties split, their bads
+            spread evenly), highest scores first, with ``count``, ``bads``,
             ``bad_rate``, ``cum_bads``, ``capture_rate`` (cumulative share of all
             bads), ``cum_population_share``, ``lift``, ``cum_lift``,
             ``score_min``, ``score_max``.
@@ -128,6 +147,12 @@ class EvaluationReport:
             ``by_month``: ``month``, ``count``, ``bads``, ``bad_rate``, ``auc``,
             ``gini``.
             ``importance``: ``feature``, ``importance``, ``share``, largest first.
+            ``fairness``: one row per group of each column of ``groups``
+            (``attribute``, ``group``, ``count``, ``share``, ``bads``,
+            ``bad_rate``, ``mean_score``, ``calibration_gap``, ``ece``, ``auc``,
+            ``flag_rate``, ``flag_ratio``, ``score_p10`` ... ``score_p90``).
+            ``contributions``: per feature, ``mean_abs_contribution``,
+            ``mean_contribution`` and ``share`` over the explained rows.
 
         Returns
         -------
@@ -178,6 +203,15 @@ class EvaluationReport:
                     f"AUC by month: {len(self._tables['by_month'])} months, "
                     f"min {lo['auc']:.4f} ({lo['month']}), max {hi['auc']:.4f} ({hi['month']})"
                 )
+        if "fairness" in self._tables:
+            lines += f.summary_lines(self._tables["fairness"])
+        if "contributions" in self._tables:
+            t = self._tables["contributions"].head(3)
+            top = ", ".join(
+                f"{r.feature} {r.mean_abs_contribution:.3f}" for r in t.itertuples(index=False)
+            )
+            rows = len(self._explanation.contributions)
+            lines.append(f"Mean |contribution| (log-odds, {rows:,} rows explained): {top}")
         lines += [f"Note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -187,9 +221,13 @@ class EvaluationReport:
         Parameters
         ----------
         kind : {"roc", "calibration", "gains", "score_distribution", "by_month", \
-"importance"}
+"importance", "fairness", "contributions", "waterfall"}
             ``calibration`` is the reliability diagram of the ECE bins;
-            ``score_distribution`` overlays the reference scores when given.
+            ``score_distribution`` overlays the reference scores when given;
+            ``fairness`` the bad rate and mean score of each group;
+            ``contributions`` and ``waterfall`` draw a
+            :class:`ContributionSummaryDisplay` of the explained rows and a
+            :class:`WaterfallDisplay` of the riskiest one.
         ax : matplotlib Axes, optional
             Where to draw; a new figure (through pyplot) when omitted.
 
@@ -259,15 +297,28 @@ class EvaluationReport:
             f"</head><body><h1>{title}</h1>",
             f"<pre>{html.escape(self.summary())}</pre>",
         ]
-        for kind in self.plot_kinds:
-            png = base64.b64encode(_png(self, kind)).decode("ascii")
-            name = _plots.TITLES[kind]
-            parts.append(f'<h2>{name}</h2><img alt="{name}" src="data:image/png;base64,{png}">')
-        for kind in self.table_kinds:
-            table = self.table(kind).to_html(index=False, na_rep="", float_format="{:.4f}".format)
-            parts.append(f"<h2>Table: {kind}</h2>{table}")
+        sections = _plots.SECTIONS
+        parts += [self._figure(k, "h2") for k in self.plot_kinds if k not in sections]
+        if self._explanation is not None:
+            parts.append(f"<h2>Explanations</h2><p>{html.escape(_EXPLAIN_INTRO)}</p>")
+            parts += [self._figure(k, "h3") for k in ("contributions", "waterfall")]
+            parts.append(self._table_html("contributions", "h3"))
+        if "fairness" in self._tables:
+            parts.append(f"<h2>Fairness</h2><p>{html.escape(f.HTML_INTRO)}</p>")
+            parts += [self._figure("fairness", "h3"), self._table_html("fairness", "h3")]
+        in_sections = ("contributions", "fairness")
+        parts += [self._table_html(k, "h2") for k in self.table_kinds if k not in in_sections]
         parts.append("</body></html>")
         return "\n".join(parts)
+
+    def _figure(self, kind: str, tag: str) -> str:
+        png = base64.b64encode(_png(self, kind)).decode("ascii")
+        name = _plots.TITLES[kind]
+        return f'<{tag}>{name}</{tag}><img alt="{name}" src="data:image/png;base64,{png}">'
+
+    def _table_html(self, kind: str, tag: str) -> str:
+        table = self.table(kind).to_html(index=False, na_rep="", float_format="{:.4f}".format)
+        return f"<{tag}>Table: {kind}</{tag}>{table}"
 
     def __repr__(self) -> str:
         mt = self.metrics
@@ -277,10 +328,18 @@ class EvaluationReport:
         )
 
 
+_EXPLAIN_INTRO = (
+    "Exact TreeSHAP contributions of the model (log-odds): each account's contributions "
+    "and the expected value add up to its raw log-odds. The summary shows up to "
+    f"{c.MAX_ROWS:,} accounts at evenly spaced ranks of the score; the waterfall, the "
+    "account with the highest score."
+)
+
+
 def _png(report: EvaluationReport, kind: str) -> bytes:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 4))
+    fig = Figure(figsize=_plots.size(report, kind))
     try:
         report.plot(kind, ax=fig.add_subplot())
         buf = io.BytesIO()
@@ -324,6 +383,8 @@ def evaluate(
     X: Any = None,
     reference_X: Any = None,
     importance: Any = None,
+    groups: Any = None,
+    model: Any = None,
     n_bins: int = 10,
     name: str | None = None,
 ) -> EvaluationReport:
@@ -336,8 +397,10 @@ def evaluate(
     ``ECE = sum_b (n_b / n) * |mean(y in b) - mean(score in b)|`` over
     ``n_bins`` equal-frequency score bins (tied scores share a bin).
     Stability: PSI of the scores against ``reference_score``, of each column
-    of ``X`` against ``reference_X``, and AUC by as-of month. Formulas are in
-    ``docs/evaluation.md``.
+    of ``X`` against ``reference_X``, and AUC by as-of month. Fairness: the
+    same measures within each group of each sensitive attribute of
+    ``groups``. Explanations: the ``model``'s exact contributions on ``X``.
+    Formulas are in ``docs/evaluation.md``.
 
     With a single class in ``y`` the ranking metrics (AUC, Gini, KS, PR-AUC)
     are NaN and ``notes`` says why; calibration metrics are still computed.
@@ -359,9 +422,19 @@ def evaluate(
         together; the PSI of each column of ``X`` (extra columns of
         ``reference_X`` are ignored). Numeric columns are cut at the
         reference's quantiles, other dtypes bin by category; missing values
-        are a bin of their own.
+        are a bin of their own. With ``model``, ``X`` may come alone.
     importance : Series or dict, optional
         Feature importances (e.g. LightGBM gain) indexed by feature name.
+    groups : DataFrame, optional
+        Sensitive attributes of the rows, one column each (e.g. ``region``,
+        ``customer_birth_year``), aligned with ``y`` by position; gives the
+        ``fairness`` table. A number with more than 10 values is cut at its
+        quintiles.
+    model : RiskModel, optional
+        The fitted model that gave ``score``, with ``X`` its features of the
+        same rows: the report explains up to 1,000 rows at evenly spaced
+        ranks of the score (``contributions`` table and figure) and the
+        riskiest row (``waterfall`` figure).
     n_bins : int, default 10
         Bins of the gains, calibration and PSI tables (>= 2).
     name : str, optional
@@ -375,7 +448,9 @@ def evaluate(
     ------
     EvaluationError
         On lengths that differ, ``y`` not 0/1, scores missing or outside
-        [0, 1], unreadable dates, or ``X`` without ``reference_X``.
+        [0, 1], unreadable dates, ``X`` without ``reference_X`` or ``model``,
+        ``model`` without ``X``, or ``groups`` that is not a frame of one row
+        per row of ``y``.
 
     Examples
     --------
@@ -401,7 +476,14 @@ def evaluate(
     y_, score_ = y_[order], score_[order]
     month = None if as_of is None else v.months(as_of, len(y_)).iloc[order]
     ref = None if reference_score is None else v.probabilities("reference_score", reference_score)
-    features = None if X is None and reference_X is None else v.frames(X, reference_X)
+    explained = model is not None
+    if explained and not isinstance(X, pd.DataFrame):
+        raise EvaluationError("model= needs X=, the model's features of the evaluated rows.")
+    if explained and len(X) != len(y_):
+        raise EvaluationError(f"X must have one row per row of y ({len(y_)}); got {len(X)}.")
+    psi_wanted = reference_X is not None or (X is not None and not explained)
+    features = v.frames(X, reference_X) if psi_wanted else None
+    groups_ = None if groups is None else f.check_groups(groups, len(y_), y).iloc[order]
     imp = None if importance is None else v.importance_series(importance)
 
     n, bads = len(y_), int(y_.sum())
@@ -440,6 +522,12 @@ def evaluate(
         single = t.loc[t["auc"].isna(), "month"].astype(str).tolist()
         if single:
             notes.append(f"AUC is NaN in {len(single)} month(s) with one class: {single}.")
+    if groups_ is not None:
+        tables["fairness"] = f.fairness_table(y_, score_, groups_, n_bins)
+    explanation = None
+    if explained:
+        explanation = c.explain_sample(model, X, order, score_)
+        tables["contributions"] = explanation.table()
     if imp is not None:
         t = pd.DataFrame({"feature": imp.index, "importance": imp.to_numpy()})
         t = t.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
@@ -454,4 +542,5 @@ def evaluate(
         y=y_,
         score=score_,
         reference_score=ref,
+        explanation=explanation,
     )

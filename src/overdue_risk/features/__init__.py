@@ -2,5 +2,14 @@
 
 from ._build import build_features
 from ._registry import CustomFeature, FeatureSpec, excludable, list_features
+from ._static import attribute_descriptions, static_attributes
 
-__all__ = ["CustomFeature", "FeatureSpec", "build_features", "excludable", "list_features"]
+__all__ = [
+    "CustomFeature",
+    "FeatureSpec",
+    "attribute_descriptions",
+    "build_features",
+    "excludable",
+    "list_features",
+    "static_attributes",
+]

@@ -63,6 +63,95 @@ def attribute_columns(portfolio: Portfolio) -> set[str]:
     return names
 
 
+_RESTRUCTURED = (
+    "The loan replaces one that was restructured (1) or not (0), from restructured_from."
+)
+
+
+def _sentence(text: str) -> str:
+    """A contract description as the tail of a sentence: "Amount lent." -> "amount lent"."""
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def attribute_descriptions(portfolio: Portfolio) -> dict[str, str]:
+    """What each attribute feature of the static family means, in words.
+
+    A ``loans`` column of the data contract reads "Loan attribute principal at
+    origination: amount lent; ..." (its contract description); any other
+    ``loans`` column "Loan attribute region at origination (a column of the
+    loans table)"; a ``customers`` column "Customer attribute birth_year (as
+    given in the customers table)". Every attribute the portfolio has is
+    described, whether or not a build leaves it out.
+
+    Examples
+    --------
+    >>> from overdue_risk import load_portfolio
+    >>> texts = attribute_descriptions(load_portfolio("data/sample"))
+    >>> texts["customer_birth_year"]
+    'Customer attribute birth_year (as given in the customers table)'
+    >>> texts["application_score"]
+    'Loan attribute application_score at origination (a column of the loans table)'
+    """
+    known = TABLES["loans"].column_map
+    loans = portfolio.loans
+    out = {}
+    for col in loans.columns:
+        if col in _NOT_ATTRIBUTES or _is_date(loans[col]):
+            continue
+        spec = known.get(col)
+        out[col] = (
+            f"Loan attribute {col} at origination: {_sentence(spec.description)}"
+            if spec is not None and spec.description
+            else f"Loan attribute {col} at origination (a column of the loans table)"
+        )
+    if "restructured_from" in loans:
+        out["restructured"] = _RESTRUCTURED
+    if portfolio.customers is not None:
+        for col in _customer_columns(portfolio.customers):
+            out[f"customer_{col}"] = f"Customer attribute {col} (as given in the customers table)"
+    return out
+
+
+def static_attributes(portfolio: Portfolio, loan_ids) -> pd.DataFrame:
+    """The static family's attribute features of the loans ``loan_ids``, row by row.
+
+    Named and typed as :func:`~overdue_risk.build_features` gives them (numbers
+    as float32, text as category), without the ledger: the attributes of a
+    loan do not change with the as-of date. An unknown loan id gives missing
+    values. For reports on attributes left out of a model, such as the groups
+    of a fairness table.
+
+    Examples
+    --------
+    >>> from overdue_risk import load_portfolio
+    >>> frame = static_attributes(load_portfolio("data/sample"), ["L0000002", "nope"])
+    >>> frame["region"].tolist(), frame["customer_birth_year"].tolist()
+    (['west', nan], [1990.0, nan])
+    """
+    loans = portfolio.loans
+    ids = pd.Index(loans["loan_id"])
+    at = ids.get_indexer(pd.Index(loan_ids))
+    out: dict[str, np.ndarray | pd.Categorical] = {}
+    for col in loans.columns:
+        if col not in _NOT_ATTRIBUTES:
+            value = _attribute(loans[col], at)
+            if value is not None:
+                out[col] = value
+    if "restructured_from" in loans:
+        restructured = loans["restructured_from"].notna().to_numpy().astype(np.float32)
+        out["restructured"] = np.where(at >= 0, restructured[np.maximum(at, 0)], np.nan).astype(
+            np.float32
+        )
+    customers = portfolio.customers
+    if customers is not None:
+        at_customer = pd.Index(customers["customer_id"]).get_indexer(loans["customer_id"])
+        at_c = np.where(at >= 0, at_customer[np.maximum(at, 0)], -1)
+        for col in _customer_columns(customers):
+            out[f"customer_{col}"] = _attribute(customers[col], at_c)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
+
+
 def _attribute(values: pd.Series, at: np.ndarray) -> np.ndarray | pd.Categorical | None:
     """The column's value at rows ``at`` (-1: no row), as a feature, or None for dates."""
     dtype = values.dtype

@@ -9,10 +9,27 @@ for one release, with a :class:`DeprecationWarning`.
 
 from .._deprecation import moved
 from ._calibration import Calibrator
+from ._descriptions import describe_features, undescribed
 from ._risk_model import EXPECTED_FAILED_CHECKS, RiskModel
 from ._schema import FeatureSchema
+from ._sensitive import SENSITIVE_ATTRIBUTES, sensitive_columns
+from ._split import AsOfSplit
+from ._tuning import TUNING_SPACE, TuningResult, tune_risk_model
 
-__all__ = ["EXPECTED_FAILED_CHECKS", "Calibrator", "FeatureSchema", "RiskModel"]
+__all__ = [
+    "EXPECTED_FAILED_CHECKS",
+    "SENSITIVE_ATTRIBUTES",
+    "TUNING_SPACE",
+    "AsOfSplit",
+    "Calibrator",
+    "FeatureSchema",
+    "RiskModel",
+    "TuningResult",
+    "describe_features",
+    "sensitive_columns",
+    "tune_risk_model",
+    "undescribed",
+]
 
 __getattr__ = moved(
     __name__,

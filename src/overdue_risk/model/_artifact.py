@@ -44,12 +44,13 @@ import lightgbm as lgb
 import numpy as np
 
 from .._io import check_output_folder, path_kind, write_files
-from ..exceptions import ArtifactError, DataQualityWarning, OverdueRiskError
+from ..exceptions import ArtifactError, DataQualityWarning, ModelError, OverdueRiskError
 from ._calibration import Calibrator
 from ._manifest import check_build_families, check_manifest, warn_if_newer
 from ._model_text import check_model_text
 from ._params import check_params
 from ._schema import FeatureSchema
+from ._sensitive import fitted_sensitive
 
 if TYPE_CHECKING:
     from ._risk_model import RiskModel
@@ -341,7 +342,8 @@ def _check_reference_feature(name: str, ref) -> None:
 
 
 def _build_options(options: dict | None) -> dict | None:
-    """How the features were built (see workflows): families, exclude and tolerance."""
+    """How the features were built (see workflows): families, exclude, tolerance and the
+    sensitive attributes (since they were recorded)."""
     if options is None:
         return None
     families, exclude = options.get("families"), options.get("exclude")
@@ -359,6 +361,9 @@ def _build_options(options: dict | None) -> dict | None:
             f"tolerance (a number >= 0), got {options!r}"
         )
     check_build_families(families)
+    sensitive = options.get("sensitive", [])
+    if not texts(sensitive):  # absent in a model trained before it was recorded
+        raise ValueError(f"build_options.sensitive must be names, got {sensitive!r}")
     return options
 
 
@@ -447,6 +452,8 @@ def load(cls, path) -> RiskModel:
     if not isinstance(params, dict):
         raise ArtifactError(f"{MANIFEST} is incomplete or malformed: params must be an object.")
     params = dict(params)
+    if isinstance(params.get("sensitive_features"), list):  # JSON has no tuples
+        params["sensitive_features"] = tuple(params["sensitive_features"])
     contents = _verified(folder, manifest, params)
     unlisted = sorted(names - {MANIFEST, DIGEST} - set(contents))
     if unlisted:
@@ -459,6 +466,10 @@ def load(cls, path) -> RiskModel:
     model = _model(cls, params)
     check_manifest(manifest, manifest["params"])  # after the target parsed
     schema = fields["schema"]
+    try:
+        sensitive = fitted_sensitive(model.sensitive_features, schema)
+    except ModelError as exc:
+        raise ArtifactError(f"{MANIFEST} is incomplete or malformed: {exc}") from exc
     booster = _booster(contents[MODEL], schema, fields["best"])
     warn_if_newer(manifest.get("versions"), str(folder))
     calibrator = None
@@ -483,6 +494,7 @@ def load(cls, path) -> RiskModel:
     model.windows_ = fields["windows"]
     model.metrics_ = fields["metrics"]
     model.descriptions_ = {k: v for k, v in fields["descriptions"].items() if v}
+    model.sensitive_features_ = sensitive
     model.build_options_ = fields["build_options"]
     model.reference_scores_ = fields["reference"]
     model.reference_features_ = fields["reference_features"]

@@ -4,6 +4,16 @@ scikit-learn fits the calibrator (``CalibratedClassifierCV`` around a
 ``FrozenEstimator``, so the booster is never refitted); the model keeps only its
 parameters, which the artifact stores as JSON and :meth:`Calibrator.apply` uses
 the same way before and after a save.
+
+Isotonic regression gives exactly 0 below the first bad of the calibration
+slice (and 1 above its last good): a certainty no finite sample supports, which
+makes a log loss infinite and an expected loss vanish. Its probabilities are
+clipped to ``[floor, ceiling]`` with ``floor = 1 / (2 n)`` and ``ceiling = 1 -
+floor``, ``n`` the calibration rows: half a bad in the whole slice, the
+continuity correction of an empirical rate, is the least a sample of ``n``
+rows can tell from none. The bounds are kept with the thresholds. A
+calibrator saved before them (no ``floor`` in ``calibration.json``) is applied
+as it was saved, so an upgrade never moves the scores of a saved model.
 """
 
 from __future__ import annotations
@@ -49,8 +59,16 @@ class _Margin(ClassifierMixin, BaseEstimator):
 class Calibrator:
     """Maps raw log-odds to calibrated probabilities.
 
-    ``isotonic``: piecewise-linear through (``x``, ``y``), flat beyond the ends.
+    ``isotonic``: piecewise-linear through (``x``, ``y``), flat beyond the ends,
+    clipped to [``floor``, ``ceiling``] when the parameters hold them.
     ``sigmoid``: ``1 / (1 + exp(a * margin + b))``.
+
+    Examples
+    --------
+    >>> cal = Calibrator("isotonic", {"x": [-2.0, 0.0, 2.0], "y": [0.0, 0.25, 1.0],
+    ...                               "floor": 0.001, "ceiling": 0.999})
+    >>> cal.apply([-3.0, -1.0, 3.0]).tolist()
+    [0.001, 0.125, 0.999]
     """
 
     method: str
@@ -59,7 +77,10 @@ class Calibrator:
     def apply(self, margin: np.ndarray) -> np.ndarray:
         margin = np.asarray(margin, dtype=np.float64)
         if self.method == "isotonic":
-            return np.interp(margin, self.params["x"], self.params["y"])
+            p = np.interp(margin, self.params["x"], self.params["y"])
+            if "floor" in self.params:
+                p = np.clip(p, self.params["floor"], self.params["ceiling"])
+            return p
         return expit(-(self.params["a"] * margin + self.params["b"]))
 
     def to_dict(self) -> dict:
@@ -76,13 +97,26 @@ class Calibrator:
                     raise ValueError("isotonic thresholds must be non-empty and sorted")
                 if min(y) < 0 or max(y) > 1 or np.any(np.diff(y) < 0):
                     raise ValueError("isotonic values must be probabilities that never fall")
-                return cls(method, {"x": x, "y": y})
+                return cls(method, {"x": x, "y": y, **_bounds(d)})
             if method == "sigmoid":
                 a, b = _numbers([d["a"], d["b"]], "a and b")
                 return cls(method, {"a": a, "b": b})
             raise ValueError(f"unknown method {method!r}")
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"calibration.json is not a valid calibrator: {exc}.") from exc
+
+
+def _bounds(d: dict) -> dict:
+    """The clip of isotonic probabilities; none in a file saved before it existed."""
+    if "floor" not in d and "ceiling" not in d:
+        return {}
+    floor, ceiling = _numbers([d["floor"], d["ceiling"]], "floor and ceiling")
+    if not 0 < floor <= 0.5 <= ceiling < 1:
+        raise ValueError(
+            f"floor and ceiling must satisfy 0 < floor <= 0.5 <= ceiling < 1; got {floor} "
+            f"and {ceiling}"
+        )
+    return {"floor": floor, "ceiling": ceiling}
 
 
 def _numbers(values, what: str) -> list[float]:
@@ -100,7 +134,13 @@ def fit_calibrator(margin: np.ndarray, y: np.ndarray, method: str) -> Calibrator
     cal.fit(np.asarray(margin, dtype=np.float64).reshape(-1, 1), np.asarray(y))
     fitted = cal.calibrated_classifiers_[0].calibrators[0]
     if isinstance(fitted, IsotonicRegression):
-        params = {"x": fitted.X_thresholds_.tolist(), "y": fitted.y_thresholds_.tolist()}
+        floor = 0.5 / len(margin)  # half a bad in the slice: see the module's docstring
+        params = {
+            "x": fitted.X_thresholds_.tolist(),
+            "y": fitted.y_thresholds_.tolist(),
+            "floor": floor,
+            "ceiling": 1.0 - floor,
+        }
     else:
         params = {"a": float(fitted.a_), "b": float(fitted.b_)}
     return Calibrator(method, params)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .._params import N_JOBS, Interval, Options, Satisfies
+from .._params import N_JOBS, Interval, Names, Options, Satisfies
 from .._params import check_params as _check
 from ..exceptions import ModelError
 from ._calibration import METHODS
@@ -34,11 +34,24 @@ RULES = {
     "base_odds": Interval(float, 0, closed="neither"),
     "random_state": Interval(int, 0, 2**31 - 1),
     "n_jobs": N_JOBS,
+    "verbose": Interval(int, 0),
+    "callbacks": [
+        None,
+        Satisfies(  # LightGBM sets an attribute on each: a builtin cannot take one
+            lambda v: (
+                isinstance(v, list | tuple)
+                and all(callable(c) and hasattr(c, "__dict__") for c in v)
+            ),
+            "a list of LightGBM callbacks (functions or callable objects)",
+        ),
+    ],
     # Only its form here: the features it names are checked against X in fit.
     "monotone_constraints": [
         None,
         Satisfies(lambda v: isinstance(v, Mapping), "a mapping {feature: -1, 0 or 1}"),
     ],
+    # Only its form here too: fit checks that X has each feature named.
+    "sensitive_features": Names(empty=True),
 }
 
 

@@ -1,4 +1,8 @@
-"""Reason codes: the features that push each score towards risk, ranked, in words."""
+"""Reason codes: the features that push each score towards risk, ranked, in words.
+
+A sensitive feature (``RiskModel.sensitive_features_``) is never a reason code:
+its contribution still counts in the score, but the ranks go to other features.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,11 @@ def reason_codes(
     names = list(model.schema_.names)
     # ``against``: the contributions that lower the target's probability, ranked alike.
     phi = -contrib[names].to_numpy() if against else contrib[names].to_numpy()
+    # A sensitive attribute is never a reason: it ranks below every feature, and a
+    # rank is filled only by a positive contribution.
+    sensitive = set(getattr(model, "sensitive_features_", ()))
+    if sensitive:
+        phi = np.where([nm in sensitive for nm in names], -np.inf, phi)
     n, p = phi.shape
     k = min(top_k, p)
     # Largest positive contributions first; ties by feature order, so output is stable.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import warnings
@@ -22,6 +23,7 @@ from ._descriptions import descriptions
 from ._inputs import as_frame, as_labels
 from ._params import check_params, monotone_vector
 from ._schema import FeatureSchema
+from ._sensitive import fitted_sensitive
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "RiskModel"]
 
@@ -83,6 +85,12 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
     monotone_constraints : dict, optional
         ``{feature: 1}`` (risk never falls as it grows), ``-1`` or ``0``.
         Checked before LightGBM runs: numeric features only.
+    sensitive_features : tuple of str, default=()
+        Features of ``X`` that are sensitive attributes (age, sex, region as a
+        proxy, ...) trained on by choice: each must be a feature of ``X``, and
+        none is ever given as a reason code by :meth:`explain`.
+        :func:`~overdue_risk.workflows.train_risk_model` leaves them out of
+        training by default and sets this when asked to include them.
     target : DpdTarget, CureTarget or str, optional
         What ``y`` means; recorded in the saved artifact.
     pdo, base_score, base_odds : float, default=20, 600, 50
@@ -91,8 +99,22 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
     random_state : int, default=0
         Seed of LightGBM's sampling; training is deterministic.
     n_jobs : int, optional
-        Threads (default: every core this process may use; negative values
-        count back from all cores, as in LightGBM).
+        Threads. Default: the cores this process may use, but no more than the
+        OpenMP thread limit in force (``OMP_NUM_THREADS``, or threadpoolctl's
+        ``threadpool_limits``), so that each worker of a parallel search
+        (``GridSearchCV(n_jobs=2)``, which sets ``OMP_NUM_THREADS`` in its
+        workers) trains on its share of the cores instead of all of them.
+        Negative values count back from all cores, as in LightGBM (``-1``: all).
+    verbose : int, default=0
+        With ``verbose > 0``, LightGBM logs the log loss every ``verbose``
+        rounds (``lgb.log_evaluation``), on the training rows and on ``X_val``
+        when given, and early stopping says where it stopped. Silent at 0.
+    callbacks : list of callable, optional
+        LightGBM callbacks passed to ``lgb.train``, after early stopping and
+        logging. They are not saved with the model (:meth:`save` records
+        ``callbacks=None``), and scikit-learn's ``clone`` (a search, a
+        cross-validation) deep-copies them: a callback that records into an
+        object of yours records into a copy there.
 
     Attributes
     ----------
@@ -115,7 +137,11 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         Metrics on the validation and calibration slices; add your own before
         :meth:`save` to record them in the manifest.
     descriptions_ : dict
-        The feature catalogue's description of each feature, for reason codes.
+        The feature catalogue's description of each feature, for reason codes
+        (a feature without one shows its name). ``train_risk_model`` describes
+        every feature; update it before :meth:`save` to describe your own.
+    sensitive_features_ : tuple of str
+        The fitted features named by ``sensitive_features``, in feature order.
     build_options_ : dict or None
         How the features were built (families, exclusions, tolerance), when
         trained by :func:`~overdue_risk.model.train_risk_model`.
@@ -156,12 +182,15 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         early_stopping_rounds: int = 100,
         calibration: str | None = None,
         monotone_constraints: dict | None = None,
+        sensitive_features=(),
         target=None,
         pdo: float = 20.0,
         base_score: float = 600.0,
         base_odds: float = 50.0,
         random_state: int = 0,
         n_jobs: int | None = None,
+        verbose: int = 0,
+        callbacks: list | None = None,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -174,12 +203,15 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
         self.monotone_constraints = monotone_constraints
+        self.sensitive_features = sensitive_features
         self.target = target
         self.pdo = pdo
         self.base_score = base_score
         self.base_odds = base_odds
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.callbacks = callbacks
 
     # -- training ---------------------------------------------------------------------------
 
@@ -202,7 +234,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         }
         # An explicit thread count: LightGBM's OpenMP default was 10x slower here
         # whenever another process shared the cores.
-        params["num_threads"] = self.n_jobs if self.n_jobs is not None else _cores()
+        params["num_threads"] = _threads(self.n_jobs)
         if monotone is not None:
             params["monotone_constraints"] = monotone
             # "advanced" broke monotonicity here (lightgbm 4.7, with categorical features).
@@ -238,6 +270,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         y_arr, classes = as_labels(y, len(X), "y")
         schema = FeatureSchema.from_frame(X)
         monotone = monotone_vector(self.monotone_constraints, schema)
+        self.sensitive_features_ = fitted_sensitive(self.sensitive_features, schema)
         if (X_val is None) != (y_val is None) or (X_cal is None) != (y_cal is None):
             raise ModelError("Pass X_val with y_val, and X_cal with y_cal.")
         if self.calibration is not None and X_val is None and X_cal is None:
@@ -255,22 +288,28 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         )
         params = self._lgb_params(monotone)
         windows = {"train": _window(X, y_arr)}
-        callbacks, valid_sets = [], []
+        callbacks, valid_sets, valid_names = [], [], []
+        if self.verbose:  # the training loss too; early stopping ignores it
+            valid_sets, valid_names = [train], ["training"]
+            callbacks.append(lgb.log_evaluation(period=self.verbose))
         if X_val is not None:
             X_val = as_frame(X_val, "X_val", len(schema.names))
             yv, _ = as_labels(y_val, len(X_val), "y_val", classes)
-            valid_sets = [train.create_valid(schema.encode(X_val, "X_val"), label=yv)]
-            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+            valid_sets.append(train.create_valid(schema.encode(X_val, "X_val"), label=yv))
+            valid_names.append("validation")
+            stop = lgb.early_stopping(self.early_stopping_rounds, verbose=bool(self.verbose))
+            callbacks.insert(0, stop)
             windows["validation"] = _window(X_val, yv)
         booster = lgb.train(
             params,
             train,
             num_boost_round=self.n_estimators,
             valid_sets=valid_sets,
-            valid_names=["validation"][: len(valid_sets)],
-            callbacks=callbacks,
+            valid_names=valid_names,
+            callbacks=[*callbacks, *(self.callbacks or ())],
         )
-        best = booster.best_iteration if valid_sets and booster.best_iteration > 0 else None
+        stopped = X_val is not None and booster.best_iteration > 0
+        best = booster.best_iteration if stopped else None
         # The canonical form is text: what is saved is exactly what scores.
         self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
         self.best_iteration_ = self.booster_.current_iteration()
@@ -431,7 +470,10 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         from ._artifact import save
 
         check_is_fitted(self, "booster_")
-        return save(self, path, overwrite=overwrite)
+        # Callbacks are code, not data: the manifest records callbacks=None.
+        plain = copy.copy(self)
+        plain.callbacks = None
+        return save(plain, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path) -> RiskModel:
@@ -458,6 +500,34 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+
+def _threads(n_jobs: int | None) -> int:
+    """LightGBM's thread count for ``n_jobs`` (see :class:`RiskModel`)."""
+    cores = _cores()
+    if n_jobs is None:
+        return max(1, min(cores, _openmp_limit()))
+    return n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)
+
+
+def _openmp_limit() -> int:
+    """The OpenMP thread limit in force: what LightGBM's own default would use.
+
+    joblib's process workers (scikit-learn's ``n_jobs``) start with
+    ``OMP_NUM_THREADS`` set to their share of the cores, and threadpoolctl's
+    ``threadpool_limits`` lowers the OpenMP libraries' limit in place: both
+    show in ``omp_get_max_threads`` of the loaded OpenMP libraries, which
+    threadpoolctl reads. The variable itself is read as well, for a value set
+    after OpenMP was loaded.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    found = ThreadpoolController().select(user_api="openmp").lib_controllers
+    limits = [c.num_threads for c in found if c.num_threads]
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if first.isdigit() and int(first) > 0:
+        limits.append(int(first))
+    return min(limits, default=_cores())
 
 
 def _unseen(schema: FeatureSchema, frame: pd.DataFrame, matrix: np.ndarray) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from ..ledger import LedgerConfig
 from ..model import RiskModel
 from ._features import build_options
 from ._inputs import check_families, dated_portfolio, portfolio_files
+from ._review import check_review_options, describe_or_refuse, sensitive_groups, split_sensitive
 
 __all__ = ["TrainingResult", "train_risk_model"]
 
@@ -121,6 +122,9 @@ def train_risk_model(
     report_path: str | os.PathLike | None = None,
     overwrite: bool = False,
     allow_future: bool = False,
+    sensitive: Sequence[str] | None = None,
+    include_sensitive: bool = False,
+    descriptions: Mapping[str, str] | None = None,
 ) -> TrainingResult:
     """Train a :class:`RiskModel` with an out-of-time split of monthly snapshots.
 
@@ -152,8 +156,26 @@ def train_risk_model(
     allow_future : bool, default False
         Take as-of dates after the morning after the data's last record with a
         warning instead of refusing them (they have no observed horizon).
+    sensitive : list of str, optional
+        The sensitive attributes: columns (``birth_year``) or features
+        (``customer_birth_year``), matched as
+        :func:`~overdue_risk.model.sensitive_columns` says (default
+        :data:`~overdue_risk.model.SENSITIVE_ATTRIBUTES`: age and birth year,
+        sex and gender, marital status, region). ``[]`` names none. Recorded
+        in the model; the model's own ``sensitive_features`` count too.
+    include_sensitive : bool, default False
+        Train on the sensitive features (with a
+        :class:`~overdue_risk.DataQualityWarning`) instead of leaving them out
+        (the default, recorded among the exclusions). Either way they are never
+        reason codes, and the report's fairness table shows their groups
+        (read from the portfolio, whichever families are built).
+    descriptions : mapping, optional
+        ``{feature: text}`` for reason codes and the model folder, over the
+        feature catalogue's texts and the templates of ``loans`` and
+        ``customers`` columns. A feature without any text is an error.
 
-    The outputs, dates, target and families are checked before any work.
+    The outputs, dates, target, families and the options above are checked
+    before any work.
 
     Returns
     -------
@@ -168,6 +190,7 @@ def train_risk_model(
     parse_as_of(as_of_dates, "as_of_dates")
     target = as_target(target)
     check_families(families)
+    sensitive = check_review_options(sensitive, include_sensitive, descriptions)
     portfolio = dated_portfolio(
         portfolio, as_of_dates, allow_future=allow_future, name="as_of_dates"
     )
@@ -197,15 +220,22 @@ def train_risk_model(
             f"No as-of date ends its {target.horizon_days}-day horizon by the early-stopping "
             f"date {pd.Timestamp(val_date).date()}; give dates further back."
         )
-    train, val, test = (data[before], data[dates == val_date], data[dates == test_date])
     estimator = clone(model) if model is not None else RiskModel(calibration="isotonic")
     estimator.set_params(target=target)
+    # The model's own sensitive features are sensitive too, whatever the list says.
+    sensitive = (*sensitive, *(n for n in estimator.sensitive_features if n not in sensitive))
+    built = [c for c in data.columns if c != "label"]
+    data, left_out = split_sensitive(data, estimator, sensitive, include_sensitive)
+    features = [c for c in data.columns if c != "label"]
+    texts = describe_or_refuse(features, portfolio, built, descriptions)
+    train, val, test = (data[before], data[dates == val_date], data[dates == test_date])
 
     def split(frame: pd.DataFrame):
         return frame.drop(columns="label"), frame["label"]
 
     log.info("training on %d rows, stopping on %d, testing on %d", len(train), len(val), len(test))
     estimator.fit(*split(train), *split(val))
+    estimator.descriptions_ = texts
     X_test, y_test = split(test)
     score = estimator.predict_proba(X_test)[:, 1]
     report = evaluate(
@@ -213,6 +243,9 @@ def train_risk_model(
         score,
         as_of=X_test.index.get_level_values("as_of"),
         importance=estimator.feature_importance(),
+        groups=sensitive_groups(portfolio, X_test.index.get_level_values("loan_id"), sensitive),
+        model=estimator,
+        X=X_test,
         name=f"{target.name}: test {pd.Timestamp(test_date).date()}",
     )
     estimator.metrics_["test"] = {k: float(v) for k, v in report.metrics.items()}
@@ -233,7 +266,10 @@ def train_risk_model(
         for name, rows in (("not_in_arrears", ~arrears), ("in_arrears", arrears))
         if rows.any()
     }
-    estimator.build_options_ = build_options(families, exclude, tolerance)
+    estimator.build_options_ = {
+        **build_options(families, [*exclude, *left_out], tolerance),
+        "sensitive": list(sensitive),
+    }
     fmt = "%Y-%m-%d"
     split_dates = {
         "train": sorted({pd.Timestamp(d).strftime(fmt) for d in dates[before]}),
