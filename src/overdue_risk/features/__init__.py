@@ -1,5 +1,6 @@
 """Point-in-time features: one registry of feature families, built at any as-of dates."""
 
+from . import _families  # noqa: F401  (registers the built-in families, in catalogue order)
 from ._build import build_features
 from ._registry import CustomFeature, FeatureSpec, excludable, list_features
 from ._static import attribute_descriptions, static_attributes
