@@ -131,6 +131,8 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
                 "report_path": "r.html",
                 "overwrite": True,
                 "allow_future": False,
+                "sensitive": None,
+                "include_sensitive": False,
             },
             trained,
         ),
@@ -211,6 +213,19 @@ def cases(sample_dir) -> dict[str, tuple[list[str], str, tuple, dict, object]]:
                 models={"early_warning": "runs/x-models/early_warning"},
                 seconds={"nightly run": 1.0},
             ),
+        ),
+        "convert": (
+            "home-credit hc --out out --reference-date 2018-01-01 --format csv --overwrite "
+            "--rows-per-bucket 1000".split(),
+            "convert_home_credit",
+            ("hc", "out"),
+            {
+                "reference_date": "2018-01-01",
+                "format": "csv",
+                "overwrite": True,
+                "rows_per_bucket": 1000,
+            },
+            SimpleNamespace(summary=lambda: pd.DataFrame({"rows": [1]}, index=["loans"])),
         ),
         "simulate": (
             "--loans 50 --start 2024-01-01 --end 2024-06-30 --out d --format csv --seed 9".split(),

@@ -12,6 +12,8 @@
 * A :class:`MemorySource` reads a :class:`~overdue_risk.Portfolio` already in memory
   the same way (``open_source(portfolio)``).
 * :func:`publish` writes output tables to a database in one transaction.
+* :mod:`~overdue_risk.adapters.home_credit` maps the Kaggle Home Credit Default Risk
+  files into the contract (``home_credit.load``, ``home_credit.convert``).
 
 The database drivers (``duckdb``; ``adbc-driver-postgresql`` with
 ``adbc-driver-manager``) are optional: ``pip install overdue-risk[sql]``.

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..adapters.home_credit import TARGET_FOLDER
+from ..adapters.home_credit import convert as convert_home_credit
 from ..contract import load_portfolio
 from ..exceptions import OverdueRiskError
 from ..model import RiskModel
@@ -128,6 +130,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         report_path=args.report or None,
         overwrite=args.overwrite,
         allow_future=args.allow_future,
+        sensitive=None if args.sensitive is None else names(args.sensitive),
+        include_sensitive=args.include_sensitive,
     )
     d = result.dates
     print(
@@ -332,4 +336,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"Wrote a simulated portfolio to {out} (truth in {out / SimulatedPortfolio.truth_folder})"
     )
     _print_summary(simulated.portfolio)
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    result = convert_home_credit(
+        args.folder,
+        args.out,
+        reference_date=args.reference_date,
+        format=args.format,
+        overwrite=args.overwrite,
+        rows_per_bucket=args.rows_per_bucket,
+    )
+    out = Path(args.out) / TARGET_FOLDER
+    print(
+        f"Wrote {result!r} to {Path(args.out)} (TARGET in {out / f'target.{args.format}'}, "
+        f"what did not enter in {out / f'dropped.{args.format}'})"
+    )
+    summary = result.summary()
+    print_frame(summary.astype(object).where(summary.notna(), ""), sys.stdout)
     return EXIT_OK

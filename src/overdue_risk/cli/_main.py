@@ -15,9 +15,12 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
+from ..adapters.home_credit import REFERENCE_DATE, ROWS_PER_BUCKET
 from ..exceptions import DataQualityWarning, DataValidationError, OverdueRiskError
+from ..model import SENSITIVE_ATTRIBUTES
 from ..policy_eval import MAX_LOANS, MAX_PATHS
 from ._commands import (
+    cmd_convert,
     cmd_demo,
     cmd_evaluate,
     cmd_features,
@@ -193,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="REPORT.html", help="also write the test-set report")
     p.add_argument("--seed", type=int, default=0, help="LightGBM's seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    p.add_argument(
+        "--sensitive",
+        metavar="COLUMN[,COLUMN...]",
+        help="sensitive attributes, columns or features, comma separated (default: "
+        f"{', '.join(SENSITIVE_ATTRIBUTES)}; an empty value names none): left out of "
+        "training, never reason codes, reported by group",
+    )
+    p.add_argument(
+        "--include-sensitive",
+        action="store_true",
+        help="train on the sensitive attributes, with a warning (they stay out of the "
+        "reason codes)",
+    )
     _tolerance(p)
     _allow_future(p)
     p.set_defaults(func=cmd_train)
@@ -454,6 +470,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser(
+        "convert",
+        parents=[common],
+        help="convert a public data set's files into a portfolio folder",
+        description="Convert the files of a public data set into a portfolio folder of the "
+        "data contract, written as a whole. home-credit: the Kaggle Home Credit Default Risk "
+        "files (any subset); TARGET goes to PORTFOLIO_DIR/home_credit/target, the rows that "
+        "could not enter, with their reasons, to PORTFOLIO_DIR/home_credit/dropped "
+        "(docs/home-credit.md).",
+    )
+    p.add_argument("source", choices=("home-credit",), help="the data set: home-credit")
+    p.add_argument("folder", metavar="FOLDER", help="the folder holding the data set's files")
+    p.add_argument("--out", required=True, metavar="PORTFOLIO_DIR", help="the folder to write")
+    p.add_argument(
+        "--reference-date",
+        default=REFERENCE_DATE,
+        metavar="DATE",
+        help=f"the application date, day 0 of every relative day (default {REFERENCE_DATE})",
+    )
+    p.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="file format of the tables (default parquet)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    p.add_argument(
+        "--rows-per-bucket",
+        type=int,
+        default=ROWS_PER_BUCKET,
+        metavar="N",
+        help="rows of the loan files converted at a time: fewer take less memory "
+        f"(default {ROWS_PER_BUCKET:,})",
+    )
+    p.set_defaults(func=cmd_convert)
     return parser
 
 
