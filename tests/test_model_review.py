@@ -624,3 +624,9 @@ def test_a_report_explains_the_riskiest_row_and_a_sample(fitted):
     assert "Mean |contribution| (log-odds, 400 rows explained)" in report.summary()
     with pytest.raises(EvaluationError, match=r"X must have one row per row of y \(3\)"):
         evaluate([0, 1, 0], [0.1, 0.5, 0.2], model=model, X=X)
+
+
+def test_the_home_credit_customers_columns_are_sensitive_by_default():
+    # The adapter's names for CODE_GENDER, NAME_FAMILY_STATUS and DAYS_BIRTH (docs/home-credit.md).
+    names = ["customer_code_gender", "name_family_status", "customer_age_years", "birth_date"]
+    assert sensitive_columns([*names, "amt_income_total", "own_car_age"]) == names

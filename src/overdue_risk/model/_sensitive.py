@@ -24,17 +24,23 @@ __all__ = ["SENSITIVE_ATTRIBUTES", "fitted_sensitive", "sensitive_columns"]
 
 SENSITIVE_ATTRIBUTES: tuple[str, ...] = (
     "age",
+    "age_years",
     "birth_year",
     "year_of_birth",
     "birth_date",
     "date_of_birth",
     "sex",
     "gender",
+    "code_gender",
     "marital_status",
+    "family_status",
+    "name_family_status",
     "region",
 )
 """The columns treated as sensitive unless told otherwise: age and birth year,
-sex and gender, marital status, and region (a proxy for the others)."""
+sex and gender, marital status, and region (a proxy for the others), under
+their common names, those of the Home Credit files included (``code_gender``,
+``name_family_status``, ``age_years``)."""
 
 _CUSTOMER = "customer_"  # the static family's prefix of a customers column
 
