@@ -137,9 +137,10 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         Metrics on the validation and calibration slices; add your own before
         :meth:`save` to record them in the manifest.
     descriptions_ : dict
-        The feature catalogue's description of each feature, for reason codes
-        (a feature without one shows its name). ``train_risk_model`` describes
-        every feature; update it before :meth:`save` to describe your own.
+        Each feature's description, for reason codes: the feature catalogue's
+        after ``fit`` alone (a feature without one shows its name).
+        ``train_risk_model`` describes every feature; update it before
+        :meth:`save` to describe your own.
     sensitive_features_ : tuple of str
         The fitted features named by ``sensitive_features``, in feature order.
     build_options_ : dict or None
@@ -441,7 +442,7 @@ reg_lambda : default=0.03, 15, -1, 100, 0.8, 0.5, 10.0
         """Reason codes: the ``top_k`` features that raise each row's risk the most.
 
         Returns, per row and rank k: ``reason_k`` (feature), ``reason_k_text``
-        (from the feature catalogue), ``reason_k_value`` (the feature's value,
+        (its description in ``descriptions_``), ``reason_k_value`` (the feature's value,
         as text), ``reason_k_logodds`` (its contribution) and
         ``reason_k_points`` (the scorecard points it costs). A rank is empty
         when fewer features raise the risk. ``top_k`` is at most the number
