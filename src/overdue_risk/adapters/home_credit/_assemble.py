@@ -64,10 +64,13 @@ def _decide(frame: pd.DataFrame, log: Log, file: str, own_rows: pd.Series) -> di
     loans have a row in ``file`` (logged as that file's dropped rows)."""
     reasons = {}
     taken = np.zeros(len(frame), bool)
+    # A loan without an amount cannot enter whatever its dates, so that reason comes
+    # first: a POS loan whose application is missing has dated months but no balance
+    # (no annuity), and no start date from them either.
     for reason, bad in (
         ("no_customer", frame["customer"].isna()),
-        ("no_start_date", frame["start_day"].isna()),
         ("no_principal", frame["principal"].isna()),
+        ("no_start_date", frame["start_day"].isna()),
     ):
         mask = bad.to_numpy() & ~taken
         taken |= mask

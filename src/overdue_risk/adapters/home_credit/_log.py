@@ -23,10 +23,10 @@ REASONS: dict[str, str] = {
     "contract, FLAG_LAST_APPL_PER_CONTRACT = N) with no records in the other files: no loan.",
     "no_customer": "No file gives the loan's customer (SK_ID_CURR); the loan's rows in "
     "every file are dropped.",
-    "no_start_date": "The loan has no start date, neither its own nor a dated record; the "
-    "loan's rows in every file are dropped.",
-    "no_principal": "The loan has no amount > 0 (credit amount, limit, or scheduled amounts); "
-    "the loan's rows in every file are dropped.",
+    "no_start_date": "The loan has an amount but no start date, neither its own nor a dated "
+    "record; the loan's rows in every file are dropped.",
+    "no_principal": "The loan has no amount > 0 (credit amount, limit, or scheduled amounts), "
+    "whatever its dates; the loan's rows in every file are dropped.",
     "unknown_loan": "The row's SK_ID_BUREAU is not in bureau.csv, which gives its customer.",
     "payment_without_date": "AMT_PAYMENT given, DAYS_ENTRY_PAYMENT blank or not a date.",
     "payment_without_amount": "DAYS_ENTRY_PAYMENT given, AMT_PAYMENT blank.",
