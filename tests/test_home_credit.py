@@ -795,7 +795,7 @@ def _quirks(tmp_path: Path) -> Path:
         df["SK_ID_BUREAU"] = df["SK_ID_BUREAU"].replace("5000002", "1000001")
         return df
 
-    def test_rows(df):
+    def with_test_rows(df):
         return pd.concat([raw("application_train.csv").iloc[[0]].drop(columns="TARGET"), df])
 
     edit = {
@@ -805,7 +805,7 @@ def _quirks(tmp_path: Path) -> Path:
         ),
         "bureau_balance.csv": bureau_id,
         "POS_CASH_balance.csv": twice("SK_ID_PREV", "1000002", "SK_DPD", "40"),
-        "application_test.csv": test_rows,
+        "application_test.csv": with_test_rows,
     }
     return folder(tmp_path, edit=edit, name="quirks")
 

@@ -8,7 +8,7 @@ import pandas as pd
 from ...contract import MAX_AMOUNT
 from ._balances import Columns, later_duplicates, take
 from ._calendar import day_numbers, month_days, whole
-from ._files import FILES, Reader
+from ._files import FILES, Reader, read_whole
 from ._log import Log, RowReasons
 from ._previous import first_by_content
 
@@ -57,18 +57,7 @@ COLUMNS = (
 
 
 def _read_bureau(reader: Reader, log: Log) -> pd.DataFrame:
-    parts = list(reader.batches(_BUREAU, COLUMNS)) if _BUREAU in reader.files else []
-    cols: dict[str, list] = {}
-    for part in parts:
-        n = len(next(iter(part.values())))
-        for column in COLUMNS:
-            value = part.get(column)
-            if value is None:
-                value = np.full(n, None if column in FILES[_BUREAU].text else np.nan)
-            elif column in FILES[_BUREAU].text:
-                value = np.asarray(value.astype(object))
-            cols.setdefault(column, []).append(value)
-    raw = pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()}, copy=False)
+    raw = read_whole(reader, _BUREAU, COLUMNS)
     if raw.empty:
         return pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in COLUMNS})
     file = FILES[_BUREAU].file_name

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from ...exceptions import Problem
 
-__all__ = ["FILES", "KaggleFile", "Reader", "as_arrays", "find_files"]
+__all__ = ["FILES", "KaggleFile", "Reader", "as_arrays", "find_files", "read_whole"]
 
 _BUILDING = (
     "APARTMENTS BASEMENTAREA YEARS_BEGINEXPLUATATION YEARS_BUILD COMMONAREA ELEVATORS "
@@ -356,3 +356,20 @@ def _to_numpy(column: pa.Array) -> np.ndarray | pd.Categorical:
             codes.astype(np.int32), pd.Index(categories, dtype=object), validate=False
         )
     return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def read_whole(reader: Reader, name: str, columns: Sequence[str]) -> pd.DataFrame:
+    """A small file whole, ``columns`` in order: a column the file lacks is blank (None
+    for text, NaN for numbers), text as objects. No rows when the file is absent."""
+    text = FILES[name].text
+    cols: dict[str, list] = {}
+    for part in reader.batches(name, columns) if name in reader.files else ():
+        n = len(next(iter(part.values())))
+        for column in columns:
+            value = part.get(column)
+            if value is None:
+                value = np.full(n, None if column in text else np.nan)
+            elif column in text:
+                value = np.asarray(value.astype(object))
+            cols.setdefault(column, []).append(value)
+    return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()}, copy=False)

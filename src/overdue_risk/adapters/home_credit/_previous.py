@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._calendar import day_numbers, whole
-from ._files import FILES, Reader
+from ._files import FILES, Reader, read_whole
 from ._log import Log
 
 __all__ = ["COLUMNS", "PRODUCTS", "first_by_content", "read_previous"]
@@ -44,12 +44,6 @@ def first_by_content(df: pd.DataFrame, key: str) -> np.ndarray:
     return later
 
 
-def _text(values, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, None, dtype=object)
-    return np.asarray(values.astype(object))
-
-
 def read_previous(reader: Reader, reference_day: int, log: Log) -> pd.DataFrame:
     """One row per SK_ID_PREV (the index): ``customer``, ``contract_type``, ``approved``
     (and its contract's last application), ``credit``, ``annuity``, ``term_months``,
@@ -57,18 +51,7 @@ def read_previous(reader: Reader, reference_day: int, log: Log) -> pd.DataFrame:
     ``closed_day`` (termination, when before the application), days since 1970."""
     name = "previous_application"
     file = FILES[name].file_name
-    parts = list(reader.batches(name, COLUMNS)) if name in reader.files else []
-    cols: dict[str, list] = {}
-    for part in parts:
-        n = len(next(iter(part.values())))
-        for column in COLUMNS:
-            value = part.get(column)
-            if column in FILES[name].text:
-                value = _text(value, n)
-            elif value is None:
-                value = np.full(n, np.nan)
-            cols.setdefault(column, []).append(value)
-    raw = pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()}, copy=False)
+    raw = read_whole(reader, name, COLUMNS)
     if raw.empty:
         return _empty()
     blank = raw["SK_ID_PREV"].isna().to_numpy() | raw["SK_ID_CURR"].isna().to_numpy()
