@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/closed_loop.py [--loans 20000] [--seeds 202,303] [--days 60]
         [--paths 2] [--oracle-paths 8] [--oracle-horizon 30] [--strategy default] [--markdown]
-        [--value-horizon 30]
+        [--value-horizon 30] [--run-off 0]
         [--value-seeds 0,1,2] [--scenario default|cause_driven|FILE]
 
 For each seed: simulate a lender from 2023-01-01 to the evening before --start, learn
@@ -123,6 +123,13 @@ def main() -> None:
         default=HORIZON,
         help="days of the value models' reward (30); a longer one sees restructuring pay",
     )
+    ap.add_argument(
+        "--run-off",
+        type=int,
+        default=0,
+        help="days every policy's world runs on after the decisions, under the logged policy, "
+        "so that what each leaves owed is counted (0: none)",
+    )
     ap.add_argument("--strategy", default="default", help="a profile name or a TOML file")
     ap.add_argument(
         "--scenario",
@@ -169,16 +176,19 @@ def main() -> None:
             seed=seed,
             oracle_paths=args.oracle_paths,
             oracle_horizon_days=args.oracle_horizon,
+            run_off_days=args.run_off,
         )
         seconds = time.perf_counter() - t0
         print(
             f"\n### {args.scenario} world, seed {seed}: {args.loans:,} loans "
             f"(book {result.book:,} open at the start), "
-            f"{args.days} days from {start.date()}, {args.paths} paths; "
+            f"{args.days} days from {start.date()} (+{args.run_off} of run-off), "
+            f"{args.paths} paths; "
             f"{seconds:.0f} s ({learned:.0f} s to simulate and learn)\n"
         )
         print("capacities per day and path:", result.capacities)
-        table = result.table()[SHOWN].round(3)
+        shown = (["net_in_window"] if args.run_off else []) + SHOWN
+        table = result.table()[shown].round(3)
         print(markdown(table) if args.markdown else table.to_string())
         step = result.one_step().round(2)
         print("\nFirst morning, valued by the oracle's look-ahead (per path):\n")

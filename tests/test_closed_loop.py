@@ -20,7 +20,7 @@ from overdue_risk.policy_eval import BASELINES, closed_loop_comparison
 from overdue_risk.policy_eval._daily import RunLog, daily_state
 from overdue_risk.policy_eval._loop import LoopPolicy, value_chooser
 from overdue_risk.prioritise import RiskBasedValue, account_state
-from overdue_risk.simulate import NoAction, PolicyContext, simulate_policy
+from overdue_risk.simulate import LoggedPolicy, NoAction, PolicyContext, simulate_policy
 
 START = "2024-05-01"
 CAPACITY = {"sms": 5, "call": 3, "visit": 1}
@@ -261,6 +261,63 @@ def test_share_of_oracle_and_summary(loop):
     assert loop.to_dict()["table"]["oracle"]["net"] == table.loc["oracle", "net"]
 
 
+@pytest.fixture(scope="module")
+def run_off(truth):
+    """The loop's policies decide 4 days, then 6 days of run-off under the logged policy."""
+    return closed_loop_comparison(
+        truth,
+        START,
+        strategy=STRATEGY,
+        days=4,
+        n_paths=2,
+        seed=9,
+        baselines=["arrears_rule", "highest_dpd", "logged", "no_action"],
+        run_off_days=6,
+        **CHEAP_ORACLE,
+    )
+
+
+def test_a_run_off_leaves_the_decision_days_as_they_were(loop, run_off):
+    # The same policies on the same draws decide the same first 4 days: the decisions,
+    # the window's money and contacts are the run without run-off's.
+    for policy in ("arrears_rule", "highest_dpd", "logged", "no_action"):
+        pd.testing.assert_frame_equal(run_off.decisions().loc[policy], loop.decisions().loc[policy])
+        mine, whole = run_off.table().loc[policy], loop.table().loc[policy]
+        assert mine["net_in_window"] == pytest.approx(whole["net"], abs=1e-6)
+        for column in ("contacts", "complaints", "harsh_actions", "n_sms", "n_call", "n_visit"):
+            assert mine[column] == whole[column], (policy, column)
+        assert mine["recovered"] >= whole["recovered"]
+    assert "net_in_window" not in loop.table().columns
+
+
+def test_the_run_off_is_the_continuation_policys_run(truth, run_off):
+    # No action, then the logged policy; and the logged policy throughout: both are the
+    # simulator's own runs of 10 days.
+    logged = simulate_policy(truth, START, 10, LoggedPolicy(truth.scenario), seed=9, n_paths=2)
+    row = run_off.table().loc["logged"]
+    for column in ("recovered", "cost", "net", "cures"):
+        assert row[column] == pytest.approx(logged.summary()[column], rel=1e-12), column
+    idle = closed_loop_comparison(
+        truth,
+        START,
+        strategy=STRATEGY,
+        days=4,
+        n_paths=2,
+        seed=9,
+        baselines=["no_action"],
+        run_off_days=6,
+        run_off_then="none",
+    )
+    quiet = simulate_policy(truth, START, 10, NoAction(), seed=9, n_paths=2).summary()
+    row = idle.table().loc["no_action"]
+    for column in ("recovered", "net", "cures", "delinquent_accounts"):
+        assert row[column] == quiet[column], column
+    # The by-day totals run to the run-off's end; the decisions stop with the policy's days.
+    days = run_off.by_day().xs("logged", level="policy").index
+    assert len(days) == 10 and days[-1] == pd.Timestamp(START) + pd.Timedelta(days=9)
+    assert run_off.decisions().index.get_level_values("date").nunique() == 4
+
+
 def test_plot_draws_one_line_per_policy(loop):
     from matplotlib.figure import Figure
 
@@ -290,6 +347,8 @@ ONLY_WAIT = Strategy().replace(
         ({"baselines": []}, "Nothing to compare"),
         ({"scorer": "dpd"}, "scorer must be a callable"),
         ({"oracle_then": "champion"}, "oracle_then must be one of logged, none"),
+        ({"run_off_days": -1}, "run_off_days must be an integer in"),
+        ({"run_off_then": "champion"}, "run_off_then must be one of logged, none"),
     ],
 )
 def test_bad_arguments(truth, kwargs, match):

@@ -301,6 +301,8 @@ def closed_loop_comparison(
     oracle_paths: int = 10,
     oracle_horizon_days: int = 30,
     oracle_then: str = "logged",
+    run_off_days: int = 0,
+    run_off_then: str = "logged",
 ) -> ClosedLoopComparison:
     """Run every policy every day for ``days`` days in the simulator, and compare them.
 
@@ -368,6 +370,18 @@ def closed_loop_comparison(
         What acts after the oracle's action in its look-aheads: the logged
         policy (a rollout of it, as :meth:`SimulationTruth.action_response`
         values actions), or nothing.
+    run_off_days : int, default 0
+        Days the run goes on after the ``days`` of decisions, every policy's
+        world continued by the same ``run_off_then`` policy, so that what a
+        policy leaves owed at the end is counted: a restructured plan's
+        instalments, a legal action's recovery, arrears left to roll. With a
+        run-off ``recovered``, ``cost``, ``net`` (and ``net_vs_none``,
+        ``share_of_oracle``), ``cures``, ``cured_by_end`` and ``opt_outs``
+        count to its end, ``net_in_window`` the decision days alone; the
+        contacts, harsh actions, complaints, action counts and rule checks are
+        the decision days'. 0 to 730.
+    run_off_then : {"logged", "none"}, default "logged"
+        What acts in the run-off: the scenario's logged policy, or nothing.
 
     Returns
     -------
@@ -397,6 +411,10 @@ def closed_loop_comparison(
         limit = MAX_PATHS if key == "oracle_paths" else 365
         check(Interval(int, 1, limit), value, key=key, error=OverdueRiskError)
     check(Options(("logged", "none")), oracle_then, key="oracle_then", error=OverdueRiskError)
+    run_off_days = check(
+        Interval(int, 0, 730), run_off_days, key="run_off_days", error=OverdueRiskError
+    )
+    check(Options(("logged", "none")), run_off_then, key="run_off_then", error=OverdueRiskError)
     if seed is not None:
         check(Interval(int, 0, 2**63 - 1), seed, key="seed", error=OverdueRiskError)
     if scorer is not None and not callable(scorer):
@@ -423,14 +441,18 @@ def closed_loop_comparison(
         "first": first,
         "scorer": scorer,
     }
+    if run_off_days:
+        common["last"] = first + days - 1
+    run = days + run_off_days
     results, loops, seconds = {}, {}, {}
     for name, (kind, what) in wanted.items():
-        loop, is_oracle = _loop_policy(kind, what, truth, common)
+        then = LoggedPolicy(truth.scenario) if run_off_then == "logged" else None
+        loop, is_oracle = _loop_policy(kind, what, truth, {**common, "then": then})
         t0 = time.perf_counter()
         if is_oracle:
             results[name] = truth.simulate_oracle(
                 to_date(first),
-                days,
+                run,
                 loop,
                 horizon_days=oracle_horizon_days,
                 lookahead_paths=oracle_paths,
@@ -441,12 +463,12 @@ def closed_loop_comparison(
             )
         else:
             results[name] = simulate_policy(
-                truth, to_date(first), days, loop, seed=seed, n_paths=n_paths, loans=loans
+                truth, to_date(first), run, loop, seed=seed, n_paths=n_paths, loans=loans
             )
         seconds[name] = time.perf_counter() - t0
         loops[name] = loop
         logger.info("closed loop: %s ran %d days in %.1f s", name, days, seconds[name])
-    table = _table(results, loops, n_paths)
+    table = _table(results, loops, n_paths, first + days - 1 if run_off_days else None)
     by_day, decisions = _days(results, loops)
     return ClosedLoopComparison(
         start=pd.Timestamp(to_date(first)),
@@ -464,10 +486,20 @@ def closed_loop_comparison(
     )
 
 
-def _table(results: dict, loops: dict, n_paths: int) -> pd.DataFrame:
+def _table(results: dict, loops: dict, n_paths: int, last: int | None) -> pd.DataFrame:
+    """Per policy, the run's totals; with a run-off (``last``: the last decision day) the
+    money to its end, the contacts and actions of the decision days."""
     rows = {}
     for name, result in results.items():
         s, t = result.summary(), result.table()
+        window = None
+        if last is not None:
+            window = result.by_day().loc[pd.Timestamp(to_date(last))]
+            for c in ("contacts", "harsh_actions", "complaints", *(f"n_{a}" for a in _ACTIONS)):
+                s[c] = window[c]
+            delinquent, cures = s["delinquent_accounts"], s["cures"]
+            s["contacts_per_account"] = s["contacts"] / delinquent if delinquent else np.nan
+            s["harsh_per_cure"] = s["harsh_actions"] / cures if cures else np.nan
         overdue = (t["dpd_at_start"] > 0).to_numpy()
         made = loops[name].decisions().sum() / n_paths
         rows[name] = {
@@ -492,6 +524,8 @@ def _table(results: dict, loops: dict, n_paths: int) -> pd.DataFrame:
             "over_capacity": float(made["over_capacity"]),
             "blocked_actions": s["blocked_actions"],
         }
+        if window is not None:
+            rows[name]["net_in_window"] = float(window["net"])
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "policy"
     none = table["net"].get("no_action", np.nan)

@@ -73,6 +73,12 @@ class LoopPolicy:
         The run's paths and first day.
     scorer : callable, optional
         ``scorer(state)`` -> a risk score per account, joined as ``risk_score``.
+    last : int, optional
+        The last day the policy decides; on later days (a run-off) ``then``
+        acts instead (no action when None), unrecorded: the decisions, their
+        counts and the rule checks cover the policy's days alone.
+    then : callable, optional
+        The simulator policy of the run-off.
     """
 
     def __init__(
@@ -86,8 +92,11 @@ class LoopPolicy:
         n_paths: int,
         first: int,
         scorer=None,
+        last: int | None = None,
+        then=None,
     ):
         self.choose, self.inner = choose, inner
+        self.last, self.then = last, then
         self.strategy, self.scenario, self.scorer = strategy, scenario, scorer
         self.names = tuple(a for a in strategy.action_names if a != WAIT)
         self.cap = np.array([capacity[a] for a in self.names], dtype=np.float64)
@@ -104,6 +113,11 @@ class LoopPolicy:
 
     def __call__(self, ctx, lookahead=None):
         n = len(ctx)
+        if self.last is not None and int(ctx.day) > self.last:  # the run-off
+            if self.then is None:
+                return np.zeros(n, np.int8)
+            out = self.then(ctx)
+            return _as_codes(out[0] if isinstance(out, tuple) else out, n)
         state = daily_state(
             ctx, self.strategy, self.log, self.scenario.collections.max_restructures
         )
