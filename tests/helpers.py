@@ -175,3 +175,27 @@ def save_small_model(folder: Path, **params) -> Path:
         model.fit(X, y)
     model.build_options_ = {"families": ["ledger", "static"], "exclude": [], "tolerance": 0.0}
     return model.save(folder)
+
+
+def in_arrears(p: Portfolio, as_of) -> pd.Index:
+    """The loans in arrears at the end of ``as_of``, by the definitions: open, with DPD
+    above 0 in the ledger, and not a card whose payments after its last statement cover
+    the shortfall that statement left (one loan at a time, in plain pandas)."""
+    from overdue_risk import Ledger
+
+    t = pd.Timestamp(as_of)
+    led = Ledger(p).at(as_of).table().droplevel("as_of")
+    led = led[(led["dpd"] > 0) & ~led["is_closed"]]
+    keep = []
+    for loan, acct in led.iterrows():
+        if acct["source"] == "statements" and acct["overdue_amount"] > 0:
+            st = p.statements
+            last = st.loc[(st["loan_id"] == loan) & (st["statement_date"] <= t), "statement_date"]
+            pay = p.payments
+            mine = pay[(pay["loan_id"] == loan) & (pay["payment_date"] <= t)]
+            if mine.loc[mine["payment_date"] > last.max(), "amount"].sum() >= (
+                acct["overdue_amount"] - 1e-9
+            ):
+                continue
+        keep.append(loan)
+    return pd.Index(keep, name="loan_id")

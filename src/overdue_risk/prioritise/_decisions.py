@@ -40,6 +40,7 @@ from .._params import check
 from ..contract import DECISION_ACTIONS, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, ranges
+from ._lender_view import statement_cleared
 from ._loan_days import Events, Rows, keys_for
 from ._log import actions_in, latest_offer, log_columns, outcomes_in
 from ._objective import DISCOUNT, HORIZON, MAX_HORIZON, RESOLUTION, WRITE_OFF
@@ -215,10 +216,17 @@ def logged_decisions(
     not yet observed included. It is the one column computed from other rows.
 
     For statement (card) loans the ledger's DPD follows the monthly
-    statements and lags the lender's own view between them; logged actions
-    on days the ledger shows no arrears are left out (counted in a log
-    message). Cell membership read from the log misses the cell's loans that
-    were never acted upon; pass ``cell=`` when the lender records the cell.
+    statements and lags the lender's own view between them. A card whose
+    payments since its last statement cover the shortfall that statement left
+    is current to the lender (the collection system sees the payment), so
+    those days are no decision days: counted as the cell's "no action", loans
+    that had already paid would be set against the accounts the cell could
+    act on, and every action would look worse than waiting, the more the
+    longer the window. A new minimum missed after the statement is not known
+    until the next one. Logged actions on days the ledger shows no arrears
+    are left out (counted in a log message). Cell membership read from the log
+    misses the cell's loans that were never acted upon; pass ``cell=`` when
+    the lender records the cell.
 
     Examples
     --------
@@ -227,9 +235,9 @@ def logged_decisions(
     >>> p = odr.load_portfolio("data/sample")
     >>> d = logged_decisions(p, "2024-01-01", "2024-06-30")
     >>> len(d), list(d.index.names)
-    (5504, ['loan_id', 'as_of'])
+    (4306, ['loan_id', 'as_of'])
     >>> d["action"].value_counts().loc[["none", "call", "sms"]].tolist()
-    [4401, 359, 311]
+    [3218, 355, 304]
     >>> d.loc[d["action"] == "call", "propensity"].round(3).unique().tolist()
     [0.1, 0.06, 0.05, 0.075]
     """
@@ -261,9 +269,15 @@ def logged_decisions(
         grid.day - 1,
         ("dpd", "overdue_amount", "outstanding_principal", "last_payment_date", "source"),
     )
-    # Overdue this morning: DPD >= 1 last night, or an instalment due yesterday unpaid.
+    # Overdue this morning: DPD >= 1 last night, or an instalment due yesterday unpaid;
+    # not a card whose payments since its statement cover what the statement left overdue.
     schedule = state["source"] == 1
     overdue = (state["dpd"] >= 1) | (schedule & (state["overdue_amount"] > ledger.config.tolerance))
+    cards = np.flatnonzero(overdue & (state["source"] == 2))
+    paid_up = statement_cleared(
+        ledger, grid.code[cards], grid.day[cards] - 1, state["overdue_amount"][cards]
+    )
+    overdue[cards[paid_up]] = False
     grid = grid.take(np.flatnonzero(overdue))
     state = {k: v[overdue] for k, v in state.items()}
     pays = payments(p, ledger)

@@ -35,6 +35,7 @@ from ..contract import LOGGED_ACTIONS, OUTCOMES, REACHED_OUTCOMES, Portfolio, va
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
 from ._inputs import check_flags, loans_flags
+from ._lender_view import statement_cleared
 from ._log import actions_in, latest_offer, log_columns, outcomes_in
 from ._strategy import FLAGS, OPT_OUT, Strategy
 
@@ -109,6 +110,11 @@ def account_state(
 ) -> pd.DataFrame:
     """The state the contact rules read, for every loan overdue at ``as_of``.
 
+    Overdue: open, with DPD above 0 in the ledger, and not a card whose
+    payments since its last statement cover the shortfall that statement left
+    (the ledger ages a statement's DPD until the next one; the lender's
+    collection system sees the payment).
+
     Parameters
     ----------
     strategy : Strategy
@@ -162,7 +168,7 @@ def account_state(
     >>> from overdue_risk.prioritise import account_state
     >>> state = account_state(Strategy(), odr.load_portfolio("data/sample"), "2024-06-30")
     >>> len(state)
-    271
+    235
     >>> state.loc["L0000047", ["dpd", "attempts_7d", "days_since_conversation",
     ...                        "failed_contacts"]].astype(int).tolist()
     [21, 2, 4, 14]
@@ -183,6 +189,11 @@ def account_state(
     started = np.flatnonzero(to_days(loans["start_date"].to_numpy()) <= today)
     dpd = snap["dpd"].to_numpy()
     keep = (dpd > 0) & ~snap["is_closed"].to_numpy()
+    # A card that has paid its statement's shortfall since is current to the lender.
+    cards = np.flatnonzero(keep & (snap["source"] == "statements").to_numpy())
+    owed = snap["overdue_amount"].to_numpy(dtype=np.float64, na_value=np.nan)[cards]
+    paid_up = statement_cleared(ledger, started[cards], np.full(cards.size, today), owed)
+    keep[cards[paid_up]] = False
     code = started[keep]  # position in loans of each account
     n = code.size
     # row[c]: the account of loan c, -1 for loans that are not (and for code -1).
@@ -450,7 +461,7 @@ def eligibility(strategy: Strategy, state: pd.DataFrame) -> Eligibility:
     >>> result.actions
     ('sms', 'call', 'visit', 'restructure', 'legal', 'wait')
     >>> result.eligible.shape, int(result.summary().loc["cooldown", "call"])
-    ((271, 6), 51)
+    ((235, 6), 49)
     >>> result.explain()["L0000047"]
     'call: cooldown 7 > 4; restructure: min_dpd 30 > 21; legal: min_dpd 90 > 21'
     """

@@ -258,7 +258,7 @@ def plan_worklist(
     >>> scores = pd.DataFrame({"loan_id": state.index, "as_of": "2024-06-30", "score": 0.3})
     >>> work = plan_worklist(state, scores, "2024-06-30", s, book=book_size(p, "2024-06-30"))
     >>> work.book, len(work.table()), work.capacities["call"]
-    (2522, 271, 45)
+    (2522, 235, 45)
     """
     strategy = Strategy.load(strategy)
     today, day = _one_day(as_of)
@@ -327,7 +327,7 @@ def capacity_shares(strategy, portfolio: Portfolio, as_of: AsOf) -> dict[str, fl
     --------
     >>> import overdue_risk as odr
     >>> p = odr.load_portfolio("data/sample")
-    >>> capacity_shares("uk_eu", p, "2024-06-30")["call"] == 45 / 271
+    >>> capacity_shares("uk_eu", p, "2024-06-30")["call"] == 45 / 235
     True
     """
     strategy = Strategy.load(strategy)
