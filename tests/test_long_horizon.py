@@ -399,7 +399,7 @@ MODEL = Fixed(
         "legal": [400.0, 400.0],
     }
 )
-STATE = pd.DataFrame({"attempts_7d": [0, 3]}, index=pd.Index(["a", "b"], name="loan_id"))
+STATE = pd.DataFrame({"contacts_7d": [0, 3]}, index=pd.Index(["a", "b"], name="loan_id"))
 
 
 def test_action_values_without_the_new_costs_are_uplift_less_cost():
@@ -430,10 +430,10 @@ def test_action_values_charge_complaints_contact_harm_and_the_court_record():
 
 def test_contact_harm_needs_the_attempt_count():
     s = Strategy().replace(value={"contact_harm": 1.0})
-    with pytest.raises(OverdueRiskError, match="attempts_7d"):
-        action_values(MODEL, STATE.drop(columns="attempts_7d"), ACTIONS, s)
+    with pytest.raises(OverdueRiskError, match="contacts_7d"):
+        action_values(MODEL, STATE.drop(columns="contacts_7d"), ACTIONS, s)
     # Without contact actions nothing reads it.
-    action_values(MODEL, STATE.drop(columns="attempts_7d"), ("restructure", "wait"), s)
+    action_values(MODEL, STATE.drop(columns="contacts_7d"), ("restructure", "wait"), s)
 
 
 class Linear:
@@ -465,13 +465,13 @@ def test_the_worklist_charges_the_whole_expected_cost():
     work = prioritise(scores, p, "2024-06-30", s, value_model=Linear(), flags=flags)
     t = work.table()
     np.testing.assert_allclose(t["expected_value"], t["expected_recovery"] - t["cost"])
-    # A call costs 1.5 + 0.05 x 20 + 3 x (attempts this week + 1), per account.
+    # A call costs 1.5 + 0.05 x 20 + 3 x (contacts of any channel this week + 1).
     from overdue_risk.prioritise import account_state
 
     state = account_state(s, p, "2024-06-30", flags=flags)
     calls = t.index[t["action"] == "call"]
     assert len(calls)
-    expected = 1.5 + 1.0 + 3.0 * (state.loc[calls, "attempts_7d"].to_numpy() + 1)
+    expected = 1.5 + 1.0 + 3.0 * (state.loc[calls, "contacts_7d"].to_numpy() + 1)
     np.testing.assert_allclose(t.loc[calls, "cost"], expected)
     summary = work.summary()
     assert summary.loc["call", "cost"] == pytest.approx(expected.sum())

@@ -717,6 +717,12 @@ def reference(strategy: Strategy, p: Portfolio, as_of: str) -> pd.DataFrame:
             offers.append(replaced[loan])
         rows[loan] = {
             "attempts_7d": int((counted["action_date"] > t - pd.Timedelta(days=7)).sum()),
+            "contacts_7d": int(
+                (
+                    g["action"].isin(["sms", "call", "visit", "letter"])
+                    & (g["action_date"] > t - pd.Timedelta(days=7))
+                ).sum()
+            ),
             "attempts_today": int((counted["action_date"] == t).sum()),
             "conversations_today": int((talks["action_date"] == t).sum()),
             "days_since_conversation": (t - talks["action_date"].max()).days
@@ -746,6 +752,7 @@ def test_sample_state_matches_the_reference(sample, name, as_of):
         else:
             np.testing.assert_array_equal(actual.astype(float), expected.astype(float), column)
     assert (got["attempts_7d"] > 0).any() and (got["failed_contacts"] > 0).any()
+    assert (got["contacts_7d"] > got["attempts_7d"]).any()  # SMS and letters count too
 
 
 def test_sample_eligibility_under_every_profile(sample):

@@ -171,7 +171,9 @@ def daily_state(ctx, strategy: Strategy, log: RunLog, max_restructures: int) -> 
     failed = cum[k] - cum[from_row, np.arange(n)] + _POPCOUNT[before_tried]
 
     contact = np.isin(hist, _codes(CONTACT_ACTIONS))
-    lowest_contact = _LOWEST[ctx.contact_days.astype(np.int64) & before].astype(np.float64)
+    contact_before = ctx.contact_days.astype(np.int64) & before
+    contacts_7d = contact[max(k - _WEEK, 0) :].sum(axis=0) + _POPCOUNT[contact_before & week]
+    lowest_contact = _LOWEST[contact_before].astype(np.float64)
     days_since_contact = np.fmin(
         _days_since_last(contact, k), np.where(lowest_contact >= 0, lowest_contact, np.nan)
     )
@@ -188,6 +190,7 @@ def daily_state(ctx, strategy: Strategy, log: RunLog, max_restructures: int) -> 
         "product_type": pd.Categorical(ctx.product_type, categories=list(_PRODUCT_TYPES)),
         "product": pd.Categorical(ctx.product),
         "attempts_7d": attempts_7d.astype(np.int64),
+        "contacts_7d": contacts_7d.astype(np.int64),
         "attempts_today": np.zeros(n, np.int64),
         "conversations_today": np.zeros(n, np.int64),
         "days_since_conversation": conversation,

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .._dates import NAT, AsOf, day_text, parse_as_of, since, to_datetime, to_days
 from .._params import check
-from ..contract import DECISION_ACTIONS, Portfolio, validate
+from ..contract import CONTACT_ACTIONS, DECISION_ACTIONS, Portfolio, validate
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger, ranges
 from ._lender_view import statement_cleared
@@ -72,6 +72,7 @@ _SHARED = (
     "product_type",
     "product",
     "attempts_7d",
+    "contacts_7d",
     "days_since_conversation",
     "days_to_promise",
     "failed_contacts",
@@ -300,6 +301,8 @@ def logged_decisions(
         return Events(lk[mask], lg.code[mask], lg.day[mask])
 
     n_cols["attempts_7d"] = events(counted).count(q - (_WINDOW - 1), q)
+    contacts = actions_in(lg.action, CONTACT_ACTIONS)
+    n_cols["contacts_7d"] = events(contacts).count(q - (_WINDOW - 1), q)
     n_cols["days_since_conversation"] = since(
         grid.day, events(counted & reached).last(q, grid.code)
     )

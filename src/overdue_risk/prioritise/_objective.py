@@ -125,12 +125,13 @@ class Value:
 def action_costs(strategy: Strategy, state: pd.DataFrame, actions: tuple[str, ...]) -> np.ndarray:
     """Each account's expected cost of each action: what the objective charges for it.
 
-    For a treatment ``a`` on an account with ``attempts_7d`` counted attempts in
+    For a treatment ``a`` on an account with ``contacts_7d`` contact attempts
+    (SMS, calls, visits and letters: every channel, whatever the caps count) in
     the 7 days ending today::
 
         cost(a) = actions.a.cost
                 + actions.a.complaint_probability * value.complaint_cost
-                + value.contact_harm * max(0, attempts_7d + 1 - value.free_contacts_7d)
+                + value.contact_harm * max(0, contacts_7d + 1 - value.free_contacts_7d)
                                                       (contact actions: sms, call, visit, letter)
                 + value.credit_record_cost            (legal action)
 
@@ -141,7 +142,7 @@ def action_costs(strategy: Strategy, state: pd.DataFrame, actions: tuple[str, ..
     strategy : Strategy
     state : DataFrame
         One row per account (:func:`account_state`, or rows of
-        :func:`logged_decisions`); ``attempts_7d`` is read only when
+        :func:`logged_decisions`); ``contacts_7d`` is read only when
         ``value.contact_harm`` is above 0.
     actions : tuple of str
         The columns of the result, in order.
@@ -156,7 +157,7 @@ def action_costs(strategy: Strategy, state: pd.DataFrame, actions: tuple[str, ..
     >>> from overdue_risk import Strategy
     >>> from overdue_risk.prioritise._objective import action_costs
     >>> s = Strategy().replace(value={"contact_harm": 2.0, "free_contacts_7d": 1})
-    >>> action_costs(s, pd.DataFrame({"attempts_7d": [0, 3]}), ("call", "legal", "wait"))
+    >>> action_costs(s, pd.DataFrame({"contacts_7d": [0, 3]}), ("call", "legal", "wait"))
     array([[  1.5, 150. ,   0. ],
            [  7.5, 150. ,   0. ]])
     """
@@ -165,14 +166,14 @@ def action_costs(strategy: Strategy, state: pd.DataFrame, actions: tuple[str, ..
     out = np.zeros((n, len(actions)))
     harm = None
     if value.contact_harm > 0 and any(a in CONTACT_ACTIONS for a in actions):
-        if "attempts_7d" not in state.columns:
+        if "contacts_7d" not in state.columns:
             raise OverdueRiskError(
-                "state has no attempts_7d column, which value.contact_harm > 0 needs "
+                "state has no contacts_7d column, which value.contact_harm > 0 needs "
                 "(account_state and logged_decisions give it)."
             )
-        attempts = state["attempts_7d"].to_numpy(dtype=np.float64, na_value=np.nan)
+        attempts = state["contacts_7d"].to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isnan(attempts).any():
-            raise OverdueRiskError("state.attempts_7d has missing values.")
+            raise OverdueRiskError("state.contacts_7d has missing values.")
         harm = value.contact_harm * np.maximum(attempts + 1 - value.free_contacts_7d, 0.0)
     for j, a in enumerate(actions):
         if a == WAIT:

@@ -31,7 +31,14 @@ import numpy as np
 import pandas as pd
 
 from .._dates import NAT, AsOf, parse_as_of, since, to_datetime, to_days
-from ..contract import LOGGED_ACTIONS, OUTCOMES, REACHED_OUTCOMES, Portfolio, validate
+from ..contract import (
+    CONTACT_ACTIONS,
+    LOGGED_ACTIONS,
+    OUTCOMES,
+    REACHED_OUTCOMES,
+    Portfolio,
+    validate,
+)
 from ..exceptions import OverdueRiskError
 from ..ledger import Ledger
 from ._inputs import check_flags, loans_flags
@@ -73,6 +80,7 @@ STATE_COLUMNS = {
     "product_type": "category",
     "product": "category",
     "attempts_7d": "int64",
+    "contacts_7d": "int64",
     "attempts_today": "int64",
     "conversations_today": "int64",
     "days_since_conversation": "float64",
@@ -85,7 +93,9 @@ STATE_COLUMNS = {
     **dict.fromkeys(FLAGS, "bool"),
 }
 # The columns the rules read: legal_started and days_since_payment inform the value model only.
-_RULE_COLUMNS = tuple(c for c in STATE_COLUMNS if c not in ("legal_started", "days_since_payment"))
+_RULE_COLUMNS = tuple(
+    c for c in STATE_COLUMNS if c not in ("legal_started", "days_since_payment", "contacts_7d")
+)
 
 # Outcomes that reached the customer: a conversation.
 _REACHED = tuple(OUTCOMES.index(o) for o in REACHED_OUTCOMES)
@@ -225,6 +235,7 @@ def account_state(
             else pd.Categorical(np.full(n, np.nan))
         ),
         "attempts_7d": log.count(counted & (log.day > today - _WINDOW), n),
+        "contacts_7d": log.count(log.action_in(CONTACT_ACTIONS) & (log.day > today - _WINDOW), n),
         "attempts_today": log.count(counted & is_today, n),
         "conversations_today": log.count(conversation & is_today, n),
         "days_since_conversation": since(today, log.latest(conversation, log.day, n)),
