@@ -365,3 +365,26 @@ def test_params_are_stored_untouched():
     m = ShrunkUplift(prior_lifts=prior, grid=(0.0, 1.0), n_folds=4)
     assert m.get_params()["prior_lifts"] is prior and m.get_params()["grid"] == (0.0, 1.0)
     assert not hasattr(m, "shrinkage_")
+
+
+@pytest.mark.parametrize(("z", "kept"), [(1.96, "arrears rule (stated)"), (1.0, "w=0")])
+def test_the_stated_rule_gives_way_only_to_a_candidate_z_standard_errors_better(z, kept):
+    from overdue_risk.prioritise._ope import cluster_se
+    from overdue_risk.prioritise._selection import select_candidate
+
+    # Per-row DR terms: the candidate w=0 gains 1.5 standard errors over the stated rule
+    # (its gain alternates around its mean), the learned w=1 is the stated rule again.
+    n = 400
+    rule = np.tile([10.0, 30.0], n // 2)
+    swing = np.tile([1.0, -1.0], n // 2)
+    groups = np.arange(n)
+    se_gain = cluster_se(2.0 * swing, groups)
+    better = rule + 1.5 * se_gain + 2.0 * swing
+    terms = np.vstack([rule, better, rule])
+    weights = np.array([np.nan, 0.0, 1.0])
+    names = ["arrears rule (stated)", "w=0", "w=1"]
+    table, weight, name = select_candidate(
+        names, weights, terms, groups, shrinkage="auto", one_se=True, z=z
+    )
+    assert name == kept and table.loc[table["chosen"], "candidate"].tolist() == [kept]
+    assert np.isnan(weight) == (kept == "arrears rule (stated)")

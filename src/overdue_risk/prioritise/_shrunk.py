@@ -19,7 +19,8 @@ value is estimated on the held-out folds by the doubly robust estimator, the
 fold's own response model as the outcome model. The stated arrears rule (the
 stated lifts times the arrears, nothing estimated) is a candidate too. The
 simplest candidate whose value is within one standard error of the best is
-kept, the stated rule first and then the weights from the least: an estimate,
+kept, the stated rule first and then the weights from the least, and the stated
+rule gives way only to a candidate ``z`` standard errors better: an estimate,
 and then the learned part, must earn its place. With ``capacity`` each
 candidate policy is the one the worklist would run: the held-out decisions
 allocated greedily under the actions' shares of a day's decisions, so that a
@@ -44,8 +45,9 @@ from ..exceptions import ModelError
 from ._arrears import ARREARS_LIFTS, ArrearsRule
 from ._averages import Cell, aipw_lifts, centers, shares, supported
 from ._greedy import best_actions
-from ._ope import cluster_se, dr_terms, loan_groups
+from ._ope import dr_terms, loan_groups
 from ._response import ResponseModel
+from ._selection import select_candidate
 
 __all__ = ["ShrunkUplift"]
 
@@ -122,7 +124,9 @@ class ShrunkUplift(BaseEstimator):
     z : float, default=1.96
         An action without a stated lift whose pooled average uplift is not
         above ``z`` standard errors gets no value from the average (the
-        learned part alone, by its weight).
+        learned part alone, by its weight); and a candidate replaces the
+        stated rule only when its value beats the rule's by ``z`` standard
+        errors of the paired difference.
     shrinkage : "auto" or float in [0, 1], default="auto"
         The weight ``w`` of the learned part; ``"auto"`` chooses it from
         ``grid`` by cross-fitted doubly robust policy value.
@@ -375,7 +379,15 @@ class ShrunkUplift(BaseEstimator):
                 f"{int(bad.any(axis=0).sum())} decision rows have no usable reward or "
                 "propensity where a candidate policy matches the logged action."
             )
-        self.selection_ = self._select(names, weights, terms, groups)
+        self.selection_, self.shrinkage_, self.candidate_ = select_candidate(
+            names,
+            weights,
+            terms,
+            groups,
+            shrinkage=self.shrinkage,
+            one_se=self.one_se,
+            z=self.z,
+        )
         self.stated_lifts_ = {a: float(v) for a, v in zip(every, lifts, strict=True) if v > 0}
         self.lifts_ = aipw_lifts(data, self.z)
         self.centers_, gate = centers(self.lifts_, acts, prior)
@@ -408,46 +420,6 @@ class ShrunkUplift(BaseEstimator):
                     s = out[i]
                     out[i] = (s / s**2 + e / se**2) / (1 / s**2 + 1 / se**2)
         return out
-
-    def _select(self, names, weights, terms: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
-        """The candidate kept: the simplest within one standard error of the best.
-
-        Simplest first: the stated rule (no estimate at all), then the weights of
-        the learned part from the least; the paired difference from the best
-        candidate carries the standard error.
-        """
-        value = terms.mean(axis=1)
-        se = np.array([cluster_se(t, groups) for t in terms])
-        if self.shrinkage != "auto":
-            grid = np.flatnonzero(~np.isnan(weights))
-            chosen = int(grid[np.argmin(np.abs(weights[grid] - float(self.shrinkage)))])
-            if weights[chosen] != float(self.shrinkage):
-                chosen = -1  # a weight off the grid: reported, not evaluated
-        else:
-            best = int(np.argmax(value))
-            chosen = best
-            if self.one_se:
-                simplest = np.argsort(np.nan_to_num(weights, nan=-1.0), kind="stable")
-                for c in simplest:
-                    diff = terms[c] - terms[best]
-                    if diff.mean() >= -cluster_se(diff, groups) or c == best:
-                        chosen = int(c)
-                        break
-        table = pd.DataFrame({"candidate": names, "shrinkage": weights, "dr": value, "se": se})
-        if chosen >= 0:
-            diffs = terms - terms[chosen]
-            table["vs_chosen"] = diffs.mean(axis=1)
-            table["se_vs_chosen"] = [cluster_se(d, groups) for d in diffs]
-            table["chosen"] = np.arange(len(names)) == chosen
-            self.shrinkage_ = float(weights[chosen])
-            self.candidate_ = str(names[chosen])
-        else:
-            table["vs_chosen"] = np.nan
-            table["se_vs_chosen"] = np.nan
-            table["chosen"] = False
-            self.shrinkage_ = float(self.shrinkage)
-            self.candidate_ = f"w={float(self.shrinkage):g}"
-        return table
 
     def _shares(self, every: list[str]) -> np.ndarray | None:
         """Each valued action's share of a day's decisions (``capacity``), or None."""
