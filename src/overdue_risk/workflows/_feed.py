@@ -24,7 +24,15 @@ from ..contract import quarantine as contract_quarantine
 from ..exceptions import DataQualityWarning
 from ._stream import ChunkContext, ChunkResult, rejected_counts, run_chunk
 
-__all__ = ["Feed", "Whole", "cell_reader", "each_result", "plan_feed", "release_memory"]
+__all__ = [
+    "Feed",
+    "Whole",
+    "cell_reader",
+    "each_result",
+    "plan_feed",
+    "process_chunk",
+    "release_memory",
+]
 
 
 @dataclass(frozen=True)
@@ -87,14 +95,16 @@ def each_result(feed: Feed, ctx: ChunkContext, jobs: int, progress: bool):
     n = len(feed)
     if jobs == 1 or n == 1:
         chunks = feed.source.read_chunks(feed.plan)
-        results = (_run(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n))
+        results = (process_chunk(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n))
         yield from _progress(results, progress, n)
         return
     from joblib import Parallel, delayed, parallel_config
 
     if _read_here(feed.source):
         chunks = feed.source.read_chunks(feed.plan)
-        tasks = (delayed(_run)(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n))
+        tasks = (
+            delayed(process_chunk)(k, _timed(chunks), feed.plan.dropped, ctx) for k in range(n)
+        )
     else:
         tasks = (delayed(_read_and_run)(feed.source, feed.plan, k, ctx) for k in range(n))
     # One OpenMP thread per worker: LightGBM pools sharing cores slow each other.
@@ -123,12 +133,15 @@ def _timed(chunks) -> tuple[Portfolio, float]:
 def _read_and_run(source: Source, plan: ChunkPlan, k: int, ctx: ChunkContext) -> ChunkResult:
     """In a worker: read chunk ``k`` from the source, then process it."""
     timed = _timed(iter(source.read_chunks(plan.part(k))))
-    return _run(k, timed, plan.dropped, ctx)
+    return process_chunk(k, timed, plan.dropped, ctx)
 
 
-def _run(k: int, timed: tuple[Portfolio, float], dropped, ctx: ChunkContext) -> ChunkResult:
-    """Process chunk ``k``; the first carries the rows the plan could place in none (a
-    quarantine run's rows dropped alone)."""
+def process_chunk(
+    k: int, timed: tuple[Portfolio, float], dropped, ctx: ChunkContext
+) -> ChunkResult:
+    """Process chunk ``k`` (:func:`run_chunk`), read in ``timed = (part, seconds)``; the
+    first carries the rows the plan could place in none (``dropped``: a quarantine run's
+    rows dropped alone). Wherever a chunk is processed, this is what processes it."""
     part, read_s = timed
     result = run_chunk(k, part, ctx)
     del part, timed

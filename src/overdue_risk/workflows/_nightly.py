@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +43,15 @@ from ._value import (
     stated_value_model,
 )
 
-__all__ = ["NightlyRun", "run_nightly"]
+__all__ = [
+    "BookScores",
+    "NightlyRun",
+    "NightlySetup",
+    "check_nightly",
+    "close_chunks",
+    "finish_nightly",
+    "run_nightly",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +204,111 @@ def run_nightly(
     The worklist's ``risk_score`` is a chance of the bad outcome: for an account
     the collection model scored, 1 minus its chance of curing.
     """
-    owner = "run_nightly"
+    setup = check_nightly(
+        models,
+        portfolio,
+        as_of,
+        strategy,
+        out=out,
+        force=force,
+        explain_all=explain_all,
+        value=value,
+        chunk_customers=chunk_customers,
+        jobs=jobs,
+        flags=flags,
+        tables=tables,
+        publish_to=publish_to,
+        quarantine=quarantine,
+    )
+    stages = setup.stages
+    with stages("plan"):
+        feed = plan_feed(portfolio, tables, chunk_customers, quarantine)
+        n_chunks, whole = len(feed), feed.whole
+    if progress is None:
+        progress = sys.stderr.isatty()
+    totals = Totals(n_chunks)
+    with stages("chunks"):
+        for result in each_result(feed, setup.ctx, jobs, progress):
+            totals.add(result)
+    close_chunks(setup, totals, whole, allow_future=allow_future)
+    scores, watched = _split_drift(_combine(totals.scores))
+    book = BookScores(
+        scores,
+        watched,
+        scores,
+        explained=int(scores["reason_1"].notna().sum()) if "reason_1" in scores else 0,
+    )
+    return finish_nightly(
+        setup,
+        totals,
+        book,
+        out=out,
+        source=feed.given,
+        read_cell=cell_reader(feed.source, quarantine),
+        whole=whole,
+        publish_to=publish_to,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class NightlySetup:
+    """What a nightly run's ``check`` stage settles before any data is read, whatever
+    engine then processes the chunks (:func:`check_nightly`).
+
+    ``day`` is tonight's date; ``given`` the models as given (folders or RiskModel
+    objects, for the manifest); ``pops`` their populations, models loaded and verified;
+    ``flags`` checked and indexed by ``loan_id`` (``subject`` names them in errors);
+    ``value`` the value model's source; ``ctx`` what every chunk is processed with;
+    ``stages`` the run's timings, the ``check`` stage recorded.
+    """
+
+    day: pd.Timestamp
+    given: list
+    pops: list
+    strategy: object
+    flags: pd.DataFrame | None
+    subject: str
+    value: str
+    ctx: ChunkContext
+    stages: Stages
+
+
+def check_nightly(
+    models,
+    portfolio,
+    as_of: AsOf,
+    strategy,
+    *,
+    out=None,
+    force: bool = False,
+    explain_all: bool = False,
+    value: str = "auto",
+    chunk_customers: int = 100_000,
+    jobs: int = 1,
+    flags=None,
+    tables=None,
+    publish_to: str | None = None,
+    quarantine: bool = False,
+    owner: str = "run_nightly",
+) -> NightlySetup:
+    """The ``check`` stage of :func:`run_nightly`, timed: every argument checked, the
+    models loaded (and verified) and their populations settled, before any data is read.
+
+    The parameters are :func:`run_nightly`'s; ``owner`` names the function in errors.
+    An engine that processes the chunks elsewhere (:mod:`overdue_risk.engines`) starts
+    with it, processes every chunk with :func:`run_chunk` and the returned
+    :attr:`NightlySetup.ctx`, adds the results to :class:`Totals`, then calls
+    :func:`close_chunks` and :func:`finish_nightly`.
+
+    Examples
+    --------
+    >>> from overdue_risk.workflows import check_nightly
+    >>> check_nightly([], "data/sample", "2024-12-31", "default")
+    Traceback (most recent call last):
+    ...
+    overdue_risk.exceptions.ModelError: A nightly run takes one or two models (early \
+warning, collection); got 0.
+    """
     stages = Stages()
     with stages("check"):
         given = list(models) if isinstance(models, list | tuple) else [models]
@@ -246,26 +358,30 @@ def run_nightly(
                 "The models were trained with different DPD tolerances "
                 f"({sorted(tolerances)}): their populations would not agree on who is overdue."
             )
-    with stages("plan"):
-        config = LedgerConfig(tolerance=tolerances.pop())
-        ctx = ChunkContext(
-            day,
-            pops,
-            config,
-            strategy_,
-            flags,
-            explain_all,
-            quarantine=quarantine and not isinstance(portfolio, Portfolio),
-            learn_cell=value in ("auto", "uplift"),
-        )
-        feed = plan_feed(portfolio, tables, chunk_customers, quarantine)
-        n_chunks, source, whole = len(feed), feed.given, feed.whole
-    if progress is None:
-        progress = sys.stderr.isatty()
-    totals = Totals(n_chunks)
-    with stages("chunks"):
-        for result in each_result(feed, ctx, jobs, progress):
-            totals.add(result)
+    ctx = ChunkContext(
+        day,
+        pops,
+        LedgerConfig(tolerance=tolerances.pop()),
+        strategy_,
+        flags,
+        explain_all,
+        quarantine=quarantine and not isinstance(portfolio, Portfolio),
+        learn_cell=value in ("auto", "uplift"),
+    )
+    return NightlySetup(day, given, pops, strategy_, flags, subject, value, ctx, stages)
+
+
+def close_chunks(
+    setup: NightlySetup, totals: Totals, whole: Whole | None = None, *, allow_future: bool = False
+) -> None:
+    """What a run checks once every chunk is done, before it prioritises: the chunks'
+    contract violations raised together, the warnings shown once, ``as_of`` against the
+    book's window, every open loan covered by a model, every flag naming a loan.
+
+    ``whole`` is a portfolio in memory validated whole (:func:`plan_feed`); the stage
+    timings of the chunks (their parts summed, their workers' clocks) are recorded here.
+    """
+    stages = setup.stages
     stages.add_workers("chunks", totals.worker_cpu_s, totals.worker_peak_rss_mb)
     for part in PARTS:
         stages.record(f"{part} (within chunks)", totals.seconds.get(part, 0.0))
@@ -274,33 +390,88 @@ def run_nightly(
         raise OverdueRiskError("The portfolio has no dated record to tell how far it is observed.")
     if whole is None:  # a portfolio in memory was validated, and warned about, whole
         totals.warn()
-    check_as_of(None, day, allow_future=allow_future, window=totals.window)
-    _check_covered(totals.uncovered, pops)
-    if flags is not None:
-        _check_flags_known(flags, totals.flags_seen, strategy_, subject)
-    if not totals.scores:
-        raise OverdueRiskError(f"No open loan to score on {day.date()}.")
-    scores, watched = _split_drift(_combine(totals.scores))
+    check_as_of(None, setup.day, allow_future=allow_future, window=totals.window)
+    _check_covered(totals.uncovered, setup.pops)
+    if setup.flags is not None:
+        _check_flags_known(setup.flags, totals.flags_seen, setup.strategy, setup.subject)
+    if not totals.counts["open"]:
+        raise OverdueRiskError(f"No open loan to score on {setup.day.date()}.")
+
+
+@dataclass(frozen=True, eq=False)
+class BookScores:
+    """The book's scores, as :func:`finish_nightly` reads them.
+
+    Attributes
+    ----------
+    table : DataFrame
+        At least ``population`` and ``score`` of every scored loan, in ``loan_id``
+        order: the report's score drift and histogram; the run's ``scores`` (and
+        ``scores.parquet``, unless ``write`` is given).
+    watched : DataFrame
+        The watched features' values, with ``population``: the report's feature drift.
+    for_worklist : DataFrame
+        Every column of the scores of (at least) the accounts the worklist may treat.
+    explained : int
+        Loans with reason codes.
+    write : callable, optional
+        ``write(folder) -> {relative path: sha256}``: writes ``scores.parquet`` (a file or
+        a folder of parts) into the run's temporary folder, and names what it wrote.
+    """
+
+    table: pd.DataFrame
+    watched: pd.DataFrame
+    for_worklist: pd.DataFrame
+    explained: int = 0
+    write: Callable[[Path], dict[str, str]] | None = None
+
+
+def finish_nightly(
+    setup: NightlySetup,
+    totals: Totals,
+    book: BookScores,
+    *,
+    out=None,
+    source,
+    read_cell: Callable,
+    whole: Whole | None = None,
+    publish_to: str | None = None,
+) -> NightlyRun:
+    """The ``prioritise``, ``render`` and ``publish`` stages of :func:`run_nightly`: the
+    value model and the worklist over the chunks' collected account states (capacities
+    are global: one allocation, on this process), the manifest, and the run folder
+    published atomically.
+
+    ``source`` is what the manifest describes (:class:`~overdue_risk.adapters.Source`);
+    ``read_cell(ids)`` reads the randomised cell's loans for the value model
+    (:func:`cell_reader`).
+    """
+    stages, day, pops, strategy_ = setup.stages, setup.day, setup.pops, setup.strategy
+    scores = book.table
     with stages("prioritise"):
         state = pd.concat(totals.states)
-        book = totals.counts["book"]
-        value_model = stated_value_model(value)
+        n_book = totals.counts["book"]
+        value_model = stated_value_model(setup.value)
         if value_model is None:
-            read = cell_reader(feed.source, quarantine)
             value_model = require_causal(
-                value,
+                setup.value,
                 learn_from_cell(
-                    read,
+                    read_cell,
                     CellLog.combine(totals.cells),
                     day,
                     strategy=strategy_,
-                    capacity=strategy_.capacity_shares(book, len(state)),
+                    capacity=strategy_.capacity_shares(n_book, len(state)),
                 ),
             )
-        if flags is None:
+        if setup.flags is None:
             warn_unenforced_flags(strategy_, totals.loans_columns)
         worklist = plan_worklist(
-            state, _risk(scores, pops), day, strategy_, book=book, value_model=value_model
+            state,
+            _risk(book.for_worklist, pops),
+            day,
+            strategy_,
+            book=n_book,
+            value_model=value_model,
         )
         table = worklist.table()
         treated = table.index[table["action"] != "wait"]
@@ -328,16 +499,16 @@ def run_nightly(
             "scored": len(scores),
             "rejected_by_reason": dict(sorted(totals.by_reason.items())),
             "rows_dropped_alone": counts["dropped_alone"],
-            "explained": int(scores["reason_1"].notna().sum()) if "reason_1" in scores else 0,
+            "explained": book.explained,
             "worklist_accounts": len(table),
             "treated": len(treated),
         },
-        "chunks": n_chunks,
+        "chunks": totals.n_chunks,
     }
     run = publish_run(
         out,
         source,
-        given,
+        setup.given,
         pops,
         strategy_,
         scores,
@@ -345,8 +516,9 @@ def run_nightly(
         manifest,
         stages,
         publish_to,
-        watched,
+        book.watched,
         rejected,
+        write_scores=book.write,
     )
     return NightlyRun(day, scores, worklist, run, None if out is None else Path(out))
 

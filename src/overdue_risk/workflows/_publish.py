@@ -279,8 +279,15 @@ def publish_run(
     url,
     watched=None,
     rejected=None,
+    *,
+    write_scores=None,
 ):
-    """Write the run folder (when ``out``), and return the manifest with its summary."""
+    """Write the run folder (when ``out``), and return the manifest with its summary.
+
+    ``write_scores(folder)``, when given, writes ``scores.parquet`` itself into the
+    run's temporary folder (``scores`` then holds what the summary and the report read)
+    and returns the sha256 of each file it wrote, by path relative to the folder.
+    """
     table = worklist.table()
     summary = {
         "as_of": manifest["as_of"],
@@ -313,7 +320,7 @@ def publish_run(
         return manifest
     with stages("render"):
         files = {
-            "scores.parquet": _parquet(scores),
+            **({} if write_scores is not None else {"scores.parquet": _parquet(scores)}),
             "worklist.parquet": _parquet(table),
             "worklist.csv": worklist_csv(table),
             "summary.json": _json(summary),
@@ -323,12 +330,16 @@ def publish_run(
             files["rejected.parquet"] = _parquet(rejected)
 
         def fill(tmp: Path) -> None:
+            written = {} if write_scores is None else write_scores(tmp)
             for name, data in files.items():
                 (tmp / name).write_bytes(data)
             if url is not None:  # committed before the folder moves into place
                 _to_database(url, scores, table, summary)
             # Last, with the hashes of the files beside it: a manifest means a whole run.
-            manifest["files"] = {name: hashlib.sha256(d).hexdigest() for name, d in files.items()}
+            manifest["files"] = {
+                **written,
+                **{name: hashlib.sha256(d).hexdigest() for name, d in files.items()},
+            }
             manifest["timings"] = stages.seconds
             (tmp / "manifest.json").write_bytes(_json(manifest))
 
