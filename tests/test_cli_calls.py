@@ -309,3 +309,76 @@ def test_simulate_passes_the_scenario_file_on(sample_dir, tmp_path, monkeypatch,
     code = main([*argv, "--out", "d", "--scenario", str(scenario)])
     assert code == 0, capsys.readouterr().err
     assert calls[0]["scenario"] == str(scenario)
+
+
+def _only(function: str, monkeypatch) -> list:
+    """Every library function of the commands module stubbed: ``function`` records its
+    calls, any other fails the test."""
+    calls = []
+
+    def record(*a, **k):
+        calls.append((a, k))
+        return NIGHTLY
+
+    def forbidden(name):
+        def stub(*a, **k):
+            raise AssertionError(f"nightly also called {name}")
+
+        return stub
+
+    for name in LIBRARY:
+        monkeypatch.setattr(_commands, name, record if name == function else forbidden(name))
+    return calls
+
+
+def test_nightly_on_spark_calls_the_spark_engine_alone(sample_dir, monkeypatch, capsys):
+    calls = _only("run_nightly_on_spark", monkeypatch)
+    argv = (
+        f"nightly --models ew,cure --portfolio {sample_dir} --as-of 2024-12-31 --strategy uk_eu "
+        "--out run --force --engine spark --spark-master local[2] --chunk-customers 500 "
+        "--quarantine --explain-all --flags f.csv --value arrears --allow-future"
+    ).split()
+    code = main(argv)
+    assert code == 0, capsys.readouterr().err
+    assert calls == [
+        (
+            (["ew", "cure"], str(sample_dir), "2024-12-31", "uk_eu"),
+            {
+                "out": "run",
+                "force": True,
+                "explain_all": True,
+                "value": "arrears",
+                "chunk_customers": 500,
+                "flags": "f.csv",
+                "quarantine": True,
+                "allow_future": True,
+                "master": "local[2]",
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ("--spark-master local[2]", "--spark-master applies to --engine spark only"),
+        ("--engine pandas --spark-master yarn", "--spark-master applies to --engine spark only"),
+        ("--engine spark --jobs 2", "--jobs is not for --engine spark"),
+        (
+            "--engine spark --tables t.toml --publish-to duckdb:///o.db",
+            "--tables, --publish-to are not for --engine spark",
+        ),
+    ],
+)
+def test_flags_of_the_other_engine_are_usage_errors(
+    sample_dir, flags, message, monkeypatch, capsys
+):
+    calls = _only("no library function", monkeypatch)
+    argv = (
+        f"nightly --models ew --portfolio {sample_dir} --as-of 2024-12-31 --strategy uk_eu "
+        f"--out run {flags}"
+    ).split()
+    code = main(argv)
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert calls == []

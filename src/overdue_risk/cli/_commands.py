@@ -17,6 +17,7 @@ import pandas as pd
 from ..adapters.home_credit import TARGET_FOLDER
 from ..adapters.home_credit import convert as convert_home_credit
 from ..contract import load_portfolio
+from ..engines.spark import run_nightly as run_nightly_on_spark
 from ..exceptions import OverdueRiskError
 from ..model import RiskModel
 from ..policy_eval import simulated_comparison
@@ -242,29 +243,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_engine(args: argparse.Namespace) -> None:
+    """The flags of one engine refused with the other, before any work."""
+    if args.engine != "spark":
+        if args.spark_master is not None:
+            raise OverdueRiskError("--spark-master applies to --engine spark only.")
+        return
+    refused = {
+        "--jobs": args.jobs != 1,
+        "--tables": args.tables is not None,
+        "--publish-to": args.publish_to is not None,
+    }
+    given = [flag for flag, on in refused.items() if on]
+    if given:
+        raise OverdueRiskError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not for --engine spark: "
+            "Spark's executors process the chunks (their number and cores are Spark's "
+            "settings), the portfolio is a folder of Parquet files, and the run folder is "
+            "the only output (docs/spark.md)."
+        )
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     # A batch job's log gets one line per stage, with its timing, on standard error.
     logging.getLogger("overdue_risk.workflows.nightly").setLevel(logging.INFO)
+    _check_engine(args)
     as_of = dates(args.as_of)
     if len(as_of) != 1:
         raise OverdueRiskError("--as-of takes one date: tonight's.")
-    run = run_nightly(
-        names(args.models),
-        args.portfolio,
-        as_of[0],
-        args.strategy,
-        out=args.out,
-        force=args.force,
-        explain_all=args.explain_all,
-        value=args.value,
-        chunk_customers=args.chunk_customers,
-        jobs=args.jobs,
-        flags=args.flags,
-        tables=args.tables,
-        publish_to=args.publish_to,
-        quarantine=args.quarantine,
-        allow_future=args.allow_future,
-    )
+    common = {
+        "out": args.out,
+        "force": args.force,
+        "explain_all": args.explain_all,
+        "value": args.value,
+        "chunk_customers": args.chunk_customers,
+        "flags": args.flags,
+        "quarantine": args.quarantine,
+        "allow_future": args.allow_future,
+    }
+    if args.engine == "spark":
+        run = run_nightly_on_spark(
+            names(args.models),
+            args.portfolio,
+            as_of[0],
+            args.strategy,
+            **common,
+            master=args.spark_master,
+        )
+    else:
+        run = run_nightly(
+            names(args.models),
+            args.portfolio,
+            as_of[0],
+            args.strategy,
+            **common,
+            jobs=args.jobs,
+            tables=args.tables,
+            publish_to=args.publish_to,
+        )
     print(repr(run))
     rows = run.summary()["worklist"]
     keys = ("action", "capacity", "accounts", "expected_value", "shadow_price")

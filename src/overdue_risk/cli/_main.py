@@ -379,6 +379,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="customers per scoring chunk, every loan of a customer in one (100000)",
     )
     _allow_future(p)
+    p.add_argument(
+        "--engine",
+        choices=("pandas", "spark"),
+        default="pandas",
+        help="where the chunks are processed: here, in --jobs processes (pandas, the "
+        "default), or on Apache Spark (spark: Parquet folders only; pip install "
+        "'overdue-risk[spark]'; docs/spark.md)",
+    )
+    p.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="with --engine spark: the master of a new Spark session (local[4], "
+        "spark://host:7077, yarn); by default spark-submit's, or Spark's own default",
+    )
     p.set_defaults(func=cmd_nightly)
 
     p = sub.add_parser(
