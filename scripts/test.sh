@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: Python 3.11 and pip are all it needs.
 # 1. newest releases: ruff, import-linter's layering contracts, then pytest (doctests included);
-# 2. the minimum supported releases (pandas 2.2, scikit-learn 1.6, lightgbm 4.3): pytest.
+# 2. the minimum supported releases (pandas 2.2, scikit-learn 1.6, lightgbm 4.3, pyspark 3.5):
+#    pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -12,7 +13,9 @@ setup() {  # setup VENV [pip args...]
   local venv=$1; shift
   [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" "$@"
+  # The spark extra too: the Spark engine's tests run in both environments (Java is on
+  # the machine; without it they are skipped, with the reason).
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev,spark]" "$@"
 }
 
 run_pytest() {  # run_pytest VENV: pytest's exit 5 (no tests collected) is a failure here too
