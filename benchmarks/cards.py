@@ -50,11 +50,11 @@ defaults instead of the tuned parameters. LightGBM runs on one thread
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
@@ -65,6 +65,9 @@ import overdue_risk as odr
 from overdue_risk.features import list_features
 from overdue_risk.labels import observation_end
 from overdue_risk.simulate import Scenario
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_quality import machine, table
 
 START, END = "2023-01-01", "2024-12-31"
 FIRST_AS_OF = "2023-07-31"
@@ -307,32 +310,6 @@ def tune_raw(data: Data, threads: int) -> tuple[dict, list[dict]]:
 
 
 # -- output -----------------------------------------------------------------------------
-
-
-def table(rows: list[dict], cols: list[tuple[str, str, str]], markdown: bool) -> str:
-    """``cols``: (key, header, format)."""
-    cells = [[format(r[k], f) if f else str(r[k]) for k, _, f in cols] for r in rows]
-    heads = [h for _, h, _ in cols]
-    if markdown:
-        align = ["---" if not f or f == "s" else "---:" for _, _, f in cols]
-        lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(align) + "|"]
-        lines += ["| " + " | ".join(c) + " |" for c in cells]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(cs, widths, strict=True)) for cs in cells]
-    return "\n".join(lines)
-
-
-def machine() -> str:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count()
-    return (
-        f"{cores} cores, Python {platform.python_version()}, lightgbm {lgb.__version__}, "
-        f"pandas {pd.__version__}, numpy {np.__version__}"
-    )
 
 
 def main() -> None:

@@ -34,12 +34,7 @@ def main() -> None:
     ap.add_argument("--horizons", default="30,180")
     ap.add_argument("--scenario", default="default")
     args = ap.parse_args()
-    if args.scenario == "default":
-        scenario = odr.Scenario()
-    elif args.scenario in odr.Scenario.presets():
-        scenario = odr.Scenario.preset(args.scenario)
-    else:
-        scenario = odr.Scenario.from_toml(args.scenario)
+    scenario = odr.Scenario.load(None if args.scenario == "default" else args.scenario)
     evening = START - pd.Timedelta(days=1)
     horizons = [int(h) for h in args.horizons.split(",")]
     for seed in (int(s) for s in args.seeds.split(",")):

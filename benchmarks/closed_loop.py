@@ -144,12 +144,7 @@ def main() -> None:
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     start = pd.Timestamp(args.start)
-    if args.scenario == "default":
-        scenario = odr.Scenario()
-    elif args.scenario in odr.Scenario.presets():
-        scenario = odr.Scenario.preset(args.scenario)
-    else:
-        scenario = odr.Scenario.from_toml(args.scenario)
+    scenario = odr.Scenario.load(None if args.scenario == "default" else args.scenario)
     strategy = odr.Strategy.load(args.strategy).replace(actions={"restructure": {"cost": 15.0}})
     for seed in (int(s) for s in args.seeds.split(",")):
         t0 = time.perf_counter()

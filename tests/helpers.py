@@ -177,6 +177,15 @@ def save_small_model(folder: Path, **params) -> Path:
     return model.save(folder)
 
 
+def card_paid_up(p: Portfolio, loan, t: pd.Timestamp, owed: float) -> bool:
+    """Whether the card ``loan``'s payments after its last statement dated by ``t``, up to
+    ``t``, cover ``owed``, the shortfall that statement left (plain pandas)."""
+    st, pay = p.statements, p.payments
+    last = st.loc[(st["loan_id"] == loan) & (st["statement_date"] <= t), "statement_date"]
+    mine = pay[(pay["loan_id"] == loan) & (pay["payment_date"] <= t)]
+    return bool(mine.loc[mine["payment_date"] > last.max(), "amount"].sum() >= owed - 1e-9)
+
+
 def in_arrears(p: Portfolio, as_of) -> pd.Index:
     """The loans in arrears at the end of ``as_of``, by the definitions: open, with DPD
     above 0 in the ledger, and not a card whose payments after its last statement cover
@@ -186,16 +195,13 @@ def in_arrears(p: Portfolio, as_of) -> pd.Index:
     t = pd.Timestamp(as_of)
     led = Ledger(p).at(as_of).table().droplevel("as_of")
     led = led[(led["dpd"] > 0) & ~led["is_closed"]]
-    keep = []
-    for loan, acct in led.iterrows():
-        if acct["source"] == "statements" and acct["overdue_amount"] > 0:
-            st = p.statements
-            last = st.loc[(st["loan_id"] == loan) & (st["statement_date"] <= t), "statement_date"]
-            pay = p.payments
-            mine = pay[(pay["loan_id"] == loan) & (pay["payment_date"] <= t)]
-            if mine.loc[mine["payment_date"] > last.max(), "amount"].sum() >= (
-                acct["overdue_amount"] - 1e-9
-            ):
-                continue
-        keep.append(loan)
+    keep = [
+        loan
+        for loan, acct in led.iterrows()
+        if not (
+            acct["source"] == "statements"
+            and acct["overdue_amount"] > 0
+            and card_paid_up(p, loan, t, acct["overdue_amount"])
+        )
+    ]
     return pd.Index(keep, name="loan_id")

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import overdue_risk as odr
-from helpers import SETTINGS, flags_table
+from helpers import SETTINGS, card_paid_up, flags_table
 from overdue_risk import Ledger, Portfolio
 from overdue_risk.prioritise._rules import (
     RULES,
@@ -693,16 +693,11 @@ def reference(strategy: Strategy, p: Portfolio, as_of: str) -> pd.DataFrame:
     reached = {"contacted", "promise", "paid", "refused", "dispute"}
     replaced = p.loans.set_index("loan_id")
     replaced = replaced.loc[replaced["restructured_from"].notna(), "start_date"]
-    stmts, pays = p.statements, p.payments
     rows = {}
     for loan, acct in accounts.iterrows():
         if acct["source"] == "statements" and acct["overdue_amount"] > 0:
-            # A card that paid its last statement's shortfall since is current.
-            last = stmts.loc[(stmts["loan_id"] == loan) & (stmts["statement_date"] <= t)]
-            mine = pays[(pays["loan_id"] == loan) & (pays["payment_date"] <= t)]
-            paid = mine.loc[mine["payment_date"] > last["statement_date"].max(), "amount"].sum()
-            if paid >= acct["overdue_amount"] - 1e-9:
-                continue
+            if card_paid_up(p, loan, t, acct["overdue_amount"]):
+                continue  # a card that paid its last statement's shortfall since is current
         g = by_loan.get(loan, log.iloc[:0])
         counted = g[g["action"].isin(r.counted_actions)]
         talks = counted[counted["outcome"].isin(reached)]
